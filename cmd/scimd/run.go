@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/scimd/scimd/store"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const usage = `scimd is a SCIM 2.0 provisioning server: identity providers (Okta, Entra ID,
+OneLogin, JumpCloud, Google) push users and groups to it, and it keeps them in
+PostgreSQL or, by default, an SQLite file.
+
+Usage:
+  scimd serve   [--addr 127.0.0.1:8080] [--database-url URL] [--base-url URL]
+  scimd migrate [--database-url URL]
+  scimd token create --tenant T --connector C [--database-url URL]
+  scimd token list   [--tenant T] [--database-url URL]
+  scimd token revoke ID [--database-url URL]
+
+Getting started:
+  scimd serve                                     # SQLite file scimd.db here
+  scimd token create --tenant acme --connector okta
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/scim/v2/acme/Users
+
+Every command takes --database-url (env SCIMD_DATABASE_URL): a postgres:// URL,
+or an SQLite file path (default scimd.db in the working directory). Run
+"scimd COMMAND --help" for a command's flags.
+`
+
+// env is how commands read the environment; tests pass their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command func(ctx context.Context, e env, args []string) error
+
+// errUsage marks an error whose message is about how the command was
+// called; run prints it with a pointer to --help.
+var errUsage = errors.New("usage")
+
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// run is scimd's main, minus the process: it parses args, runs one
+// command and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	commands := map[string]command{
+		"serve":   serve,
+		"migrate": migrate,
+		"token":   token,
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "scimd: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	err := cmd(ctx, e, args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "scimd %s: %s\nRun 'scimd %s --help' for usage.\n", args[0],
+			strings.TrimPrefix(err.Error(), errUsage.Error()+": "), args[0])
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], err)
+		return exitError
+	}
+}
+
+// flags returns a flag set for a command, printing its help to stderr.
+func flags(e env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("scimd "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: scimd %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// databaseFlag adds --database-url, defaulting to SCIMD_DATABASE_URL and
+// then to scimd.db in the working directory.
+func databaseFlag(fs *flag.FlagSet, e env) *string {
+	def := e.getenv("SCIMD_DATABASE_URL")
+	if def == "" {
+		def = "scimd.db"
+	}
+	return fs.String("database-url", def,
+		"database: a postgres:// URL, or an SQLite file path (env SCIMD_DATABASE_URL)")
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	return nil
+}
+
+// openStore opens the database and brings its schema up to date.
+func openStore(ctx context.Context, dsn string) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/scim"
+)
+
+func serve(ctx context.Context, e env, args []string) error {
+	fs := flags(e, "serve", "serve [--addr ADDR] [--database-url URL] [--base-url URL]")
+	addr := fs.String("addr", envOr(e, "SCIMD_ADDR", "127.0.0.1:8080"), "address to listen on (env SCIMD_ADDR)")
+	dsn := databaseFlag(fs, e)
+	baseURL := fs.String("base-url", e.getenv("SCIMD_BASE_URL"),
+		"public URL for meta.location, e.g. https://scim.example.com (env SCIMD_BASE_URL; default: from each request's Host)")
+	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+
+	db, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	handler := scim.NewHandler(scim.Config{
+		BaseURL:      *baseURL,
+		MaxBodyBytes: *maxBody,
+		Logger:       log,
+	}, db, reconcile.New(db))
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("scimd listening", "url", "http://"+ln.Addr().String(), "database", string(db.Dialect()))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("scimd shutting down")
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(e env, key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scimd/scimd/scim"
+)
+
+func token(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		return usageError("token needs a subcommand: create, list or revoke")
+	}
+	switch args[0] {
+	case "create":
+		return tokenCreate(ctx, e, args[1:])
+	case "list":
+		return tokenList(ctx, e, args[1:])
+	case "revoke":
+		return tokenRevoke(ctx, e, args[1:])
+	}
+	return usageError("unknown token subcommand %q: use create, list or revoke", args[0])
+}
+
+// tokenCreate makes a bearer token for a connector, creating the tenant and
+// connector if missing. The token is the last line on stdout, alone, so
+// TOKEN=$(scimd token create ...) works; the rest goes to stderr.
+func tokenCreate(ctx context.Context, e env, args []string) error {
+	fs := flags(e, "token create", "token create --tenant T --connector C [--database-url URL]")
+	tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/ (created if missing)")
+	connector := fs.String("connector", "", "connector name, e.g. okta or entra (created if missing)")
+	dsn := databaseFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *tenant == "" || *connector == "" {
+		return usageError("--tenant and --connector are required")
+	}
+	db, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret, hash, hint := scim.NewToken()
+	t, err := db.CreateToken(ctx, *tenant, *connector, hash, hint)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Created token %d (%s…) for connector %q of tenant %q.\n", t.ID, hint, *connector, *tenant)
+	fmt.Fprintf(e.stderr, "It is shown only this once; scimd keeps only its hash. SCIM base path: /scim/v2/%s\n", *tenant)
+	fmt.Fprintln(e.stdout, secret)
+	return nil
+}
+
+func tokenList(ctx context.Context, e env, args []string) error {
+	fs := flags(e, "token list", "token list [--tenant T] [--database-url URL]")
+	tenant := fs.String("tenant", "", "only this tenant's tokens")
+	dsn := databaseFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tokens, err := db.Tokens(ctx, *tenant)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tTENANT\tCONNECTOR\tTOKEN\tCREATED\tSTATUS")
+	for _, t := range tokens {
+		status := "active"
+		if t.RevokedAt != nil {
+			status = "revoked " + t.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s…\t%s\t%s\n", t.ID, t.Tenant, t.Connector, t.Hint, t.CreatedAt.Format(time.RFC3339), status)
+	}
+	return w.Flush()
+}
+
+func tokenRevoke(ctx context.Context, e env, args []string) error {
+	fs := flags(e, "token revoke", "token revoke ID [--database-url URL]")
+	dsn := databaseFlag(fs, e)
+	// Accept the id before or after the flags.
+	var id string
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		id, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return usageError("token revoke needs the token's ID, as 'scimd token list' shows it")
+	}
+	db, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.RevokeToken(ctx, n); err != nil {
+		return fmt.Errorf("revoke token %d: %w", n, err)
+	}
+	fmt.Fprintf(e.stderr, "Revoked token %d.\n", n)
+	return nil
+}

@@ -1,0 +1,54 @@
+package reconcile
+
+import "github.com/scimd/scimd/store"
+
+// Source names where a write comes from.
+type Source string
+
+const (
+	SourceSCIM  Source = "scim"
+	SourceOIDC  Source = "oidc"
+	SourceCSV   Source = "csv"
+	SourceAdmin Source = "admin"
+)
+
+// Op is what the source asks for.
+type Op string
+
+const (
+	Create  Op = "create"
+	Replace Op = "replace"
+	Delete  Op = "delete"
+)
+
+// Kind is the resource type written.
+type Kind string
+
+const (
+	KindUser  Kind = "User"
+	KindGroup Kind = "Group"
+)
+
+// Input is one write from any source, before matching and mapping.
+type Input struct {
+	Source      Source
+	TenantID    int64
+	ConnectorID int64
+	Kind        Kind
+	Op          Op
+	// ID names the resource for Replace and Delete.
+	ID string
+	// IfMatch, when not zero, is the version the client holds (If-Match);
+	// a write to any other version fails with [store.ErrStale] at once
+	// instead of being planned again.
+	IfMatch int64
+
+	// Attrs is the resource as a SCIM document: core attributes by their
+	// canonical names and extensions under their URNs, without id, meta,
+	// externalId and members. For Replace it is the whole new state.
+	Attrs map[string]any
+	// ExternalID is the connector's own id for the resource; "" clears it.
+	ExternalID string
+	// Members are a group's members, for a group Create or Replace.
+	Members []store.MemberRef
+}

@@ -1,0 +1,22 @@
+// Package scim is scimd's SCIM 2.0 endpoint (RFC 7643, RFC 7644): the
+// protocol edge, nothing else. It turns HTTP requests into reconcile inputs
+// and store queries, and rows back into SCIM resources.
+//
+// A request, hop by hop:
+//
+//  1. server.go: route /scim/v2/{tenant}/..., bound the body (413 past
+//     Config.MaxBodyBytes), trim a trailing slash.
+//  2. auth.go: bearer token → connector of {tenant}; anything else is 401.
+//  3. Reads are ours (resources.go): lists with filter and paging evaluated
+//     in the database, single resources, and the service provider config
+//     (discovery.go), because elimity-com/scim can neither page, project
+//     nor stream.
+//  4. Writes: validate.go checks the body and names the attribute at fault,
+//     then elimity-com/scim validates it against the schema and calls
+//     users.go or groups.go, which build a reconcile.Input and apply it.
+//  5. errors.go: every error becomes a SCIM error body; unknown errors are
+//     logged under an ID and never shown.
+//
+// The tenant and connector travel from auth to the handlers in the request
+// context, because the library's handler interface passes only the request.
+package scim

@@ -1,0 +1,91 @@
+package scim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	scimerr "github.com/elimity-com/scim/errors"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
+)
+
+// Error is a SCIM error response (RFC 7644 §3.12). It is elimity's type, so
+// errors our handlers return pass through the library unchanged.
+type Error = scimerr.ScimError
+
+func newError(status int, scimType scimerr.ScimType, format string, args ...any) *Error {
+	return &Error{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(scimType scimerr.ScimType, format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, scimType, format, args...)
+}
+
+// writeError writes e as a SCIM error response. It is the one place our own
+// handlers put errors on the wire; the library's handlers write the same
+// body for errors we return to them.
+func writeError(w http.ResponseWriter, e *Error) {
+	body, _ := json.Marshal(e) // a struct of strings always marshals
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}
+
+// libError hands an error to elimity-com/scim, which recognises only
+// ScimError values (not pointers) and otherwise shows err.Error().
+func libError(e *Error) error { return *e }
+
+// toSCIM turns any error from the layers below into a SCIM error. An error
+// it does not know is logged with an ID and answered as a 500 that carries
+// only that ID: internals never reach the client.
+func (s *Server) toSCIM(ctx context.Context, err error) *Error {
+	var (
+		se       *Error
+		sv       Error
+		conflict *store.ConflictError
+		unknown  *store.UnknownMembersError
+		filterE  *store.FilterError
+		inputE   *reconcile.InputError
+	)
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &sv):
+		return &sv
+	case errors.Is(err, store.ErrNotFound):
+		return newError(http.StatusNotFound, "", "no such resource")
+	case errors.Is(err, errPreconditionFailed):
+		return newError(http.StatusPreconditionFailed, "", "the resource has changed since the version in If-Match; read it again and retry")
+	case errors.Is(err, store.ErrStale):
+		return newError(http.StatusConflict, "", "the resource was changed by another writer at the same time; retry")
+	case errors.As(err, &conflict):
+		return newError(http.StatusConflict, scimerr.ScimTypeUniqueness, "%s is already in use in this tenant (compared without regard to case)", conflict.Attribute)
+	case errors.As(err, &unknown):
+		return badRequest(scimerr.ScimTypeInvalidValue, "members: no user or group with id %s in this tenant", strings.Join(unknown.IDs, ", "))
+	case errors.As(err, &filterE):
+		return badRequest(scimerr.ScimTypeInvalidFilter, "%s", filterE.Msg)
+	case errors.As(err, &inputE):
+		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return newError(http.StatusServiceUnavailable, "", "the request was cancelled or timed out")
+	}
+	id := errorID()
+	s.log.ErrorContext(ctx, "internal error", "error_id", id, "err", err)
+	return newError(http.StatusInternalServerError, "", "internal error; the server log has the details under error_id %s", id)
+}
+
+func errorID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// errPreconditionFailed is an If-Match that names an older version.
+var errPreconditionFailed = errors.New("precondition failed")

@@ -1,0 +1,135 @@
+package scim
+
+import (
+	"net/http"
+	"strings"
+
+	scimlib "github.com/elimity-com/scim"
+	scimerr "github.com/elimity-com/scim/errors"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
+)
+
+// groupHandler serves /Groups for the library.
+type groupHandler struct{ s *Server }
+
+var _ scimlib.ResourceHandler = groupHandler{}
+
+func (h groupHandler) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	return h.write(r, reconcile.Create, "", attrs)
+}
+
+func (h groupHandler) Replace(r *http.Request, id string, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	return h.write(r, reconcile.Replace, id, attrs)
+}
+
+func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	p := principal(r.Context())
+	ifMatch, e := ifMatch(r)
+	if e != nil {
+		return scimlib.Resource{}, libError(e)
+	}
+	members, e := memberRefs(attrs["members"])
+	if e != nil {
+		return scimlib.Resource{}, libError(e)
+	}
+	doc, ext := document(attrs)
+	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
+		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Kind: reconcile.KindGroup, Op: op, ID: id, IfMatch: ifMatch,
+		Attrs: doc, ExternalID: ext, Members: members,
+	})
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.writeError(r, ifMatch, err))
+	}
+	return groupResource(*plan.Group, plan.Members, h.s.baseURL(r)), nil
+}
+
+func (h groupHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {
+	p := principal(r.Context())
+	g, err := h.s.db.Group(r.Context(), p.TenantID, p.ConnectorID, id)
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+	}
+	res, err := h.s.groupResource(r, g, h.s.baseURL(r))
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+	}
+	return res, nil
+}
+
+// GetAll is never reached: serveList answers lists before the library.
+func (h groupHandler) GetAll(r *http.Request, _ scimlib.ListRequestParams) (scimlib.Page, error) {
+	return scimlib.Page{}, libError(newError(http.StatusInternalServerError, "", "list requests are served before the library"))
+}
+
+func (h groupHandler) Delete(r *http.Request, id string) error {
+	return h.s.delete(r, reconcile.KindGroup, id)
+}
+
+func (h groupHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
+	return scimlib.Resource{}, libError(errPatchUnsupported)
+}
+
+// groupResource reads a stored group's members and makes it a resource.
+func (s *Server) groupResource(r *http.Request, g store.Group, base string) (scimlib.Resource, error) {
+	var members []store.Member
+	err := s.db.EachMember(r.Context(), g.PK, func(m store.Member) error {
+		members = append(members, m)
+		return nil
+	})
+	if err != nil {
+		return scimlib.Resource{}, err
+	}
+	return groupResource(g, members, base), nil
+}
+
+func groupResource(g store.Group, members []store.Member, base string) scimlib.Resource {
+	attrs := make(scimlib.ResourceAttributes, len(g.Attrs)+1)
+	for k, v := range g.Attrs {
+		attrs[k] = v
+	}
+	if len(members) > 0 {
+		list := make([]map[string]any, len(members))
+		for i, m := range members {
+			list[i] = map[string]any{
+				"value":   m.ID,
+				"display": m.Display,
+				"type":    m.Type,
+				"$ref":    location(base, "/"+m.Type+"s", m.ID),
+			}
+		}
+		attrs["members"] = list
+	}
+	return scimlib.Resource{
+		ID:         g.ID,
+		ExternalID: externalID(g.ExternalID),
+		Attributes: attrs,
+		Meta:       meta(g.Version, g.CreatedAt, g.UpdatedAt),
+	}
+}
+
+// memberRefs reads members as the library validated them: a list of
+// objects whose value is the member's id and whose optional type is User
+// or Group.
+func memberRefs(v any) ([]store.MemberRef, *Error) {
+	list, _ := v.([]any)
+	refs := make([]store.MemberRef, 0, len(list))
+	for i, item := range list {
+		m, _ := item.(map[string]any)
+		id, _ := m["value"].(string)
+		if id == "" {
+			return nil, badRequest(scimerr.ScimTypeInvalidValue, "members[%d].value is required: the id of a user or group", i)
+		}
+		ref := store.MemberRef{ID: id}
+		switch typ, _ := m["type"].(string); {
+		case strings.EqualFold(typ, store.MemberUser):
+			ref.Type = store.MemberUser
+		case strings.EqualFold(typ, store.MemberGroup):
+			ref.Type = store.MemberGroup
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}

@@ -1,0 +1,231 @@
+package scim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	scimlib "github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/optional"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/store"
+)
+
+const contentType = "application/scim+json"
+
+// Config tunes the SCIM endpoint. The zero value is a safe default.
+type Config struct {
+	// BaseURL is the public URL of scimd, such as https://scim.example.com,
+	// used for meta.location and Location. "" derives it from each
+	// request's Host header.
+	BaseURL string
+	// MaxBodyBytes bounds a request body; larger ones get 413. 0 means 1 MiB.
+	MaxBodyBytes int64
+	// MaxResults is the largest page served (filter.maxResults); a larger
+	// count is clamped to it. 0 means 200.
+	MaxResults int
+	// Logger receives errors with their IDs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the SCIM 2.0 endpoint of every tenant.
+type Server struct {
+	cfg    Config
+	db     *store.DB
+	engine *reconcile.Engine
+	log    *slog.Logger
+
+	resourceTypes []scimlib.ResourceType
+}
+
+// NewHandler returns the HTTP handler for scimd's SCIM endpoint and its
+// health checks:
+//
+//	GET  /healthz                       the process is up
+//	GET  /readyz                        the database answers
+//	     /scim/v2/{tenant}/...          SCIM 2.0, bearer token of a connector of {tenant}
+func NewHandler(cfg Config, db *store.DB, engine *reconcile.Engine) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxResults <= 0 {
+		cfg.MaxResults = 200
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, db: db, engine: engine, log: log}
+	s.resourceTypes = []scimlib.ResourceType{
+		{
+			ID:          optional.NewString("User"),
+			Name:        "User",
+			Description: optional.NewString("User Account"),
+			Endpoint:    "/Users",
+			Schema:      schemas.User(),
+			SchemaExtensions: []scimlib.SchemaExtension{
+				{Schema: schemas.EnterpriseUser()},
+			},
+			Handler: userHandler{s},
+		},
+		{
+			ID:          optional.NewString("Group"),
+			Name:        "Group",
+			Description: optional.NewString("Group"),
+			Endpoint:    "/Groups",
+			Schema:      schemas.Group(),
+			Handler:     groupHandler{s},
+		},
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.Ping(r.Context()); err != nil {
+			log.ErrorContext(r.Context(), "readyz", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/scim/v2/{tenant}/", s.serveSCIM)
+	mux.HandleFunc("/scim/v2/{tenant}", s.serveSCIM)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, newError(http.StatusNotFound, "", "no such endpoint; SCIM lives under /scim/v2/{tenant}/"))
+	})
+	return mux
+}
+
+// serveSCIM is the SCIM request path: authenticate, bound the body, then
+// either answer a read ourselves (lists, single resources, the service
+// provider config: the library cannot page, project or stream) or check a
+// write's body and hand it to the library, which validates it against the
+// schema and calls our resource handlers.
+func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	p, e := s.authenticate(r, tenant)
+	if e != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
+		writeError(w, e)
+		return
+	}
+	ctx := context.WithValue(r.Context(), principalKey{}, p)
+
+	// The path below the tenant, without a trailing slash (Entra and the
+	// Microsoft suite send /Users/).
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/scim/v2/"+url.PathEscape(tenant))
+	path = strings.TrimRight(path, "/")
+	if path == "" {
+		path = "/"
+	}
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		writeError(w, badRequest("", "malformed path"))
+		return
+	}
+	r = r.Clone(ctx)
+	r.URL.Path, r.URL.RawPath = unescaped, ""
+
+	var body []byte
+	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, newError(http.StatusRequestEntityTooLarge, "",
+				"the request body is larger than the %d bytes this server accepts; send fewer members or operations per request", tooLarge.Limit))
+			return
+		}
+		if err != nil {
+			writeError(w, badRequest("", "could not read the request body"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+
+	resource, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	rt, isResource := s.resourceType(resource)
+	switch {
+	case r.Method == http.MethodGet && isResource && id == "":
+		s.serveList(w, r, rt)
+		return
+	case r.Method == http.MethodGet && isResource && !strings.Contains(id, "/"):
+		s.serveGet(w, r, rt, id)
+		return
+	case r.Method == http.MethodGet && resource == "ServiceProviderConfig" && id == "":
+		s.serveServiceProviderConfig(w, r)
+		return
+	case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != "") && isResource:
+		if e := checkBody(body, rt); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
+	s.library(r).ServeHTTP(w, r)
+}
+
+// library returns elimity's server for this request. It is a cheap value;
+// building it per request gives it this tenant's base URL for meta.location.
+func (s *Server) library(r *http.Request) scimlib.Server {
+	srv, err := scimlib.NewServer(&scimlib.ServerArgs{
+		ServiceProviderConfig: s.serviceProviderConfig(),
+		ResourceTypes:         s.resourceTypes,
+	}, scimlib.WithBaseURL(s.baseURL(r)), scimlib.WithLogger(libLogger{s.log}))
+	if err != nil {
+		panic(err) // only for nil arguments, which we never pass
+	}
+	return srv
+}
+
+// baseURL is the SCIM base of the request's tenant, e.g.
+// https://scim.example.com/scim/v2/acme.
+func (s *Server) baseURL(r *http.Request) string {
+	base := s.cfg.BaseURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + "/scim/v2/" + url.PathEscape(principal(r.Context()).TenantName)
+}
+
+func (s *Server) resourceType(name string) (scimlib.ResourceType, bool) {
+	for _, rt := range s.resourceTypes {
+		if rt.Endpoint[1:] == name {
+			return rt, true
+		}
+	}
+	return scimlib.ResourceType{}, false
+}
+
+// writeJSON writes a 200 SCIM response.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", contentType)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// libLogger adapts slog to the library's logger.
+type libLogger struct{ log *slog.Logger }
+
+func (l libLogger) Error(args ...any) {
+	if len(args) == 0 {
+		return
+	}
+	msg, _ := args[0].(string)
+	l.log.Error("scim library: "+msg, args[1:]...)
+}
+

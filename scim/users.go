@@ -1,0 +1,150 @@
+package scim
+
+import (
+	"errors"
+	"net/http"
+
+	scimlib "github.com/elimity-com/scim"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
+)
+
+// userHandler serves /Users for the library: it turns requests into
+// reconcile inputs and rows into resources.
+type userHandler struct{ s *Server }
+
+var _ scimlib.ResourceHandler = userHandler{}
+
+func (h userHandler) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	return h.write(r, reconcile.Create, "", attrs)
+}
+
+func (h userHandler) Replace(r *http.Request, id string, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	return h.write(r, reconcile.Replace, id, attrs)
+}
+
+func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	p := principal(r.Context())
+	ifMatch, e := ifMatch(r)
+	if e != nil {
+		return scimlib.Resource{}, libError(e)
+	}
+	doc, ext := document(attrs)
+	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
+		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Kind: reconcile.KindUser, Op: op, ID: id, IfMatch: ifMatch,
+		Attrs: doc, ExternalID: ext,
+	})
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.writeError(r, ifMatch, err))
+	}
+	u := *plan.User
+	var groups []store.GroupRef
+	if op == reconcile.Replace {
+		byUser, err := h.s.db.UserGroups(r.Context(), []int64{u.PK})
+		if err != nil {
+			return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+		}
+		groups = byUser[u.PK]
+	}
+	return userResource(u, groups, h.s.baseURL(r)), nil
+}
+
+func (h userHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {
+	p := principal(r.Context())
+	u, err := h.s.db.User(r.Context(), p.TenantID, p.ConnectorID, id)
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+	}
+	groups, err := h.s.db.UserGroups(r.Context(), []int64{u.PK})
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+	}
+	return userResource(u, groups[u.PK], h.s.baseURL(r)), nil
+}
+
+// GetAll is never reached: serveList answers lists before the library.
+func (h userHandler) GetAll(r *http.Request, _ scimlib.ListRequestParams) (scimlib.Page, error) {
+	return scimlib.Page{}, libError(newError(http.StatusInternalServerError, "", "list requests are served before the library"))
+}
+
+func (h userHandler) Delete(r *http.Request, id string) error {
+	return h.s.delete(r, reconcile.KindUser, id)
+}
+
+func (h userHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
+	return scimlib.Resource{}, libError(errPatchUnsupported)
+}
+
+// errPatchUnsupported stands until the PATCH engine lands; the service
+// provider config says patch.supported=false meanwhile.
+var errPatchUnsupported = newError(http.StatusNotImplemented, "", "PATCH is not supported yet: send the whole resource with PUT")
+
+func userResource(u store.User, groups []store.GroupRef, base string) scimlib.Resource {
+	attrs := make(scimlib.ResourceAttributes, len(u.Attrs)+1)
+	for k, v := range u.Attrs {
+		attrs[k] = v
+	}
+	if len(groups) > 0 {
+		list := make([]map[string]any, len(groups))
+		for i, g := range groups {
+			list[i] = map[string]any{
+				"value":   g.ID,
+				"display": g.DisplayName,
+				"$ref":    location(base, "/Groups", g.ID),
+				"type":    "direct",
+			}
+		}
+		attrs["groups"] = list
+	}
+	return scimlib.Resource{
+		ID:         u.ID,
+		ExternalID: externalID(u.ExternalID),
+		Attributes: attrs,
+		Meta:       meta(u.Version, u.CreatedAt, u.UpdatedAt),
+	}
+}
+
+// document splits what the library validated into the SCIM document we
+// store and the connector's external ID. It drops password: scimd does
+// not authenticate users with passwords and never keeps one.
+func document(attrs scimlib.ResourceAttributes) (map[string]any, string) {
+	doc := make(map[string]any, len(attrs))
+	var ext string
+	for k, v := range attrs {
+		switch k {
+		case "externalId":
+			ext, _ = v.(string)
+		case "password", "members", "groups", "id", "meta", "schemas":
+		default:
+			doc[k] = v
+		}
+	}
+	return doc, ext
+}
+
+// delete removes a user or group.
+func (s *Server) delete(r *http.Request, kind reconcile.Kind, id string) error {
+	p := principal(r.Context())
+	ifMatch, e := ifMatch(r)
+	if e != nil {
+		return libError(e)
+	}
+	_, err := s.engine.Apply(r.Context(), reconcile.Input{
+		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Kind: kind, Op: reconcile.Delete, ID: id, IfMatch: ifMatch,
+	})
+	if err != nil {
+		return libError(s.writeError(r, ifMatch, err))
+	}
+	return nil
+}
+
+// writeError maps a write's error; a lost race under If-Match is 412.
+func (s *Server) writeError(r *http.Request, ifMatch int64, err error) *Error {
+	if ifMatch != 0 && errors.Is(err, store.ErrStale) {
+		err = errPreconditionFailed
+	}
+	return s.toSCIM(r.Context(), err)
+}

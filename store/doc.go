@@ -1,0 +1,20 @@
+// Package store is scimd's database: PostgreSQL in production, an embedded
+// SQLite file by default, both through bun. It is the only package that
+// knows tables, columns, indexes and SQL dialects, and it imports nothing
+// else of scimd's.
+//
+// Files:
+//   - db.go: [Open] by DSN, pools, [DB.RunInTx] (the only way to write).
+//   - migrate.go and migrations/{postgres,sqlite}: embedded, forward-only SQL.
+//   - tenants.go: tenants, connectors, tokens (stored as SHA-256 only).
+//   - users.go, groups.go, members.go: SCIM resources. A row keeps the SCIM
+//     document as JSON beside the columns that queries need; memberships are
+//     rows, one per member; external IDs are kept per connector.
+//   - query.go, filtersql.go: paging and SCIM filter → SQL through a fixed
+//     attribute registry; values only ever travel as arguments.
+//   - audit.go: the append-only audit log.
+//   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,
+//     mapped from pgx and SQLite errors.
+//
+// Every query takes a tenant: no read or write crosses tenants.
+package store

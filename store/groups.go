@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// Group is a group row. Attrs is the SCIM document without id, externalId,
+// meta and members: members are rows (see [Member]), never a JSON array.
+type Group struct {
+	bun.BaseModel `bun:"table:groups,alias:g"`
+
+	PK                int64          `bun:"pk,pk,autoincrement"`
+	TenantID          int64          `bun:"tenant_id"`
+	ID                string         `bun:"id"`
+	DisplayName       string         `bun:"display_name"`
+	DisplayNameFolded string         `bun:"display_name_folded"`
+	Attrs             map[string]any `bun:"attrs,type:jsonb"`
+	Version           int64          `bun:"version"`
+	CreatedAt         time.Time      `bun:"created_at"`
+	UpdatedAt         time.Time      `bun:"updated_at"`
+
+	// ExternalID is the reading connector's external ID for this group.
+	ExternalID string `bun:"external_id,scanonly"`
+}
+
+// Group returns a group of the tenant by SCIM id, with connectorID's
+// external ID. It does not read members.
+func (r reader) Group(ctx context.Context, tenantID, connectorID int64, id string) (Group, error) {
+	if !ValidID(id) {
+		return Group{}, ErrNotFound
+	}
+	var g Group
+	err := r.selectGroups(&g, connectorID).
+		Where("g.tenant_id = ? AND g.id = ?", tenantID, id).
+		Scan(ctx)
+	return g, mapError(err)
+}
+
+// Groups lists the groups of q.TenantID that match q.Filter, in creation
+// order, with the total number of matches. It does not read members.
+func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
+	where, args, err := r.translate(groupAttrs, q)
+	if err != nil {
+		return Page[Group]{}, err
+	}
+	var groups []Group
+	sel := r.selectGroups(&groups, q.ConnectorID).Where("g.tenant_id = ?", q.TenantID)
+	total, err := r.page(ctx, sel, where, args, "g.pk", q)
+	if err != nil {
+		return Page[Group]{}, err
+	}
+	return Page[Group]{Total: total, Items: groups}, nil
+}
+
+func (r reader) selectGroups(model any, connectorID int64) *bun.SelectQuery {
+	return r.idb.NewSelect().Model(model).
+		ColumnExpr("g.*, x.value AS external_id").
+		Join("LEFT JOIN group_external_ids AS x ON x.group_pk = g.pk AND x.connector_id = ?", connectorID)
+}
+
+// InsertGroup creates g, giving it a new id, version 1 and timestamps.
+func (tx *Tx) InsertGroup(ctx context.Context, g *Group) error {
+	g.ID = uuid.NewString()
+	g.DisplayNameFolded = Fold(g.DisplayName)
+	g.Version = 1
+	g.CreatedAt = now()
+	g.UpdatedAt = g.CreatedAt
+	_, err := tx.idb.NewInsert().Model(g).Returning("pk").Exec(ctx)
+	return mapError(err)
+}
+
+// UpdateGroup writes g over the stored row if the row is still at
+// g.Version, and moves g to the next version; see [Tx.UpdateUser].
+func (tx *Tx) UpdateGroup(ctx context.Context, g *Group) error {
+	g.DisplayNameFolded = Fold(g.DisplayName)
+	g.UpdatedAt = now()
+	res, err := tx.idb.NewUpdate().Model(g).
+		Column("display_name", "display_name_folded", "attrs", "updated_at").
+		Set("version = version + 1").
+		Where("pk = ? AND version = ?", g.PK, g.Version).
+		Exec(ctx)
+	if err := checkOne(res, err, ErrStale); err != nil {
+		return err
+	}
+	g.Version++
+	return nil
+}
+
+// DeleteGroup deletes a group with its memberships and external IDs.
+func (tx *Tx) DeleteGroup(ctx context.Context, pk int64) error {
+	res, err := tx.idb.NewDelete().Model((*Group)(nil)).Where("pk = ?", pk).Exec(ctx)
+	return checkOne(res, err, ErrNotFound)
+}
+
+// SetGroupExternalID sets the connector's external ID for a group; "" removes it.
+func (tx *Tx) SetGroupExternalID(ctx context.Context, connectorID, groupPK int64, value string) error {
+	return tx.setExternalID(ctx, "group_external_ids", "group_pk", connectorID, groupPK, value)
+}

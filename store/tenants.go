@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Tenant is an organisation. Every user, group and connector belongs to one.
+type Tenant struct {
+	bun.BaseModel `bun:"table:tenants"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// Connector is one identity source feeding one tenant: an Okta app, an
+// Entra enterprise app, later an OIDC provider or a CSV layout. It owns
+// tokens and its own external-ID space.
+type Connector struct {
+	bun.BaseModel `bun:"table:connectors"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	TenantID  int64     `bun:"tenant_id"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// Token is a connector's bearer token as stored: its SHA-256, never the
+// token itself.
+type Token struct {
+	bun.BaseModel `bun:"table:tokens"`
+
+	ID          int64      `bun:"id,pk,autoincrement"`
+	ConnectorID int64      `bun:"connector_id"`
+	Hash        []byte     `bun:"hash"`
+	Hint        string     `bun:"hint"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	RevokedAt   *time.Time `bun:"revoked_at"`
+}
+
+// TokenInfo is a token as an admin lists it.
+type TokenInfo struct {
+	ID        int64
+	Tenant    string
+	Connector string
+	Hint      string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Principal is who a request acts as: a connector of a tenant.
+type Principal struct {
+	TenantID      int64
+	TenantName    string
+	ConnectorID   int64
+	ConnectorName string
+}
+
+// MaxActiveTokens is how many unrevoked tokens a connector may hold: two, so
+// that a token can be rotated without downtime.
+const MaxActiveTokens = 2
+
+// Tenant returns the tenant with the given name.
+func (r reader) Tenant(ctx context.Context, name string) (Tenant, error) {
+	var t Tenant
+	err := r.idb.NewSelect().Model(&t).Where("name = ?", name).Scan(ctx)
+	return t, mapError(err)
+}
+
+// Principal returns the principal whose token has the given SHA-256, if the
+// token is not revoked.
+func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, error) {
+	var row struct {
+		Token
+		TenantID      int64  `bun:"tenant_id"`
+		TenantName    string `bun:"tenant_name"`
+		ConnectorName string `bun:"connector_name"`
+	}
+	err := r.idb.NewSelect().Model(&row).
+		ModelTableExpr("tokens AS t").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name").
+		Join("JOIN connectors AS c ON c.id = t.connector_id").
+		Join("JOIN tenants AS n ON n.id = c.tenant_id").
+		Where("t.hash = ?", hash).
+		Where("t.revoked_at IS NULL").
+		Scan(ctx)
+	if err != nil {
+		return Principal{}, Token{}, mapError(err)
+	}
+	return Principal{
+		TenantID:      row.TenantID,
+		TenantName:    row.TenantName,
+		ConnectorID:   row.ConnectorID,
+		ConnectorName: row.ConnectorName,
+	}, row.Token, nil
+}
+
+// Tokens lists the tokens of a tenant (every tenant when tenant is ""),
+// newest first, revoked ones included.
+func (r reader) Tokens(ctx context.Context, tenant string) ([]TokenInfo, error) {
+	var rows []struct {
+		Token
+		TenantName    string `bun:"tenant_name"`
+		ConnectorName string `bun:"connector_name"`
+	}
+	q := r.idb.NewSelect().Model(&rows).
+		ModelTableExpr("tokens AS t").
+		ColumnExpr("t.*, n.name AS tenant_name, c.name AS connector_name").
+		Join("JOIN connectors AS c ON c.id = t.connector_id").
+		Join("JOIN tenants AS n ON n.id = c.tenant_id").
+		OrderExpr("t.id DESC")
+	if tenant != "" {
+		q = q.Where("n.name = ?", tenant)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, mapError(err)
+	}
+	out := make([]TokenInfo, len(rows))
+	for i, row := range rows {
+		out[i] = TokenInfo{ID: row.ID, Tenant: row.TenantName, Connector: row.ConnectorName,
+			Hint: row.Hint, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt}
+	}
+	return out, nil
+}
+
+// EnsureConnector returns the named connector of the named tenant, creating
+// either if missing.
+func (tx *Tx) EnsureConnector(ctx context.Context, tenant, connector string) (Tenant, Connector, error) {
+	t := Tenant{Name: tenant, CreatedAt: now()}
+	if _, err := tx.idb.NewInsert().Model(&t).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
+		return Tenant{}, Connector{}, fmt.Errorf("create tenant: %w", mapError(err))
+	}
+	if err := tx.idb.NewSelect().Model(&t).Where("name = ?", tenant).Scan(ctx); err != nil {
+		return Tenant{}, Connector{}, fmt.Errorf("read tenant: %w", mapError(err))
+	}
+	c := Connector{TenantID: t.ID, Name: connector, CreatedAt: now()}
+	if _, err := tx.idb.NewInsert().Model(&c).On("CONFLICT (tenant_id, name) DO NOTHING").Exec(ctx); err != nil {
+		return Tenant{}, Connector{}, fmt.Errorf("create connector: %w", mapError(err))
+	}
+	if err := tx.idb.NewSelect().Model(&c).Where("tenant_id = ? AND name = ?", t.ID, connector).Scan(ctx); err != nil {
+		return Tenant{}, Connector{}, fmt.Errorf("read connector: %w", mapError(err))
+	}
+	return t, c, nil
+}
+
+// CreateToken stores a token's hash for the named connector of the named
+// tenant, creating both if missing. It refuses with a [*LimitError] when the
+// connector already has [MaxActiveTokens].
+func (db *DB) CreateToken(ctx context.Context, tenant, connector string, hash []byte, hint string) (Token, error) {
+	var t Token
+	err := db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
+		_, c, err := tx.EnsureConnector(ctx, tenant, connector)
+		if err != nil {
+			return err
+		}
+		t, err = tx.addToken(ctx, c.ID, hash, hint)
+		return err
+	})
+	return t, err
+}
+
+func (tx *Tx) addToken(ctx context.Context, connectorID int64, hash []byte, hint string) (Token, error) {
+	if tx.dialect == Postgres {
+		// Serialise token creation per connector so that two concurrent
+		// creations cannot both pass the count. SQLite's write lock,
+		// taken at BEGIN, already does.
+		if _, err := tx.idb.NewRaw("SELECT id FROM connectors WHERE id = ? FOR UPDATE", connectorID).Exec(ctx); err != nil {
+			return Token{}, mapError(err)
+		}
+	}
+	active, err := tx.idb.NewSelect().Model((*Token)(nil)).
+		Where("connector_id = ? AND revoked_at IS NULL", connectorID).Count(ctx)
+	if err != nil {
+		return Token{}, mapError(err)
+	}
+	if active >= MaxActiveTokens {
+		return Token{}, &LimitError{What: fmt.Sprintf(
+			"the connector already has %d active tokens; revoke one first (scimd token list, scimd token revoke ID)", active)}
+	}
+	t := Token{ConnectorID: connectorID, Hash: hash, Hint: hint, CreatedAt: now()}
+	if _, err := tx.idb.NewInsert().Model(&t).Returning("id").Exec(ctx); err != nil {
+		return Token{}, mapError(err)
+	}
+	return t, nil
+}
+
+// RevokeToken revokes a token by id. Revoking twice is not an error;
+// an unknown id is [ErrNotFound].
+func (db *DB) RevokeToken(ctx context.Context, id int64) error {
+	res, err := db.bun.NewUpdate().Model((*Token)(nil)).
+		Set("revoked_at = COALESCE(revoked_at, ?)", now()).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"golang.org/x/text/cases"
+)
+
+// User is a user row. Attrs is the SCIM document (core and extension
+// attributes, without id, externalId, meta and groups); UserName,
+// DisplayName and Active repeat what queries and indexes need from it.
+type User struct {
+	bun.BaseModel `bun:"table:users,alias:u"`
+
+	PK             int64          `bun:"pk,pk,autoincrement"`
+	TenantID       int64          `bun:"tenant_id"`
+	ID             string         `bun:"id"`
+	UserName       string         `bun:"user_name"`
+	UserNameFolded string         `bun:"user_name_folded"`
+	DisplayName    string         `bun:"display_name,nullzero"`
+	Active         bool           `bun:"active"`
+	Attrs          map[string]any `bun:"attrs,type:jsonb"`
+	Version        int64          `bun:"version"`
+	CreatedAt      time.Time      `bun:"created_at"`
+	UpdatedAt      time.Time      `bun:"updated_at"`
+
+	// ExternalID is the reading connector's external ID for this user;
+	// each connector has its own.
+	ExternalID string `bun:"external_id,scanonly"`
+}
+
+// Fold is the case folding behind every case-insensitive comparison in the
+// store (userName, group displayName, caseExact=false filters). It runs in
+// Go so that PostgreSQL and SQLite agree; SQLite's lower() folds only ASCII.
+func Fold(s string) string { return cases.Fold().String(s) }
+
+// ValidID reports whether id can name a user or group. Ids are UUIDs; any
+// other id names nothing, and saying so early keeps PostgreSQL from
+// rejecting the query.
+func ValidID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
+// User returns a user of the tenant by SCIM id, with connectorID's external
+// ID. An unknown id is [ErrNotFound].
+func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string) (User, error) {
+	if !ValidID(id) {
+		return User{}, ErrNotFound
+	}
+	var u User
+	err := r.selectUsers(&u, connectorID).
+		Where("u.tenant_id = ? AND u.id = ?", tenantID, id).
+		Scan(ctx)
+	return u, mapError(err)
+}
+
+// Users lists the users of q.TenantID that match q.Filter, in creation
+// order, with the total number of matches.
+func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
+	where, args, err := r.translate(userAttrs, q)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	var users []User
+	sel := r.selectUsers(&users, q.ConnectorID).Where("u.tenant_id = ?", q.TenantID)
+	total, err := r.page(ctx, sel, where, args, "u.pk", q)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	return Page[User]{Total: total, Items: users}, nil
+}
+
+func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
+	return r.idb.NewSelect().Model(model).
+		ColumnExpr("u.*, x.value AS external_id").
+		Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", connectorID)
+}
+
+// GroupRef names a group a user belongs to.
+type GroupRef struct {
+	UserPK      int64  `bun:"user_pk"`
+	ID          string `bun:"id"`
+	DisplayName string `bun:"display_name"`
+}
+
+// UserGroups returns, for each of the users, the groups that hold it
+// directly, in one query for the whole page.
+func (r reader) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]GroupRef, error) {
+	out := map[int64][]GroupRef{}
+	for part := range slices.Chunk(userPKs, chunk) {
+		var refs []GroupRef
+		err := r.idb.NewSelect().
+			TableExpr("group_users AS m").
+			ColumnExpr("m.user_pk, g.id, g.display_name").
+			Join("JOIN groups AS g ON g.pk = m.group_pk").
+			Where("m.user_pk IN (?)", bun.In(part)).
+			OrderExpr("g.display_name_folded, g.pk").
+			Scan(ctx, &refs)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		for _, ref := range refs {
+			out[ref.UserPK] = append(out[ref.UserPK], ref)
+		}
+	}
+	return out, nil
+}
+
+// InsertUser creates u, giving it a new id, version 1 and timestamps. A
+// userName already taken in the tenant (in any case) is a [*ConflictError].
+func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
+	u.ID = uuid.NewString()
+	u.UserNameFolded = Fold(u.UserName)
+	u.Version = 1
+	u.CreatedAt = now()
+	u.UpdatedAt = u.CreatedAt
+	_, err := tx.idb.NewInsert().Model(u).Returning("pk").Exec(ctx)
+	return mapError(err)
+}
+
+// UpdateUser writes u over the stored row if the row is still at
+// u.Version, and moves u to the next version. A row that moved on is
+// [ErrStale]; a missing one is [ErrNotFound].
+func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
+	u.UserNameFolded = Fold(u.UserName)
+	u.UpdatedAt = now()
+	res, err := tx.idb.NewUpdate().Model(u).
+		Column("user_name", "user_name_folded", "display_name", "active", "attrs", "updated_at").
+		Set("version = version + 1").
+		Where("pk = ? AND version = ?", u.PK, u.Version).
+		Exec(ctx)
+	if err := checkOne(res, err, ErrStale); err != nil {
+		return err
+	}
+	u.Version++
+	return nil
+}
+
+// DeleteUser deletes a user; its memberships and external IDs go with it.
+func (tx *Tx) DeleteUser(ctx context.Context, pk int64) error {
+	res, err := tx.idb.NewDelete().Model((*User)(nil)).Where("pk = ?", pk).Exec(ctx)
+	return checkOne(res, err, ErrNotFound)
+}
+
+// SetUserExternalID sets the connector's external ID for a user; "" removes it.
+func (tx *Tx) SetUserExternalID(ctx context.Context, connectorID, userPK int64, value string) error {
+	return tx.setExternalID(ctx, "user_external_ids", "user_pk", connectorID, userPK, value)
+}
+
+func (tx *Tx) setExternalID(ctx context.Context, table, col string, connectorID, pk int64, value string) error {
+	_, err := tx.idb.NewDelete().TableExpr(table).
+		Where("connector_id = ? AND ? = ?", connectorID, bun.Ident(col), pk).Exec(ctx)
+	if err != nil || value == "" {
+		return mapError(err)
+	}
+	_, err = tx.idb.NewRaw("INSERT INTO ? (connector_id, ?, value) VALUES (?, ?, ?)",
+		bun.Ident(table), bun.Ident(col), connectorID, pk, value).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set external id: %w", mapError(err))
+	}
+	return nil
+}
+
+// checkOne turns a write's result into none when it touched a row, and
+// into none0 when it touched none.
+func checkOne(res sql.Result, err, none0 error) error {
+	if err != nil {
+		return mapError(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return none0
+	}
+	return nil
+}
