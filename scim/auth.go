@@ -69,7 +69,6 @@ func base62(n *big.Int, width int) string {
 	return string(out)
 }
 
-
 // authenticate finds the connector a request's bearer token belongs to and
 // checks that it belongs to the tenant in the URL. Any failure is a 401
 // that does not say whether the tenant exists.

@@ -228,4 +228,3 @@ func (l libLogger) Error(args ...any) {
 	msg, _ := args[0].(string)
 	l.log.Error("scim library: "+msg, args[1:]...)
 }
-

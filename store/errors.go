@@ -68,6 +68,10 @@ func mapError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
+	var mapped *ConflictError
+	if errors.As(err, &mapped) {
+		return err
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return &ConflictError{Attribute: attributeFor(pgErr.ConstraintName), Err: err}

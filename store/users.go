@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"

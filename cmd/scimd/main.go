@@ -1,4 +1,3 @@
-// Command scimd is a SCIM 2.0 provisioning server. Run "scimd help".
 package main
 
 import (
