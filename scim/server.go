@@ -153,6 +153,13 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 
+	s.route(w, r, body)
+}
+
+// route answers one SCIM request whose principal is in its context, whose
+// path is below the tenant's base (/Users/{id}) and whose body, if any, is
+// body. Bulk operations come through here too.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	resource, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	rt, isResource := s.resourceType(resource)
 	switch {

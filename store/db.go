@@ -3,18 +3,20 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL database behind a [DB].
@@ -78,8 +80,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 				return nil, fmt.Errorf("open store: SQLite directory: %w", err)
 			}
 		}
+		registerSQLiteFunctions()
 		var err error
-		sqldb, err = sql.Open(sqliteshim.ShimName, "file:"+path+
+		// modernc.org/sqlite's own registration, not sqliteshim's: the shim
+		// picks this same pure-Go driver on every platform scimd builds for,
+		// but as a driver instance of its own, which never sees functions
+		// registered with the package (scimd_fold below).
+		sqldb, err = sql.Open("sqlite", "file:"+path+
 			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
 			"&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate")
 		if err != nil {
@@ -98,6 +105,26 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+var sqliteFunctions sync.Once
+
+// registerSQLiteFunctions gives SQLite scimd_fold, the [Fold] that
+// PostgreSQL has as lower(): SQLite's own lower() folds only ASCII. The
+// driver's registry is process-wide, hence the Once.
+func registerSQLiteFunctions() {
+	sqliteFunctions.Do(func() {
+		sqlite.MustRegisterDeterministicScalarFunction("scimd_fold", 1,
+			func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+				switch v := args[0].(type) {
+				case string:
+					return Fold(v), nil
+				case []byte:
+					return Fold(string(v)), nil
+				}
+				return args[0], nil
+			})
+	})
 }
 
 // Dialect reports which database this is.

@@ -43,7 +43,7 @@ func (r reader) Group(ctx context.Context, tenantID, connectorID int64, id strin
 // Groups lists the groups of q.TenantID that match q.Filter, in creation
 // order, with the total number of matches. It does not read members.
 func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
-	where, args, err := r.translate(groupAttrs, q)
+	where, args, err := r.translate(groupsTable, q)
 	if err != nil {
 		return Page[Group]{}, err
 	}

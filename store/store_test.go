@@ -212,7 +212,7 @@ func TestFilters(t *testing.T) {
 func TestFilterErrors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, "acme", "okta")
-		for _, text := range []string{`nickName eq "x"`, `active gt true`, `userName eq true`, `active eq "maybe"`} {
+		for _, text := range []string{`shoeSize eq "x"`, `name.nickName eq "x"`, `password eq "x"`, `active gt true`, `meta.created gt "yesterday"`, `name eq "x"`, `userName eq true`, `active eq "maybe"`} {
 			expr, err := filter.ParseFilterNumber([]byte(text))
 			if err != nil {
 				t.Fatal(err)

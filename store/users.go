@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"golang.org/x/text/cases"
 )
 
 // User is a user row. Attrs is the SCIM document (core and extension
@@ -24,6 +24,7 @@ type User struct {
 	UserName       string         `bun:"user_name"`
 	UserNameFolded string         `bun:"user_name_folded"`
 	DisplayName    string         `bun:"display_name,nullzero"`
+	DisplayFolded  string         `bun:"display_name_folded,nullzero"`
 	Active         bool           `bun:"active"`
 	Attrs          map[string]any `bun:"attrs,type:jsonb"`
 	Version        int64          `bun:"version"`
@@ -36,9 +37,11 @@ type User struct {
 }
 
 // Fold is the case folding behind every case-insensitive comparison in the
-// store (userName, group displayName, caseExact=false filters). It runs in
-// Go so that PostgreSQL and SQLite agree; SQLite's lower() folds only ASCII.
-func Fold(s string) string { return cases.Fold().String(s) }
+// store (userName, displayName, caseExact=false filters): Unicode lower
+// case, as PostgreSQL's lower() does. Folded columns are folded here in Go
+// and SQLite gets the same function as scimd_fold, since its own lower()
+// folds only ASCII.
+func Fold(s string) string { return strings.ToLower(s) }
 
 // ValidID reports whether id can name a user or group. Ids are UUIDs; any
 // other id names nothing, and saying so early keeps PostgreSQL from
@@ -64,7 +67,7 @@ func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string
 // Users lists the users of q.TenantID that match q.Filter, in creation
 // order, with the total number of matches.
 func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
-	where, args, err := r.translate(userAttrs, q)
+	where, args, err := r.translate(usersTable, q)
 	if err != nil {
 		return Page[User]{}, err
 	}
@@ -118,6 +121,7 @@ func (r reader) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]Gr
 func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
 	u.ID = uuid.NewString()
 	u.UserNameFolded = Fold(u.UserName)
+	u.DisplayFolded = Fold(u.DisplayName)
 	u.Version = 1
 	u.CreatedAt = now()
 	u.UpdatedAt = u.CreatedAt
@@ -130,9 +134,10 @@ func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
 // [ErrStale]; a missing one is [ErrNotFound].
 func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
 	u.UserNameFolded = Fold(u.UserName)
+	u.DisplayFolded = Fold(u.DisplayName)
 	u.UpdatedAt = now()
 	res, err := tx.idb.NewUpdate().Model(u).
-		Column("user_name", "user_name_folded", "display_name", "active", "attrs", "updated_at").
+		Column("user_name", "user_name_folded", "display_name", "display_name_folded", "active", "attrs", "updated_at").
 		Set("version = version + 1").
 		Where("pk = ? AND version = ?", u.PK, u.Version).
 		Exec(ctx)

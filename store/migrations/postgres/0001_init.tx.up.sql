@@ -36,6 +36,7 @@ CREATE TABLE users (
     user_name        text NOT NULL,
     user_name_folded text NOT NULL,
     display_name     text,
+    display_name_folded text,
     active           boolean NOT NULL,
     attrs            jsonb NOT NULL,
     version          bigint NOT NULL,
@@ -44,6 +45,17 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_tenant_user_name ON users (tenant_id, user_name_folded);
 CREATE INDEX users_tenant_pk ON users (tenant_id, pk);
+CREATE INDEX users_tenant_display_name ON users (tenant_id, display_name_folded);
+CREATE INDEX users_tenant_updated ON users (tenant_id, updated_at);
+
+-- emails.value is a matching key of Entra and Okta: index its lower-cased
+-- values so that emails.value eq "x" (and emails[type eq "work"].value eq
+-- "x", which adds a recheck) is an index lookup. SQLite scans instead.
+CREATE FUNCTION scimd_email_values(attrs jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ARRAY(SELECT lower(e->>'value') FROM jsonb_array_elements(
+        CASE jsonb_typeof(attrs->'emails') WHEN 'array' THEN attrs->'emails' ELSE '[]'::jsonb END) AS e) $$;
+CREATE INDEX users_email_values ON users USING gin (scimd_email_values(attrs));
 
 CREATE TABLE groups (
     pk                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -58,6 +70,7 @@ CREATE TABLE groups (
 );
 CREATE INDEX groups_tenant_display_name ON groups (tenant_id, display_name_folded);
 CREATE INDEX groups_tenant_pk ON groups (tenant_id, pk);
+CREATE INDEX groups_tenant_updated ON groups (tenant_id, updated_at);
 
 -- Each connector has its own external-ID space: the same person carries an
 -- Okta id and an Entra id. Not unique: RFC 7643 §3.1 does not make it so.

@@ -36,6 +36,7 @@ CREATE TABLE users (
     user_name        text NOT NULL,
     user_name_folded text NOT NULL,
     display_name     text,
+    display_name_folded text,
     active           integer NOT NULL,
     attrs            text NOT NULL,
     version          bigint NOT NULL,
@@ -44,6 +45,8 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_tenant_user_name ON users (tenant_id, user_name_folded);
 CREATE INDEX users_tenant_pk ON users (tenant_id, pk);
+CREATE INDEX users_tenant_display_name ON users (tenant_id, display_name_folded);
+CREATE INDEX users_tenant_updated ON users (tenant_id, updated_at);
 
 CREATE TABLE groups (
     pk                  integer PRIMARY KEY AUTOINCREMENT,
@@ -58,6 +61,7 @@ CREATE TABLE groups (
 );
 CREATE INDEX groups_tenant_display_name ON groups (tenant_id, display_name_folded);
 CREATE INDEX groups_tenant_pk ON groups (tenant_id, pk);
+CREATE INDEX groups_tenant_updated ON groups (tenant_id, updated_at);
 
 -- Each connector has its own external-ID space: the same person carries an
 -- Okta id and an Entra id. Not unique: RFC 7643 §3.1 does not make it so.
