@@ -172,6 +172,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	case r.Method == http.MethodGet && resource == "ServiceProviderConfig" && id == "":
 		s.serveServiceProviderConfig(w, r)
 		return
+	case resource == "Bulk" && id == "":
+		if r.Method != http.MethodPost {
+			writeError(w, newError(http.StatusMethodNotAllowed, "", "use POST for /Bulk"))
+			return
+		}
+		s.serveBulk(w, r, body)
+		return
 	case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != "") && isResource:
 		if e := checkBody(body, rt); e != nil {
 			writeError(w, e)
