@@ -31,8 +31,16 @@ func (s *Server) serveServiceProviderConfig(w http.ResponseWriter, r *http.Reque
 		"bulk":             map[string]any{"supported": true, "maxOperations": maxBulkOperations, "maxPayloadSize": s.cfg.MaxBodyBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": true},
+		"sort":             map[string]any{"supported": true},
+		"pagination": map[string]any{ // RFC 9865 §4
+			"cursor":                  true,
+			"index":                   true,
+			"defaultPaginationMethod": "index",
+			"defaultPageSize":         s.cfg.MaxResults,
+			"maxPageSize":             s.cfg.MaxResults,
+			"cursorTimeout":           int(cursorTimeout.Seconds()),
+		},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{{
 			"type":        "oauthbearertoken",
 			"name":        "OAuth Bearer Token",

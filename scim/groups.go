@@ -43,7 +43,7 @@ func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs s
 	if err != nil {
 		return scimlib.Resource{}, libError(h.s.writeError(r, ifMatch, err))
 	}
-	return groupResource(*plan.Group, plan.Members, h.s.baseURL(r)), nil
+	return h.s.project(r, groupResource(*plan.Group, plan.Members, h.s.baseURL(r)), 1)
 }
 
 func (h groupHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {
@@ -52,7 +52,7 @@ func (h groupHandler) Get(r *http.Request, id string) (scimlib.Resource, error) 
 	if err != nil {
 		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
 	}
-	res, err := h.s.groupResource(r, g, h.s.baseURL(r))
+	res, err := h.s.loadGroupResource(r, g, h.s.baseURL(r))
 	if err != nil {
 		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
 	}
@@ -72,8 +72,8 @@ func (h groupHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperati
 	return scimlib.Resource{}, libError(errPatchUnsupported)
 }
 
-// groupResource reads a stored group's members and makes it a resource.
-func (s *Server) groupResource(r *http.Request, g store.Group, base string) (scimlib.Resource, error) {
+// loadGroupResource reads a stored group's members and makes it a resource.
+func (s *Server) loadGroupResource(r *http.Request, g store.Group, base string) (scimlib.Resource, error) {
 	var members []store.Member
 	err := s.db.EachMember(r.Context(), g.PK, func(m store.Member) error {
 		members = append(members, m)
@@ -91,14 +91,9 @@ func groupResource(g store.Group, members []store.Member, base string) scimlib.R
 		attrs[k] = v
 	}
 	if len(members) > 0 {
-		list := make([]map[string]any, len(members))
+		list := make([]any, len(members))
 		for i, m := range members {
-			list[i] = map[string]any{
-				"value":   m.ID,
-				"display": m.Display,
-				"type":    m.Type,
-				"$ref":    location(base, "/"+m.Type+"s", m.ID),
-			}
+			list[i] = memberJSON(m, base)
 		}
 		attrs["members"] = list
 	}
@@ -107,6 +102,16 @@ func groupResource(g store.Group, members []store.Member, base string) scimlib.R
 		ExternalID: externalID(g.ExternalID),
 		Attributes: attrs,
 		Meta:       meta(g.Version, g.CreatedAt, g.UpdatedAt),
+	}
+}
+
+// memberJSON is one element of a group's members.
+func memberJSON(m store.Member, base string) map[string]any {
+	return map[string]any{
+		"value":   m.ID,
+		"display": m.Display,
+		"type":    m.Type,
+		"$ref":    location(base, "/"+m.Type+"s", m.ID),
 	}
 }
 

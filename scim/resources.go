@@ -1,6 +1,11 @@
 package scim
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,126 +14,397 @@ import (
 	scimlib "github.com/elimity-com/scim"
 	scimerr "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
-	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/store"
 )
 
-// maxFilterLen bounds a filter before it reaches the parser, which
-// allocates about 9 KB per input byte on hostile input.
-const maxFilterLen = 1024
+const (
+	listResponseURN  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	searchRequestURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+)
 
-// serveList answers GET /Users and GET /Groups (RFC 7644 §3.4.2): filter,
-// startIndex and count, evaluated in the database.
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, rt scimlib.ResourceType) {
-	q, e := s.listQuery(r)
+// listParams is a query (RFC 7644 §3.4.2), from a GET's URL or a
+// .search body.
+type listParams struct {
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+	// Cursor is RFC 9865's: nil for index paging, "" for the first page.
+	Cursor *string `json:"cursor"`
+}
+
+func paramsFromURL(r *http.Request) (listParams, *Error) {
+	q := r.URL.Query()
+	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder")}
+	if v := q.Get("attributes"); v != "" {
+		p.Attributes = []string{v}
+	}
+	if v := q.Get("excludedAttributes"); v != "" {
+		p.ExcludedAttributes = []string{v}
+	}
+	if q.Has("cursor") {
+		c := q.Get("cursor")
+		p.Cursor = &c
+	}
+	for name, dst := range map[string]**int{"startIndex": &p.StartIndex, "count": &p.Count} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return p, badRequest(scimerr.ScimTypeInvalidValue, "%s must be an integer, not %q", name, v)
+			}
+			*dst = &n
+		}
+	}
+	return p, nil
+}
+
+// paramsFromSearch reads a SearchRequest (RFC 7644 §3.4.3).
+func paramsFromSearch(body []byte) (listParams, *Error) {
+	var req struct {
+		Schemas []string `json:"schemas"`
+		listParams
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return listParams{}, badRequest(scimerr.ScimTypeInvalidSyntax, "the search request is not valid: %s", jsonErr(err, body))
+	}
+	found := false
+	for _, s := range req.Schemas {
+		found = found || s == searchRequestURN
+	}
+	if !found {
+		return listParams{}, badRequest(scimerr.ScimTypeInvalidSyntax, `"schemas" must be [%q]`, searchRequestURN)
+	}
+	return req.listParams, nil
+}
+
+// serveList answers GET /Users, GET /Groups, their POST .search, and the
+// root endpoint over both (rts holds every type asked for). Filtering,
+// sorting and paging happen in the database; members are streamed.
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, rts []scimlib.ResourceType, p listParams) {
+	q, e := s.query(r, p)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	base := s.baseURL(r)
-	var (
-		total     int
-		resources = []map[string]any{} // never null: Entra's Test Connection needs []
-		err       error
-	)
-	switch rt.Name {
-	case "User":
-		var page store.Page[store.User]
-		if page, err = s.db.Users(r.Context(), q); err == nil {
-			total = page.Total
-			var groups map[int64][]store.GroupRef
-			if groups, err = s.db.UserGroups(r.Context(), userPKs(page.Items)); err == nil {
-				for _, u := range page.Items {
-					resources = append(resources, render(rt, userResource(u, groups[u.PK], base), base))
-				}
-			}
-		}
-	case "Group":
-		var page store.Page[store.Group]
-		if page, err = s.db.Groups(r.Context(), q); err == nil {
-			total = page.Total
-			for _, g := range page.Items {
-				res, err := s.groupResource(r, g, base)
-				if err != nil {
-					writeError(w, s.toSCIM(r.Context(), err))
-					return
-				}
-				resources = append(resources, render(rt, res, base))
-			}
-		}
-	}
-	if err != nil {
-		writeError(w, s.toSCIM(r.Context(), err))
+	if p.Cursor != nil && len(rts) > 1 {
+		writeError(w, badRequest(scimerr.ScimTypeInvalidValue, "cursor paging is offered per resource type (/Users, /Groups), not at the root"))
 		return
 	}
-	writeJSON(w, map[string]any{
-		"schemas":      []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
-		"totalResults": total,
-		"itemsPerPage": len(resources),
-		"startIndex":   max(q.StartIndex, 1),
-		"Resources":    resources,
-	})
-}
-
-func (s *Server) listQuery(r *http.Request) (store.Query, *Error) {
-	p := principal(r.Context())
-	q := store.Query{TenantID: p.TenantID, ConnectorID: p.ConnectorID, StartIndex: 1, Count: s.cfg.MaxResults}
-	params := r.URL.Query()
-	for name, dst := range map[string]*int{"startIndex": &q.StartIndex, "count": &q.Count} {
-		if v := params.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return q, badRequest(scimerr.ScimTypeInvalidValue, "%s must be an integer, not %q", name, v)
+	var (
+		out          []listed
+		total        int
+		next, prev   string
+		filterErrors int
+		lastErr      error
+	)
+	for _, rt := range rts {
+		proj, e := parseProjection(rt, p.Attributes, p.ExcludedAttributes)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		tq := q
+		if p.Cursor != nil {
+			if e := s.applyCursor(&tq, rt, p); e != nil {
+				writeError(w, e)
+				return
 			}
-			*dst = n
+		} else if len(rts) > 1 {
+			// The root lists users, then groups, as one sequence.
+			tq.StartIndex = max(q.StartIndex-total, 1)
+			tq.Count = max(q.Count-len(out), 0)
+		}
+		page, err := s.listType(r.Context(), rt, tq, proj, s.baseURL(r))
+		var fe *store.FilterError
+		if len(rts) > 1 && errors.As(err, &fe) {
+			// An attribute of one type only: the other type has no match.
+			filterErrors, lastErr = filterErrors+1, err
+			continue
+		}
+		if err != nil {
+			writeError(w, s.toSCIM(r.Context(), err))
+			return
+		}
+		total += page.total
+		out = append(out, page.items...)
+		if p.Cursor != nil {
+			next, prev = s.cursors(rt, p, page)
 		}
 	}
-	// RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count 0.
-	q.StartIndex = max(q.StartIndex, 1)
-	q.Count = min(max(q.Count, 0), s.cfg.MaxResults)
-	if raw := strings.TrimSpace(params.Get("filter")); raw != "" {
+	if filterErrors == len(rts) {
+		writeError(w, s.toSCIM(r.Context(), lastErr))
+		return
+	}
+	head := map[string]any{
+		"schemas":      []string{listResponseURN},
+		"totalResults": total,
+		"itemsPerPage": len(out),
+	}
+	if p.Cursor == nil {
+		head["startIndex"] = q.StartIndex
+	}
+	if next != "" {
+		head["nextCursor"] = next
+	}
+	if prev != "" {
+		head["previousCursor"] = prev
+	}
+	s.writeList(w, r, head, out)
+}
+
+// query turns list parameters into a store query, clamping count to
+// MaxResults (RFC 7644 §3.4.2.4: startIndex below 1 means 1).
+func (s *Server) query(r *http.Request, p listParams) (store.Query, *Error) {
+	pr := principal(r.Context())
+	q := store.Query{TenantID: pr.TenantID, ConnectorID: pr.ConnectorID, StartIndex: 1, Count: s.cfg.MaxResults}
+	if p.StartIndex != nil {
+		if p.Cursor != nil {
+			return q, badRequest(scimerr.ScimTypeInvalidValue, "use either startIndex (index paging) or cursor (cursor paging), not both")
+		}
+		q.StartIndex = max(*p.StartIndex, 1)
+	}
+	if p.Count != nil {
+		q.Count = min(max(*p.Count, 0), s.cfg.MaxResults)
+	}
+	if raw := strings.TrimSpace(p.Filter); raw != "" {
 		f, e := parseFilter(raw)
 		if e != nil {
 			return q, e
 		}
 		q.Filter = f
 	}
+	q.SortBy = strings.TrimSpace(p.SortBy)
+	switch strings.ToLower(p.SortOrder) {
+	case "", "ascending":
+	case "descending":
+		q.Descending = true
+	default:
+		return q, badRequest(scimerr.ScimTypeInvalidValue, "sortOrder must be ascending or descending, not %q", p.SortOrder)
+	}
 	return q, nil
 }
 
-// parseFilter parses a SCIM filter after cheap checks of its size and
-// nesting, so hostile input is refused before the parser sees it.
-func parseFilter(raw string) (filter.Expression, *Error) {
-	if len(raw) > maxFilterLen {
-		return nil, badRequest(scimerr.ScimTypeInvalidFilter, "the filter is %d bytes long; the limit is %d", len(raw), maxFilterLen)
-	}
-	f, err := filter.ParseFilterNumber([]byte(raw))
-	if err != nil {
-		return nil, badRequest(scimerr.ScimTypeInvalidFilter,
-			`the filter %q is not valid SCIM filter syntax (RFC 7644 §3.4.2.2), e.g. userName eq "bjensen"`, raw)
-	}
-	return f, nil
+// listed is one resource of a list response, ready to write: its document
+// and, for a group whose members are returned, the group to stream them from.
+type listed struct {
+	doc   map[string]any
+	group *store.Group
+	proj  projection
+	rt    scimlib.ResourceType
 }
 
-// serveGet answers GET /Users/{id} and GET /Groups/{id}.
-func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.ResourceType, id string) {
-	var (
-		res scimlib.Resource
-		err error
-	)
-	if rt.Name == "User" {
-		res, err = userHandler{s}.Get(r, id)
-	} else {
-		res, err = groupHandler{s}.Get(r, id)
+type typePage struct {
+	total            int
+	items            []listed
+	first, last      store.Position
+	hasPrev, hasNext bool
+}
+
+func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.Query, proj projection, base string) (typePage, error) {
+	var tp typePage
+	switch rt.Name {
+	case "User":
+		page, err := s.db.Users(ctx, q)
+		if err != nil {
+			return tp, err
+		}
+		groups := map[int64][]store.GroupRef{}
+		if proj.wants("groups") {
+			if groups, err = s.db.UserGroups(ctx, userPKs(page.Items)); err != nil {
+				return tp, err
+			}
+		}
+		for _, u := range page.Items {
+			res := userResource(u, groups[u.PK], base)
+			proj.apply(rt, res.Attributes)
+			tp.items = append(tp.items, listed{doc: render(rt, res, base), rt: rt})
+		}
+		tp.total, tp.first, tp.last, tp.hasPrev, tp.hasNext = page.Total, page.First, page.Last, page.HasPrev, page.HasNext
+	case "Group":
+		page, err := s.db.Groups(ctx, q)
+		if err != nil {
+			return tp, err
+		}
+		for i := range page.Items {
+			g := &page.Items[i]
+			res := groupResource(*g, nil, base)
+			proj.apply(rt, res.Attributes)
+			item := listed{doc: render(rt, res, base), proj: proj, rt: rt}
+			if proj.wants("members") {
+				item.group = g
+			}
+			tp.items = append(tp.items, item)
+		}
+		tp.total, tp.first, tp.last, tp.hasPrev, tp.hasNext = page.Total, page.First, page.Last, page.HasPrev, page.HasNext
 	}
+	return tp, nil
+}
+
+// writeList writes a ListResponse, streaming each group's members from
+// the database as it goes: no list of members is ever held in memory.
+func (s *Server) writeList(w http.ResponseWriter, r *http.Request, head map[string]any, items []listed) {
+	w.Header().Set("Content-Type", contentType)
+	headJSON, _ := json.Marshal(head)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.Write(headJSON[:len(headJSON)-1])
+	bw.WriteString(`,"Resources":[`)
+	for i, item := range items {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		if err := s.writeResource(r.Context(), bw, item, s.baseURL(r)); err != nil {
+			s.abort(r, err)
+		}
+	}
+	bw.WriteString("]}\n")
+	bw.Flush()
+}
+
+// writeResource writes one resource document, then, for a group whose
+// members are wanted, the members, read row by row.
+func (s *Server) writeResource(ctx context.Context, w *bufio.Writer, item listed, base string) error {
+	doc, err := marshal(item.doc)
 	if err != nil {
-		writeError(w, s.toSCIM(r.Context(), err))
+		return err
+	}
+	if item.group == nil {
+		w.Write(doc)
+		return nil
+	}
+	w.Write(doc[:len(doc)-1])
+	n := 0
+	err = s.db.EachMember(ctx, item.group.PK, func(m store.Member) error {
+		obj := memberJSON(m, base)
+		item.proj.prune("members", obj)
+		b, err := marshal(obj)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			w.WriteString(`,"members":[`)
+		} else {
+			w.WriteString(",")
+		}
+		n++
+		_, err = w.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.WriteString("]")
+	}
+	w.WriteString("}")
+	return nil
+}
+
+// abort ends a response that failed after its status was sent: the
+// client sees a broken connection, never a truncated document that parses.
+func (s *Server) abort(r *http.Request, err error) {
+	if !errors.Is(err, context.Canceled) {
+		s.log.ErrorContext(r.Context(), "response aborted", "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// serveGet answers GET /Users/{id} and GET /Groups/{id}, with projection
+// and If-None-Match (304).
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.ResourceType, id string) {
+	p, e := paramsFromURL(r)
+	if e != nil {
+		writeError(w, e)
 		return
 	}
-	base := s.baseURL(r)
-	w.Header().Set("ETag", res.Meta.Version)
-	writeJSON(w, render(rt, res, base))
+	proj, e := parseProjection(rt, p.Attributes, p.ExcludedAttributes)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	ctx, pr, base := r.Context(), principal(r.Context()), s.baseURL(r)
+	var item listed
+	var version int64
+	switch rt.Name {
+	case "User":
+		u, err := s.db.User(ctx, pr.TenantID, pr.ConnectorID, id)
+		if err != nil {
+			writeError(w, s.toSCIM(ctx, err))
+			return
+		}
+		if version = u.Version; notModified(w, r, version) {
+			return
+		}
+		var groups map[int64][]store.GroupRef
+		if proj.wants("groups") {
+			if groups, err = s.db.UserGroups(ctx, []int64{u.PK}); err != nil {
+				writeError(w, s.toSCIM(ctx, err))
+				return
+			}
+		}
+		res := userResource(u, groups[u.PK], base)
+		proj.apply(rt, res.Attributes)
+		item = listed{doc: render(rt, res, base), rt: rt}
+	case "Group":
+		g, err := s.db.Group(ctx, pr.TenantID, pr.ConnectorID, id)
+		if err != nil {
+			writeError(w, s.toSCIM(ctx, err))
+			return
+		}
+		if version = g.Version; notModified(w, r, version) {
+			return
+		}
+		res := groupResource(g, nil, base)
+		proj.apply(rt, res.Attributes)
+		item = listed{doc: render(rt, res, base), proj: proj, rt: rt}
+		if proj.wants("members") {
+			item.group = &g
+		}
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("ETag", etag(version))
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := s.writeResource(ctx, bw, item, base); err != nil {
+		s.abort(r, err)
+	}
+	bw.WriteString("\n")
+	bw.Flush()
+}
+
+// project applies a write request's attributes or excludedAttributes to
+// the resource the library will render (resourceTypes[rt]).
+func (s *Server) project(r *http.Request, res scimlib.Resource, rt int) (scimlib.Resource, error) {
+	p, e := paramsFromURL(r)
+	if e == nil {
+		var proj projection
+		if proj, e = parseProjection(s.resourceTypes[rt], p.Attributes, p.ExcludedAttributes); e == nil {
+			proj.apply(s.resourceTypes[rt], res.Attributes)
+			return res, nil
+		}
+	}
+	return scimlib.Resource{}, libError(e)
+}
+
+// notModified answers 304 when If-None-Match names the current version
+// (RFC 7644 §3.14).
+func notModified(w http.ResponseWriter, r *http.Request, version int64) bool {
+	h := r.Header.Get("If-None-Match")
+	if h == "" {
+		return false
+	}
+	current := etag(version)
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || tag == current || "W/"+tag == current {
+			w.Header().Set("ETag", current)
+			w.WriteHeader(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
 }
 
 // render is the JSON of a resource, exactly as the library renders the
@@ -183,4 +459,15 @@ func userPKs(users []store.User) []int64 {
 		pks[i] = u.PK
 	}
 	return pks
+}
+
+// marshal is json.Marshal without HTML escaping, as the library writes.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -163,8 +163,21 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	resource, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	rt, isResource := s.resourceType(resource)
 	switch {
-	case r.Method == http.MethodGet && isResource && id == "":
-		s.serveList(w, r, rt)
+	case r.Method == http.MethodGet && (isResource || resource == "") && id == "":
+		p, e := paramsFromURL(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		s.serveList(w, r, s.searched(rt, isResource), p)
+		return
+	case r.Method == http.MethodPost && (isResource && id == ".search" || resource == ".search" && id == ""):
+		p, e := paramsFromSearch(body)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		s.serveList(w, r, s.searched(rt, isResource), p)
 		return
 	case r.Method == http.MethodGet && isResource && !strings.Contains(id, "/"):
 		s.serveGet(w, r, rt, id)
@@ -213,6 +226,15 @@ func (s *Server) baseURL(r *http.Request) string {
 		base = scheme + "://" + r.Host
 	}
 	return base + "/scim/v2/" + url.PathEscape(principal(r.Context()).TenantName)
+}
+
+// searched is what a query covers: one resource type, or every type for
+// the root endpoint.
+func (s *Server) searched(rt scimlib.ResourceType, one bool) []scimlib.ResourceType {
+	if one {
+		return []scimlib.ResourceType{rt}
+	}
+	return s.resourceTypes
 }
 
 func (s *Server) resourceType(name string) (scimlib.ResourceType, bool) {

@@ -48,7 +48,7 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 		}
 		groups = byUser[u.PK]
 	}
-	return userResource(u, groups, h.s.baseURL(r)), nil
+	return h.s.project(r, userResource(u, groups, h.s.baseURL(r)), 0)
 }
 
 func (h userHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {

@@ -20,14 +20,14 @@ const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 var people = []map[string]any{
 	{
 		"userName": "alice@example.com", "displayName": "Alice Ångström", "active": true, "title": "Dr.",
-		"name":   map[string]any{"givenName": "Alice", "familyName": "Ångström"},
-		"emails": []any{map[string]any{"value": "alice@example.com", "type": "work", "primary": true}, map[string]any{"value": "ally@home.example", "type": "home"}},
+		"name":     map[string]any{"givenName": "Alice", "familyName": "Ångström"},
+		"emails":   []any{map[string]any{"value": "alice@example.com", "type": "work", "primary": true}, map[string]any{"value": "ally@home.example", "type": "home"}},
 		enterprise: map[string]any{"department": "Radiology", "employeeNumber": "701", "manager": map[string]any{"value": "m-1", "displayName": "Boss"}},
 	},
 	{
 		"userName": "Bob@Example.com", "displayName": "Bob", "active": true,
-		"name":   map[string]any{"givenName": "Bob", "familyName": "Builder"},
-		"emails": []any{map[string]any{"value": "BOB@EXAMPLE.COM", "type": "work"}},
+		"name":     map[string]any{"givenName": "Bob", "familyName": "Builder"},
+		"emails":   []any{map[string]any{"value": "BOB@EXAMPLE.COM", "type": "work"}},
 		enterprise: map[string]any{"department": "Cardiology", "employeeNumber": "702"},
 	},
 	{

@@ -40,20 +40,23 @@ func (r reader) Group(ctx context.Context, tenantID, connectorID int64, id strin
 	return g, mapError(err)
 }
 
-// Groups lists the groups of q.TenantID that match q.Filter, in creation
-// order, with the total number of matches. It does not read members.
+// Groups lists the groups of q.TenantID that match q.Filter, one page of
+// them, with the total number of matches. It does not read members.
 func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 	where, args, err := r.translate(groupsTable, q)
 	if err != nil {
 		return Page[Group]{}, err
 	}
-	var groups []Group
-	sel := r.selectGroups(&groups, q.ConnectorID).Where("g.tenant_id = ?", q.TenantID)
-	total, err := r.page(ctx, sel, where, args, "g.pk", q)
-	if err != nil {
-		return Page[Group]{}, err
+	base := func(cols string) *bun.SelectQuery {
+		sel := r.idb.NewSelect().TableExpr("groups AS g").ColumnExpr(cols).
+			Join("LEFT JOIN group_external_ids AS x ON x.group_pk = g.pk AND x.connector_id = ?", q.ConnectorID).
+			Where("g.tenant_id = ?", q.TenantID)
+		if where != "" {
+			sel = sel.Where(where, args...)
+		}
+		return sel
 	}
-	return Page[Group]{Total: total, Items: groups}, nil
+	return page(ctx, r, groupsTable, q, base, func(g Group) int64 { return g.PK })
 }
 
 func (r reader) selectGroups(model any, connectorID int64) *bun.SelectQuery {

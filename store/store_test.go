@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -385,6 +386,82 @@ func TestMigrateTwice(t *testing.T) {
 		pending, err := db.Pending(context.Background())
 		if err != nil || len(pending) != 0 {
 			t.Fatalf("pending after migrate = %q, %v", pending, err)
+		}
+	})
+}
+
+func TestSortAndKeyset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "acme", "okta")
+		for _, n := range []string{"bravo", "Alpha", "delta", "charlie", "Echo"} {
+			u := store.User{TenantID: f.tenant.ID, UserName: n, Attrs: map[string]any{"userName": n}}
+			if n != "delta" {
+				u.Attrs["name"] = map[string]any{"familyName": strings.ToUpper(n[:1]) + "-" + n}
+			}
+			if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertUser(ctx, &u) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sorted := func(sortBy string, desc bool, start, count int) []string {
+			page, err := db.Users(ctx, store.Query{TenantID: f.tenant.ID, SortBy: sortBy, Descending: desc, StartIndex: start, Count: count})
+			if err != nil {
+				t.Fatalf("sort %s: %v", sortBy, err)
+			}
+			var names []string
+			for _, u := range page.Items {
+				names = append(names, u.UserName)
+			}
+			return names
+		}
+		for _, tt := range []struct {
+			sortBy   string
+			desc     bool
+			start, n int
+			want     []string
+		}{
+			{"userName", false, 1, 10, []string{"Alpha", "bravo", "charlie", "delta", "Echo"}},
+			{"USERNAME", true, 1, 10, []string{"Echo", "delta", "charlie", "bravo", "Alpha"}},
+			{"userName", false, 2, 2, []string{"bravo", "charlie"}},
+			{"name.familyName", false, 1, 10, []string{"Alpha", "bravo", "charlie", "Echo", "delta"}}, // no value: last
+			{"name.familyName", true, 1, 10, []string{"delta", "Echo", "charlie", "bravo", "Alpha"}},  // no value: first
+			{"meta.created", true, 1, 2, []string{"Echo", "charlie"}},
+			{"", false, 4, 10, []string{"charlie", "Echo"}},
+		} {
+			if got := sorted(tt.sortBy, tt.desc, tt.start, tt.n); !slices.Equal(got, tt.want) {
+				t.Errorf("sortBy %q desc=%v start=%d: %q, want %q", tt.sortBy, tt.desc, tt.start, got, tt.want)
+			}
+		}
+		for _, bad := range []string{"emails", "name", "password", "shoeSize"} {
+			if _, err := db.Users(ctx, store.Query{TenantID: f.tenant.ID, SortBy: bad, Count: 1}); err == nil {
+				t.Errorf("sortBy %s: no error", bad)
+			}
+		}
+
+		// Keyset pages forward, then back.
+		var forward []string
+		q := store.Query{TenantID: f.tenant.ID, Count: 2}
+		var last store.Page[store.User]
+		for {
+			page, err := db.Users(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range page.Items {
+				forward = append(forward, u.UserName)
+			}
+			last = page
+			if !page.HasNext {
+				break
+			}
+			q.After = page.Last
+		}
+		if want := []string{"bravo", "Alpha", "delta", "charlie", "Echo"}; !slices.Equal(forward, want) {
+			t.Fatalf("keyset forward: %q, want %q", forward, want)
+		}
+		back, err := db.Users(ctx, store.Query{TenantID: f.tenant.ID, Count: 2, Before: last.First})
+		if err != nil || len(back.Items) != 2 || back.Items[0].UserName != "delta" || !back.HasPrev || !back.HasNext {
+			t.Fatalf("keyset backward from Echo: %+v %v", back, err)
 		}
 	})
 }

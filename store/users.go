@@ -64,20 +64,23 @@ func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string
 	return u, mapError(err)
 }
 
-// Users lists the users of q.TenantID that match q.Filter, in creation
-// order, with the total number of matches.
+// Users lists the users of q.TenantID that match q.Filter, one page of
+// them, with the total number of matches.
 func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 	where, args, err := r.translate(usersTable, q)
 	if err != nil {
 		return Page[User]{}, err
 	}
-	var users []User
-	sel := r.selectUsers(&users, q.ConnectorID).Where("u.tenant_id = ?", q.TenantID)
-	total, err := r.page(ctx, sel, where, args, "u.pk", q)
-	if err != nil {
-		return Page[User]{}, err
+	base := func(cols string) *bun.SelectQuery {
+		sel := r.idb.NewSelect().TableExpr("users AS u").ColumnExpr(cols).
+			Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", q.ConnectorID).
+			Where("u.tenant_id = ?", q.TenantID)
+		if where != "" {
+			sel = sel.Where(where, args...)
+		}
+		return sel
 	}
-	return Page[User]{Total: total, Items: users}, nil
+	return page(ctx, r, usersTable, q, base, func(u User) int64 { return u.PK })
 }
 
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
