@@ -121,9 +121,11 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, rts []scimlib
 		page, err := s.listType(r.Context(), rt, tq, proj, s.baseURL(r))
 		var fe *store.FilterError
 		if len(rts) > 1 && errors.As(err, &fe) {
-			// An attribute of one type only: the other type has no match.
+			// The filter names an attribute of another type: here it is
+			// absent. If no type knows it, the filter is wrong (below).
 			filterErrors, lastErr = filterErrors+1, err
-			continue
+			tq.Lenient = true
+			page, err = s.listType(r.Context(), rt, tq, proj, s.baseURL(r))
 		}
 		if err != nil {
 			writeError(w, s.toSCIM(r.Context(), err))

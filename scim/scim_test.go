@@ -23,19 +23,19 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 // client talks to a real scimd handler on loopback as one connector.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	base  string // .../scim/v2/{tenant}
 	token string
 }
 
 // newServer starts scimd on db behind a loopback HTTP server.
-func newServer(t *testing.T, db *store.DB, cfg scim.Config) *httptest.Server {
+func newServer(t testing.TB, db *store.DB, cfg scim.Config) *httptest.Server {
 	srv := httptest.NewServer(scim.NewHandler(cfg, db, reconcile.New(db)))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func newClient(t *testing.T, db *store.DB, srv *httptest.Server, tenant, connector string) *client {
+func newClient(t testing.TB, db *store.DB, srv *httptest.Server, tenant, connector string) *client {
 	t.Helper()
 	token, hash, hint := scim.NewToken()
 	if _, err := db.CreateToken(context.Background(), tenant, connector, hash, hint); err != nil {
@@ -95,7 +95,7 @@ func (c *client) do(method, path string, body any, header ...string) response {
 }
 
 // want fails the test unless the response has the status.
-func (r response) want(t *testing.T, status int) response {
+func (r response) want(t testing.TB, status int) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)

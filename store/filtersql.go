@@ -75,6 +75,20 @@ type translator struct {
 	res  resource
 	sql  strings.Builder
 	args []any
+	// lenient treats attributes the resource type lacks as absent, for
+	// queries that span resource types (Query.Lenient).
+	lenient bool
+}
+
+// absent writes how a comparison with op comes out on an attribute that
+// has no value: only "not equal" holds.
+func (t *translator) absent(op filter.CompareOperator) error {
+	if op == filter.NE {
+		t.write("(1 = 1)")
+	} else {
+		t.write("(1 = 0)")
+	}
+	return nil
 }
 
 // translate turns q.Filter into a WHERE fragment.
@@ -82,7 +96,7 @@ func (r reader) translate(res resource, q Query) (string, []any, error) {
 	if q.Filter == nil {
 		return "", nil, nil
 	}
-	t := translator{d: r.dialect, res: res}
+	t := translator{d: r.dialect, res: res, lenient: q.Lenient}
 	if err := t.expr(q.Filter); err != nil {
 		return "", nil, err
 	}
@@ -149,6 +163,9 @@ func (t *translator) attrExpr(e *filter.AttributeExpression) error {
 	}
 	a := t.res.reg[top]
 	if a == nil || a.never {
+		if t.lenient && a == nil {
+			return t.absent(e.Operator)
+		}
 		return filterErr("cannot filter on %q: no such %s attribute", p.String(), t.res.name)
 	}
 	if a.multi {
@@ -195,6 +212,9 @@ func (t *translator) valuePath(vp *filter.ValuePath) error {
 		return t.member(m, inner)
 	}
 	a := t.res.reg[top]
+	if a == nil && t.lenient {
+		return t.absent(filter.EQ)
+	}
 	if a == nil || a.never || !a.multi || a.subs == nil {
 		return filterErr("cannot filter on %s[...]: it is not a multi-valued complex %s attribute", vp.AttributePath.String(), t.res.name)
 	}

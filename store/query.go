@@ -17,6 +17,9 @@ type Query struct {
 	ConnectorID int64
 	// Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2); nil matches all.
 	Filter filter.Expression
+	// Lenient makes attributes the resource type does not have compare as
+	// absent instead of failing: for queries that span resource types.
+	Lenient bool
 	// SortBy names a singular attribute to sort on (RFC 7644 §3.4.2.3), as
 	// the client wrote it; "" keeps creation order. Ties keep creation
 	// order, so paging is stable.
