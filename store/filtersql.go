@@ -335,34 +335,50 @@ func conjuncts(e filter.Expression) []filter.Expression {
 	return []filter.Expression{e}
 }
 
-// membership is the SQL behind a user's groups or a group's members: one
-// EXISTS per kind of member, each with a %s for an extra condition on the
-// member, whose id column is idColumn.
-type membership []struct{ exists, idColumn string }
+// membership is the SQL behind a user's groups or a group's members, one
+// part per kind of member: a row has members at all (any), or holds the
+// member with a given id (holds: rows whose pk is in the subquery, so that
+// PostgreSQL starts from the member's id and the membership indexes, not
+// from every row of the tenant).
+type membership struct {
+	alias string
+	any   []string
+	holds []string
+}
 
 func (t *translator) membership(top string) (membership, bool) {
 	switch {
 	case t.res.name == "User" && top == "groups":
 		return membership{
-			{"EXISTS (SELECT 1 FROM group_users AS m JOIN groups AS mg ON mg.pk = m.group_pk WHERE m.user_pk = u.pk%s)", "mg.id"},
+			alias: "u",
+			any:   []string{"EXISTS (SELECT 1 FROM group_users AS m WHERE m.user_pk = u.pk)"},
+			holds: []string{"SELECT m.user_pk FROM group_users AS m JOIN groups AS mg ON mg.pk = m.group_pk WHERE mg.id = ?"},
 		}, true
 	case t.res.name == "Group" && top == "members":
 		return membership{
-			{"EXISTS (SELECT 1 FROM group_users AS m JOIN users AS mu ON mu.pk = m.user_pk WHERE m.group_pk = g.pk%s)", "mu.id"},
-			{"EXISTS (SELECT 1 FROM group_groups AS m JOIN groups AS mg ON mg.pk = m.member_pk WHERE m.group_pk = g.pk%s)", "mg.id"},
+			alias: "g",
+			any: []string{
+				"EXISTS (SELECT 1 FROM group_users AS m WHERE m.group_pk = g.pk)",
+				"EXISTS (SELECT 1 FROM group_groups AS m WHERE m.group_pk = g.pk)",
+			},
+			holds: []string{
+				"SELECT m.group_pk FROM group_users AS m JOIN users AS mu ON mu.pk = m.user_pk WHERE mu.id = ?",
+				"SELECT m.group_pk FROM group_groups AS m JOIN groups AS mg ON mg.pk = m.member_pk WHERE mg.id = ?",
+			},
 		}, true
 	}
-	return nil, false
+	return membership{}, false
 }
 
 // member translates value eq, ne or pr on a membership: rows, never JSON.
 func (t *translator) member(m membership, e *filter.AttributeExpression) error {
-	var id string
 	switch e.Operator {
 	case filter.PR:
+		t.write("(%s)", strings.Join(m.any, " OR "))
+		return nil
 	case filter.EQ, filter.NE:
-		var err error
-		if id, err = stringValue(e); err != nil {
+		id, err := stringValue(e)
+		if err != nil {
 			return err
 		}
 		if e.Operator == filter.NE {
@@ -372,23 +388,13 @@ func (t *translator) member(m membership, e *filter.AttributeExpression) error {
 			t.write("(1 = 0)")
 			return nil
 		}
-	default:
-		return filterErr("%s supports only eq, ne and pr", e.AttributePath.String())
-	}
-	t.write("(")
-	for i, kind := range m {
-		if i > 0 {
-			t.write(" OR ")
+		t.write("(%s.pk IN (%s))", m.alias, strings.Join(m.holds, " UNION ALL "))
+		for range m.holds {
+			t.arg(id)
 		}
-		if id == "" {
-			t.write(kind.exists, "")
-			continue
-		}
-		t.write(kind.exists, " AND "+kind.idColumn+" = ?")
-		t.arg(id)
+		return nil
 	}
-	t.write(")")
-	return nil
+	return filterErr("%s supports only eq, ne and pr", e.AttributePath.String())
 }
 
 // compare writes one comparison of c with e's value. Each is two-valued,

@@ -47,7 +47,14 @@ func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 	if err != nil {
 		return Page[Group]{}, err
 	}
-	base := func(cols string) *bun.SelectQuery {
+	base := r.groupsBase(q, where, args)
+	return page(ctx, r, groupsTable, q, base, func(g Group) int64 { return g.PK })
+}
+
+// groupsBase returns a builder of SELECTs over the tenant's groups that match
+// the translated filter, joined with the connector's external IDs.
+func (r reader) groupsBase(q Query, where string, args []any) func(cols string) *bun.SelectQuery {
+	return func(cols string) *bun.SelectQuery {
 		sel := r.idb.NewSelect().TableExpr("groups AS g").ColumnExpr(cols).
 			Join("LEFT JOIN group_external_ids AS x ON x.group_pk = g.pk AND x.connector_id = ?", q.ConnectorID).
 			Where("g.tenant_id = ?", q.TenantID)
@@ -56,7 +63,6 @@ func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 		}
 		return sel
 	}
-	return page(ctx, r, groupsTable, q, base, func(g Group) int64 { return g.PK })
 }
 
 func (r reader) selectGroups(model any, connectorID int64) *bun.SelectQuery {

@@ -71,7 +71,14 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 	if err != nil {
 		return Page[User]{}, err
 	}
-	base := func(cols string) *bun.SelectQuery {
+	base := r.usersBase(q, where, args)
+	return page(ctx, r, usersTable, q, base, func(u User) int64 { return u.PK })
+}
+
+// usersBase returns a builder of SELECTs over the tenant's users that match
+// the translated filter, joined with the connector's external IDs.
+func (r reader) usersBase(q Query, where string, args []any) func(cols string) *bun.SelectQuery {
+	return func(cols string) *bun.SelectQuery {
 		sel := r.idb.NewSelect().TableExpr("users AS u").ColumnExpr(cols).
 			Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", q.ConnectorID).
 			Where("u.tenant_id = ?", q.TenantID)
@@ -80,7 +87,6 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 		}
 		return sel
 	}
-	return page(ctx, r, usersTable, q, base, func(u User) int64 { return u.PK })
 }
 
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
@@ -130,6 +136,25 @@ func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
 	u.UpdatedAt = u.CreatedAt
 	_, err := tx.idb.NewInsert().Model(u).Returning("pk").Exec(ctx)
 	return mapError(err)
+}
+
+// InsertUsers creates many users in few statements (a thousand rows
+// each), as InsertUser does one by one: for imports and seeding.
+func (tx *Tx) InsertUsers(ctx context.Context, users []User) error {
+	at := now()
+	for i := range users {
+		u := &users[i]
+		u.ID = uuid.NewString()
+		u.UserNameFolded = Fold(u.UserName)
+		u.DisplayFolded = Fold(u.DisplayName)
+		u.Version, u.CreatedAt, u.UpdatedAt = 1, at, at
+	}
+	for part := range slices.Chunk(users, chunk) {
+		if _, err := tx.idb.NewInsert().Model(&part).Returning("pk").Exec(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
 }
 
 // UpdateUser writes u over the stored row if the row is still at

@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/store"
+	"github.com/scimd/scimd/store/storetest"
+)
+
+// TestIndexBacked shows, with EXPLAIN on PostgreSQL, that every key an
+// identity provider matches on is found through an index: with sequential
+// scans disabled, a plan that still reads users or groups sequentially
+// has no index it could use.
+func TestIndexBacked(t *testing.T) {
+	db := storetest.Open(t, storetest.PostgresDSN(t))
+	ctx := context.Background()
+	f := newFixture(t, db, "acme", "okta")
+	users := make([]store.User, 500)
+	for i := range users {
+		name := fmt.Sprintf("user%03d@example.com", i)
+		users[i] = store.User{TenantID: f.tenant.ID, UserName: name, DisplayName: "User " + name, Active: true,
+			Attrs: map[string]any{"userName": name, "emails": []any{map[string]any{"value": name, "type": "work"}}}}
+	}
+	if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := tx.InsertUsers(ctx, users); err != nil {
+			return err
+		}
+		for i, u := range users {
+			if err := tx.SetUserExternalID(ctx, f.connector.ID, u.PK, fmt.Sprintf("00u%d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// 100 groups of 5 members each, so that no table is trivially small.
+	var g store.Group
+	for i := range 100 {
+		var members []store.Member
+		for j := range 5 {
+			u := users[(i*5+j)%len(users)]
+			members = append(members, store.Member{Type: "User", PK: u.PK})
+		}
+		g = f.addGroup(t, fmt.Sprintf("Group %d", i), members...)
+	}
+	if _, err := db.Exec(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		kind, filter string
+		indexes      []string // the plan must use each
+	}{
+		{"users", `userName eq "USER007@example.com"`, []string{"users_tenant_user_name"}},
+		{"users", `externalId eq "00u7"`, []string{"user_external_ids_value"}},
+		{"users", `emails.value eq "user007@example.com"`, []string{"users_email_values"}},
+		{"users", `emails[type eq "work"].value eq "user007@example.com"`, []string{"users_email_values"}},
+		{"users", `displayName eq "user user007@example.com"`, []string{"users_tenant_display_name"}},
+		{"users", fmt.Sprintf(`id eq %q`, users[7].ID), []string{"users_id_key"}},
+		{"users", fmt.Sprintf(`groups.value eq %q`, g.ID), []string{"groups_id_key", "group_users_pkey"}},
+		{"users", `meta.lastModified gt "2099-01-01T00:00:00Z"`, []string{"users_tenant_updated"}},
+		{"groups", `displayName eq "group 7"`, []string{"groups_tenant_display_name"}},
+		{"groups", fmt.Sprintf(`members.value eq %q`, users[3].ID), []string{"users_id_key", "group_users_user"}},
+	} {
+		raw := tt.filter
+		if strings.Contains(raw, "].value") { // Entra's form, as the SCIM layer rewrites it
+			raw = `emails[type eq "work" and value eq "user007@example.com"]`
+		}
+		expr, err := filter.ParseFilterNumber([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := store.Query{TenantID: f.tenant.ID, ConnectorID: f.connector.ID, Filter: expr}
+		var plan string
+		if tt.kind == "users" {
+			plan, err = db.ExplainUsers(ctx, q)
+		} else {
+			plan, err = db.ExplainGroups(ctx, q)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.filter, err)
+		}
+		ok := !strings.Contains(plan, "Seq Scan")
+		for _, index := range tt.indexes {
+			ok = ok && strings.Contains(plan, " "+index+" ")
+		}
+		if !ok {
+			t.Errorf("%s %s does not use %v:\n%s", tt.kind, tt.filter, tt.indexes, plan)
+		} else {
+			t.Logf("%s %s:\n%s", tt.kind, tt.filter, plan)
+		}
+	}
+}
