@@ -1,11 +1,302 @@
 package scim
 
-import "net/http"
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+
+	scimerr "github.com/elimity-com/scim/errors"
+)
 
 // maxBulkOperations bounds the operations of one bulk request (RFC 7644 §3.7).
 const maxBulkOperations = 1000
 
-// serveBulk answers POST /Bulk (RFC 7644 §3.7).
+const (
+	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+	// bulkRefPrefix starts a string that stands for the id of the resource
+	// a POST of the same request creates (RFC 7644 §3.7.2).
+	bulkRefPrefix = "bulkId:"
+)
+
+// bulkRequest is the body of POST /Bulk. encoding/json matches keys
+// without regard to case, which accepts Entra's capitalisation.
+type bulkRequest struct {
+	Schemas      []string
+	FailOnErrors int
+	Operations   []bulkOp
+}
+
+// bulkOp is one operation of a bulk request.
+type bulkOp struct {
+	Method  string
+	Path    string
+	BulkID  string `json:"bulkId"`
+	Version string
+	Data    json.RawMessage
+
+	doc  any      // Data, decoded to find and replace bulkId references
+	refs []string // the bulkIds that Path and Data reference
+}
+
+// bulkResult is one operation of the bulk response.
+type bulkResult struct {
+	Method   string          `json:"method"`
+	BulkID   string          `json:"bulkId,omitempty"`
+	Version  string          `json:"version,omitempty"`
+	Location string          `json:"location,omitempty"`
+	Status   string          `json:"status"`
+	Response json.RawMessage `json:"response,omitempty"`
+}
+
+// serveBulk answers POST /Bulk (RFC 7644 §3.7). Each operation goes through
+// route like a request of its own, so it is validated, applied and answered
+// exactly as it would be alone; operations are not one transaction.
 func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, body []byte) {
-	writeError(w, newError(http.StatusNotImplemented, "", "bulk is being built"))
+	req, e := parseBulk(body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		Schemas    []string     `json:"schemas"`
+		Operations []bulkResult `json:"Operations"`
+	}{[]string{bulkResponseSchema}, s.runBulk(r, req)})
+}
+
+// parseBulk decodes and checks a bulk request. A request that is wrong as
+// a whole runs no operation at all, so nothing is half applied.
+func parseBulk(body []byte) (bulkRequest, *Error) {
+	var req bulkRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return req, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body is not a valid bulk request: %s", jsonErr(err, body))
+	}
+	if dec.More() {
+		return req, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
+	}
+	switch n := len(req.Operations); {
+	case !slices.Contains(req.Schemas, bulkRequestSchema):
+		return req, badRequest(scimerr.ScimTypeInvalidSyntax, `"schemas" must be a list that includes %q`, bulkRequestSchema)
+	case n > maxBulkOperations: // RFC 7644 §3.7.4
+		return req, newError(http.StatusRequestEntityTooLarge, "",
+			"the bulk request has %d operations; this server accepts at most %d per request (bulk.maxOperations): split it", n, maxBulkOperations)
+	case n == 0:
+		return req, badRequest(scimerr.ScimTypeInvalidSyntax, "Operations must hold at least one operation")
+	case req.FailOnErrors < 0:
+		return req, badRequest(scimerr.ScimTypeInvalidValue, "failOnErrors must be a positive number of errors, or 0 for none")
+	}
+	posted := map[string]bool{}
+	for i := range req.Operations {
+		op := &req.Operations[i]
+		op.Method = strings.ToUpper(op.Method)
+		switch op.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].method must be POST, PUT, PATCH or DELETE, not %q", i, op.Method)
+		}
+		if !strings.HasPrefix(op.Path, "/") {
+			return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].path must start with /, as in /Users or /Groups/{id}, not %q", i, op.Path)
+		}
+		endpoint, _, _ := strings.Cut(strings.TrimPrefix(op.Path, "/"), "/")
+		if endpoint, _, _ = strings.Cut(endpoint, "?"); strings.EqualFold(endpoint, "Bulk") {
+			return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].path: a bulk request cannot hold another /Bulk", i)
+		}
+		if op.Method == http.MethodPost {
+			// Without a bulkId, the client could not tell which result is
+			// which resource (RFC 7644 §3.7: REQUIRED for POST).
+			if op.BulkID == "" {
+				return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].bulkId is required for POST", i)
+			}
+			if posted[op.BulkID] {
+				return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].bulkId %q is used by an earlier POST; each must be unique", i, op.BulkID)
+			}
+			posted[op.BulkID] = true
+		}
+		if len(op.Data) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(op.Data))
+			dec.UseNumber()     // keeps numbers exactly as sent when re-marshalled
+			dec.Decode(&op.doc) // cannot fail: the request decoded
+		}
+		collect := func(id string) string { op.refs = append(op.refs, id); return bulkRefPrefix + id }
+		rewritePath(op.Path, collect)
+		rewrite(op.doc, collect)
+	}
+	return req, nil
+}
+
+// runBulk runs the operations and returns their results in request order.
+// An operation that references a bulkId whose POST has not run yet waits
+// for a later pass, so references may point forward; passes repeat while
+// some operation runs. What still waits then is in a cycle and fails.
+func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
+	ops := req.Operations
+	results := make([]*bulkResult, len(ops))
+	posted := map[string]bool{}    // bulkIds some POST declares
+	ran := map[string]bool{}       // bulkIds whose POST has run
+	created := map[string]string{} // bulkId → id of the resource its POST created
+	for _, op := range ops {
+		if op.Method == http.MethodPost {
+			posted[op.BulkID] = true
+		}
+	}
+	pending := make([]int, len(ops))
+	for i := range pending {
+		pending[i] = i
+	}
+	errs, stop := 0, false
+	for final := false; len(pending) > 0 && !stop; {
+		var waiting []int
+		for _, i := range pending {
+			if r.Context().Err() != nil || req.FailOnErrors > 0 && errs >= req.FailOnErrors {
+				stop = true
+				break
+			}
+			op := &ops[i]
+			var res bulkResult
+			switch ref, wait, why := unresolved(op.refs, posted, ran, created, final); {
+			case wait:
+				waiting = append(waiting, i)
+				continue
+			case ref == "" && why == "":
+				res = s.runOp(r, op, created)
+			default:
+				res = bulkResult{Method: op.Method, BulkID: op.BulkID}
+				res.fail(newError(http.StatusConflict, scimerr.ScimTypeInvalidValue, "bulkId:%s cannot be resolved: %s", ref, why))
+			}
+			results[i] = &res
+			if op.Method == http.MethodPost {
+				ran[op.BulkID] = true
+			}
+			if res.Response != nil {
+				errs++
+			}
+		}
+		// A pass in which nothing ran leaves only cycles: fail them next.
+		final = len(waiting) == len(pending)
+		pending = waiting
+	}
+	out := make([]bulkResult, 0, len(ops))
+	for _, res := range results {
+		if res != nil {
+			out = append(out, *res)
+		}
+	}
+	return out
+}
+
+// unresolved finds a bulkId of refs that names no resource yet. wait says
+// its POST is still to run; otherwise why says it never will. A ref that
+// can never resolve wins over one that waits: the operation fails now.
+func unresolved(refs []string, posted, ran map[string]bool, created map[string]string, final bool) (ref string, wait bool, why string) {
+	for _, id := range refs {
+		switch _, ok := created[id]; {
+		case ok:
+		case !posted[id]:
+			return id, false, "no POST operation of this request has that bulkId"
+		case ran[id]:
+			return id, false, "the POST with that bulkId failed"
+		case final:
+			return id, false, "its POST waits, directly or not, on itself (a circular reference)"
+		default:
+			ref, wait = id, true
+		}
+	}
+	return ref, wait, ""
+}
+
+// runOp runs one operation, its references resolved, through route.
+func (s *Server) runOp(r *http.Request, op *bulkOp, created map[string]string) bulkResult {
+	res := bulkResult{Method: op.Method, BulkID: op.BulkID}
+	resolve := func(id string) string { return created[id] }
+	path := rewritePath(op.Path, resolve)
+	body := []byte(op.Data)
+	if len(op.refs) > 0 && op.doc != nil {
+		body, _ = json.Marshal(rewrite(op.doc, resolve)) // decoded JSON always marshals
+	}
+	sub, err := http.NewRequestWithContext(r.Context(), op.Method, path, bytes.NewReader(body))
+	if err != nil {
+		res.fail(badRequest(scimerr.ScimTypeInvalidValue, "path %q is not a valid URL path", op.Path))
+		return res
+	}
+	// The sub-request is the bulk request's own as far as the handlers can
+	// tell: same principal (in the context), host and TLS, so the same base URL.
+	sub.Host, sub.TLS, sub.RemoteAddr = r.Host, r.TLS, r.RemoteAddr
+	if sub.URL.Path = strings.TrimRight(sub.URL.Path, "/"); sub.URL.Path == "" {
+		sub.URL.Path = "/"
+	}
+	sub.Header.Set("Content-Type", contentType)
+	if op.Version != "" {
+		sub.Header.Set("If-Match", op.Version)
+	}
+	rec := httptest.NewRecorder()
+	s.route(rec, sub, body)
+
+	res.Status = strconv.Itoa(rec.Code)
+	res.Version = rec.Header().Get("ETag")
+	res.Location = rec.Header().Get("Location")
+	if res.Location == "" && op.Method != http.MethodPost {
+		res.Location = s.baseURL(r) + sub.URL.EscapedPath()
+	}
+	if rec.Code >= http.StatusBadRequest {
+		res.Response = rec.Body.Bytes()
+		if !json.Valid(res.Response) { // would break the whole response
+			res.fail(newError(rec.Code, "", "%s", strings.TrimSpace(rec.Body.String())))
+		}
+		return res
+	}
+	if op.Method == http.MethodPost {
+		var made struct{ ID string }
+		if json.Unmarshal(rec.Body.Bytes(), &made) == nil && made.ID != "" {
+			created[op.BulkID] = made.ID
+		}
+	}
+	return res
+}
+
+// fail makes res the failure e.
+func (res *bulkResult) fail(e *Error) {
+	res.Status = strconv.Itoa(e.Status)
+	res.Response, _ = json.Marshal(e) // a struct of strings always marshals
+}
+
+// rewrite replaces each string "bulkId:x" in v, a decoded JSON value, by
+// f("x"), in place, and returns v.
+func rewrite(v any, f func(bulkID string) string) any {
+	switch v := v.(type) {
+	case string:
+		if id, ok := strings.CutPrefix(v, bulkRefPrefix); ok {
+			return f(id)
+		}
+	case map[string]any:
+		for k, x := range v {
+			v[k] = rewrite(x, f)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = rewrite(x, f)
+		}
+	}
+	return v
+}
+
+// rewritePath is rewrite for the segments of an operation's path, such as
+// /Groups/bulkId:g1; the query, if any, is left as it is.
+func rewritePath(path string, f func(bulkID string) string) string {
+	p, query, hasQuery := strings.Cut(path, "?")
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if id, ok := strings.CutPrefix(seg, bulkRefPrefix); ok {
+			segs[i] = f(id)
+		}
+	}
+	p = strings.Join(segs, "/")
+	if hasQuery {
+		p += "?" + query
+	}
+	return p
 }

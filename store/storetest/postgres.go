@@ -280,9 +280,10 @@ func (c *cluster) start() error {
 }
 
 // startOn runs pg_ctl start. The settings trade durability, which a
-// throwaway cluster does not need, for speed.
+// throwaway cluster does not need, for speed. pg_ctl hands the options to
+// /bin/sh, hence the quotes around the socket directory.
 func (c *cluster) startOn(port int) error {
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k '%s' -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
 		port, c.dir)
 	logFile := filepath.Join(c.dir, "log")
 	out, err := c.run("pg_ctl", "-D", c.dataDir(), "-o", opts, "-l", logFile, "-w", "-t", "30", "start")
@@ -371,8 +372,8 @@ func findPGBin() (string, error) {
 	if initdb, err := exec.LookPath("initdb"); err == nil {
 		// pg_ctl finds postgres beside its own resolved path, so the
 		// binaries must come from one directory, not each from PATH.
-		if real, err := filepath.EvalSymlinks(initdb); err == nil && hasServerBinaries(filepath.Dir(real)) {
-			return filepath.Dir(real), nil
+		if resolved, err := filepath.EvalSymlinks(initdb); err == nil && hasServerBinaries(filepath.Dir(resolved)) {
+			return filepath.Dir(resolved), nil
 		}
 		if hasServerBinaries(filepath.Dir(initdb)) {
 			return filepath.Dir(initdb), nil
