@@ -2,9 +2,11 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +31,8 @@ type bulkRequest struct {
 	Schemas      []string
 	FailOnErrors int
 	Operations   []bulkOp
+
+	posted map[string]bool // the bulkIds of the POST operations
 }
 
 // bulkOp is one operation of a bulk request.
@@ -90,7 +94,7 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 	case req.FailOnErrors < 0:
 		return req, badRequest(scimerr.ScimTypeInvalidValue, "failOnErrors must be a positive number of errors, or 0 for none")
 	}
-	posted := map[string]bool{}
+	req.posted = map[string]bool{}
 	for i := range req.Operations {
 		op := &req.Operations[i]
 		op.Method = strings.ToUpper(op.Method)
@@ -102,20 +106,16 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 		if !strings.HasPrefix(op.Path, "/") {
 			return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].path must start with /, as in /Users or /Groups/{id}, not %q", i, op.Path)
 		}
-		endpoint, _, _ := strings.Cut(strings.TrimPrefix(op.Path, "/"), "/")
-		if endpoint, _, _ = strings.Cut(endpoint, "?"); strings.EqualFold(endpoint, "Bulk") {
-			return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].path: a bulk request cannot hold another /Bulk", i)
-		}
 		if op.Method == http.MethodPost {
 			// Without a bulkId, the client could not tell which result is
 			// which resource (RFC 7644 §3.7: REQUIRED for POST).
 			if op.BulkID == "" {
 				return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].bulkId is required for POST", i)
 			}
-			if posted[op.BulkID] {
+			if req.posted[op.BulkID] {
 				return req, badRequest(scimerr.ScimTypeInvalidValue, "Operations[%d].bulkId %q is used by an earlier POST; each must be unique", i, op.BulkID)
 			}
-			posted[op.BulkID] = true
+			req.posted[op.BulkID] = true
 		}
 		if len(op.Data) > 0 {
 			dec := json.NewDecoder(bytes.NewReader(op.Data))
@@ -123,7 +123,8 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 			dec.Decode(&op.doc) // cannot fail: the request decoded
 		}
 		collect := func(id string) string { op.refs = append(op.refs, id); return bulkRefPrefix + id }
-		rewritePath(op.Path, collect)
+		path, _, _ := strings.Cut(op.Path, "?")
+		rewritePath(path, collect)
 		rewrite(op.doc, collect)
 	}
 	return req, nil
@@ -135,15 +136,11 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 // some operation runs. What still waits then is in a cycle and fails.
 func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 	ops := req.Operations
-	results := make([]*bulkResult, len(ops))
-	posted := map[string]bool{}    // bulkIds some POST declares
+	// Results stay in request order; those of operations never run keep
+	// Status "" and are dropped at the end.
+	results := make([]bulkResult, len(ops))
 	ran := map[string]bool{}       // bulkIds whose POST has run
 	created := map[string]string{} // bulkId → id of the resource its POST created
-	for _, op := range ops {
-		if op.Method == http.MethodPost {
-			posted[op.BulkID] = true
-		}
-	}
 	pending := make([]int, len(ops))
 	for i := range pending {
 		pending[i] = i
@@ -156,19 +153,17 @@ func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 				stop = true
 				break
 			}
-			op := &ops[i]
-			var res bulkResult
-			switch ref, wait, why := unresolved(op.refs, posted, ran, created, final); {
+			op, res := &ops[i], &results[i]
+			switch ref, wait, why := unresolved(op.refs, req.posted, ran, created, final); {
 			case wait:
 				waiting = append(waiting, i)
 				continue
-			case ref == "" && why == "":
-				res = s.runOp(r, op, created)
+			case why == "":
+				*res = s.runOp(r, op, created)
 			default:
-				res = bulkResult{Method: op.Method, BulkID: op.BulkID}
+				*res = bulkResult{Method: op.Method, BulkID: op.BulkID}
 				res.fail(newError(http.StatusConflict, scimerr.ScimTypeInvalidValue, "bulkId:%s cannot be resolved: %s", ref, why))
 			}
-			results[i] = &res
 			if op.Method == http.MethodPost {
 				ran[op.BulkID] = true
 			}
@@ -180,13 +175,7 @@ func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		final = len(waiting) == len(pending)
 		pending = waiting
 	}
-	out := make([]bulkResult, 0, len(ops))
-	for _, res := range results {
-		if res != nil {
-			out = append(out, *res)
-		}
-	}
-	return out
+	return slices.DeleteFunc(results, func(res bulkResult) bool { return res.Status == "" })
 }
 
 // unresolved finds a bulkId of refs that names no resource yet. wait says
@@ -213,22 +202,29 @@ func unresolved(refs []string, posted, ran map[string]bool, created map[string]s
 func (s *Server) runOp(r *http.Request, op *bulkOp, created map[string]string) bulkResult {
 	res := bulkResult{Method: op.Method, BulkID: op.BulkID}
 	resolve := func(id string) string { return created[id] }
-	path := rewritePath(op.Path, resolve)
+	// The path is read as serveSCIM reads a request's: unescaped, without
+	// a trailing slash. Checked after that, /Bulk cannot sneak in escaped.
+	p, query, _ := strings.Cut(op.Path, "?")
+	path, err := url.PathUnescape(strings.TrimRight(rewritePath(p, resolve), "/"))
+	endpoint, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case err != nil:
+		res.fail(badRequest(scimerr.ScimTypeInvalidValue, "path %q is malformed", op.Path))
+		return res
+	case strings.EqualFold(endpoint, "Bulk"):
+		res.fail(badRequest(scimerr.ScimTypeInvalidValue, "path %s: a bulk operation cannot be another /Bulk", op.Path))
+		return res
+	}
 	body := []byte(op.Data)
 	if len(op.refs) > 0 && op.doc != nil {
 		body, _ = json.Marshal(rewrite(op.doc, resolve)) // decoded JSON always marshals
 	}
-	sub, err := http.NewRequestWithContext(r.Context(), op.Method, path, bytes.NewReader(body))
-	if err != nil {
-		res.fail(badRequest(scimerr.ScimTypeInvalidValue, "path %q is not a valid URL path", op.Path))
-		return res
-	}
+	// Only an invalid method or URL fails, and neither is possible here.
+	sub, _ := http.NewRequestWithContext(r.Context(), op.Method, "/", bytes.NewReader(body))
+	sub.URL.Path, sub.URL.RawQuery = cmp.Or(path, "/"), query
 	// The sub-request is the bulk request's own as far as the handlers can
 	// tell: same principal (in the context), host and TLS, so the same base URL.
 	sub.Host, sub.TLS, sub.RemoteAddr = r.Host, r.TLS, r.RemoteAddr
-	if sub.URL.Path = strings.TrimRight(sub.URL.Path, "/"); sub.URL.Path == "" {
-		sub.URL.Path = "/"
-	}
 	sub.Header.Set("Content-Type", contentType)
 	if op.Version != "" {
 		sub.Header.Set("If-Match", op.Version)
@@ -284,19 +280,14 @@ func rewrite(v any, f func(bulkID string) string) any {
 	return v
 }
 
-// rewritePath is rewrite for the segments of an operation's path, such as
-// /Groups/bulkId:g1; the query, if any, is left as it is.
+// rewritePath is rewrite for the segments of an operation's path without
+// its query, such as /Groups/bulkId:g1.
 func rewritePath(path string, f func(bulkID string) string) string {
-	p, query, hasQuery := strings.Cut(path, "?")
-	segs := strings.Split(p, "/")
+	segs := strings.Split(path, "/")
 	for i, seg := range segs {
 		if id, ok := strings.CutPrefix(seg, bulkRefPrefix); ok {
 			segs[i] = f(id)
 		}
 	}
-	p = strings.Join(segs, "/")
-	if hasQuery {
-		p += "?" + query
-	}
-	return p
+	return strings.Join(segs, "/")
 }

@@ -69,7 +69,7 @@ func wantOp(t *testing.T, op map[string]any, method, status, version, location s
 	if got, _ := op["location"].(string); got != location {
 		t.Errorf("operation %v: location %q, want %q", op, got, location)
 	}
-	if _, has := op["response"]; has != (status >= "400") {
+	if _, has := op["response"]; has != (status >= "400") { // three digits compare as strings
 		t.Errorf("operation %v: response present = %v for status %s", op, has, status)
 	}
 }
@@ -107,7 +107,7 @@ func TestBulkForwardReferences(t *testing.T) {
 
 		ids := make([]string, 3)
 		for i, endpoint := range []string{"/Groups/", "/Users/", "/Users/"} {
-			loc, _ := ops[i].(map[string]any)["location"].(string)
+			loc, _ := ops[i]["location"].(string)
 			ids[i] = strings.TrimPrefix(loc, c.base+endpoint)
 			if ids[i] == "" || ids[i] == loc {
 				t.Fatalf("operation %d: location %q is not under %s", i, loc, c.base+endpoint)
@@ -126,17 +126,142 @@ func TestBulkForwardReferences(t *testing.T) {
 		if strings.Contains(g.raw, "bulkId:") {
 			t.Errorf("a bulkId reference was stored: %s", g.raw)
 		}
-		for i, name := range []string{"", "alice@example.com", "bob@example.com"} {
-			if i > 0 {
-				if u := c.do("GET", "/Users/"+ids[i], nil).want(t, http.StatusOK); u.str("userName") != name {
-					t.Errorf("user %s: %s", ids[i], u.raw)
-				}
+		for i, name := range map[int]string{1: "alice@example.com", 2: "bob@example.com"} {
+			if u := c.do("GET", "/Users/"+ids[i], nil).want(t, http.StatusOK); u.str("userName") != name {
+				t.Errorf("user %s: %s", ids[i], u.raw)
 			}
 		}
 	})
 }
 
-// bulk is ops as a generic list, for bulkResults' callers that index it.
-func (op bulkOpAlias) get(key string) any { return op[key] }
+func TestBulkFailOnErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		ops := func() []map[string]any {
+			return []map[string]any{
+				bulkOperation("POST", "/Users", "bad", "", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}}),
+				bulkOperation("POST", "/Users", "u1", "", userBody("alice@example.com")),
+				bulkOperation("POST", "/Users", "u2", "", userBody("bob@example.com")),
+			}
+		}
 
-type bulkOpAlias map[string]any
+		// The first error stops the request: the later operations neither
+		// run nor appear.
+		res := bulkResults(t, c.do("POST", "/Bulk", bulkBody(1, ops()...)), 1)
+		wantOp(t, res[0], "POST", "400", "", "")
+		wantOpError(t, res[0], "400", "invalidValue", "userName is required")
+		if n := userCount(t, c); n != 0 {
+			t.Errorf("%v users after failOnErrors=1 stopped at the first operation, want 0", n)
+		}
+
+		// Without failOnErrors, an error does not stop the others.
+		res = bulkResults(t, c.do("POST", "/Bulk", bulkBody(0, ops()...)), 3)
+		wantOpError(t, res[0], "400", "invalidValue", "userName is required")
+		for _, op := range res[1:] {
+			if op["status"] != "201" {
+				t.Errorf("operation after an error: %v", op)
+			}
+		}
+		if n := userCount(t, c); n != 2 {
+			t.Errorf("%v users, want 2", n)
+		}
+	})
+}
+
+func TestBulkVersion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		alice := c.do("POST", "/Users", userBody("alice")).want(t, http.StatusCreated).str("id")
+		bob := c.do("POST", "/Users", userBody("bob")).want(t, http.StatusCreated).str("id")
+		carol := c.do("POST", "/Users", userBody("carol")).want(t, http.StatusCreated).str("id")
+		c.do("PUT", "/Users/"+bob, userBody("bob", "nickName", "Bobby")).want(t, http.StatusOK) // bob is at version 2
+
+		res := bulkResults(t, c.do("POST", "/Bulk", bulkBody(0,
+			bulkOperation("PUT", "/Users/"+alice, "", `W/"1"`, userBody("alice", "nickName", "Al")),
+			bulkOperation("PUT", "/Users/"+bob, "", `W/"1"`, userBody("bob", "nickName", "Stale")),
+			bulkOperation("DELETE", "/Users/"+bob, "", `W/"1"`, nil),
+			bulkOperation("DELETE", "/Users/"+carol, "", `W/"1"`, nil),
+		)), 4)
+		wantOp(t, res[0], "PUT", "200", `W/"2"`, c.base+"/Users/"+alice)
+		wantOp(t, res[1], "PUT", "412", "", c.base+"/Users/"+bob)
+		wantOpError(t, res[1], "412", "", "If-Match")
+		wantOp(t, res[2], "DELETE", "412", "", c.base+"/Users/"+bob)
+		wantOp(t, res[3], "DELETE", "204", "", c.base+"/Users/"+carol)
+
+		if a := c.do("GET", "/Users/"+alice, nil).want(t, http.StatusOK); a.str("nickName") != "Al" {
+			t.Errorf("alice after the bulk PUT: %s", a.raw)
+		}
+		if b := c.do("GET", "/Users/"+bob, nil).want(t, http.StatusOK); b.str("nickName") != "Bobby" || b.header.Get("ETag") != `W/"2"` {
+			t.Errorf("bob changed by operations with a stale version: %s", b.raw)
+		}
+		c.do("GET", "/Users/"+carol, nil).wantError(t, http.StatusNotFound, "", "")
+	})
+}
+
+func TestBulkRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+
+		// Whole requests that are refused run nothing.
+		var many []map[string]any
+		for i := range 1001 {
+			many = append(many, bulkOperation("POST", "/Users", fmt.Sprint("u", i), "", userBody(fmt.Sprintf("user%d@example.com", i))))
+		}
+		c.do("POST", "/Bulk", bulkBody(0, many...)).wantError(t, http.StatusRequestEntityTooLarge, "", "1000")
+		c.do("POST", "/Bulk", `{"schemas":["`+bulkRequestURN+`"],"Operations":[{"method":"POST",}]}`).
+			wantError(t, http.StatusBadRequest, "invalidSyntax", "line 1, column")
+		c.do("POST", "/Bulk", `{"Operations":[]}`).wantError(t, http.StatusBadRequest, "invalidSyntax", "schemas")
+		c.do("POST", "/Bulk", bulkBody(0)).wantError(t, http.StatusBadRequest, "invalidSyntax", "Operations")
+		c.do("POST", "/Bulk", bulkBody(0, bulkOperation("POST", "/Users", "", "", userBody("x")))).
+			wantError(t, http.StatusBadRequest, "invalidValue", "bulkId is required")
+		c.do("POST", "/Bulk", bulkBody(0, bulkOperation("GET", "/Users", "", "", nil))).
+			wantError(t, http.StatusBadRequest, "invalidValue", "method")
+		if n := userCount(t, c); n != 0 {
+			t.Fatalf("a refused bulk request wrote %v users", n)
+		}
+
+		// A nested bulk is refused, however its path is spelt, and runs nothing.
+		nested := bulkBody(0, bulkOperation("POST", "/Users", "n1", "", userBody("nested@example.com")))
+		res := bulkResults(t, c.do("POST", "/Bulk", bulkBody(0,
+			bulkOperation("POST", "/Bulk", "b1", "", nested),
+			bulkOperation("POST", "/%42ulk/", "b2", "", nested),
+		)), 2)
+		wantOpError(t, res[0], "400", "invalidValue", "/Bulk")
+		wantOpError(t, res[1], "400", "invalidValue", "/Bulk")
+		if n := userCount(t, c); n != 0 {
+			t.Fatalf("a nested bulk request wrote %v users", n)
+		}
+
+		// References that can never resolve fail their operation with 409;
+		// the other operations run.
+		res = bulkResults(t, c.do("POST", "/Bulk", bulkBody(0,
+			bulkOperation("POST", "/Users", "u1", "", userBody("alice@example.com")),
+			bulkOperation("POST", "/Groups", "g1", "", groupBody("Lost", "bulkId:u1", "bulkId:nobody")),
+			bulkOperation("POST", "/Groups", "ga", "", groupBody("A", "bulkId:gb")),
+			bulkOperation("POST", "/Groups", "gb", "", groupBody("B", "bulkId:ga")),
+			bulkOperation("POST", "/Users", "bad", "", userBody("")),
+			bulkOperation("PUT", "/Groups/bulkId:bad", "", "", groupBody("C")),
+		)), 6)
+		wantOp(t, res[0], "POST", "201", `W/"1"`, res[0]["location"].(string))
+		wantOpError(t, res[1], "409", "invalidValue", "bulkId:nobody")
+		wantOpError(t, res[2], "409", "invalidValue", "bulkId:gb")
+		wantOpError(t, res[3], "409", "invalidValue", "bulkId:ga")
+		if res[4]["status"] != "400" {
+			t.Errorf("POST of an invalid user: %v", res[4])
+		}
+		wantOpError(t, res[5], "409", "invalidValue", "bulkId:bad")
+		if list := c.do("GET", "/Groups", nil).want(t, http.StatusOK); list.body["totalResults"] != 0.0 {
+			t.Errorf("an operation with an unresolved reference wrote: %s", list.raw)
+		}
+
+		// Entra capitalises keys and may send a method in any case.
+		res = bulkResults(t, c.do("POST", "/Bulk", `{"Schemas":["`+bulkRequestURN+`"],"FailOnErrors":1,"Operations":[`+
+			`{"Method":"post","Path":"/Users","BulkId":"e1","Data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"entra@example.com"}},`+
+			`{"METHOD":"Delete","PATH":"/Users/bulkId:e1"}]}`), 2)
+		wantOp(t, res[0], "POST", "201", `W/"1"`, res[0]["location"].(string))
+		wantOp(t, res[1], "DELETE", "204", "", res[0]["location"].(string))
+		if n := userCount(t, c); n != 1 {
+			t.Errorf("%v users, want alice only", n)
+		}
+	})
+}
