@@ -76,7 +76,18 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 		event.ResourceID = p.Group.ID
 		if in.Op != Delete {
 			event.Detail["after"] = p.Group.Attrs
-			event.Detail["members"] = len(p.Members)
+			if in.Op == Patch {
+				changes := make([]map[string]any, len(p.MemberChanges))
+				for i, c := range p.MemberChanges {
+					changes[i] = map[string]any{"op": c.Op, "members": len(c.Members), "all": c.All}
+				}
+				event.Detail["memberChanges"] = changes
+				if len(p.Skipped) > 0 {
+					event.Detail["skippedMembers"] = p.Skipped
+				}
+			} else {
+				event.Detail["members"] = len(p.Members)
+			}
 		}
 	}
 	if err := tx.AppendAudit(ctx, event); err != nil {
@@ -92,7 +103,7 @@ func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return err
 		}
-	case Replace:
+	case Replace, Patch:
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -109,15 +120,31 @@ func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) error {
 		if err := tx.InsertGroup(ctx, g); err != nil {
 			return err
 		}
-	case Replace:
+	case Replace, Patch:
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
 	case Delete:
 		return tx.DeleteGroup(ctx, g.PK)
 	}
-	if err := tx.ReplaceMembers(ctx, g.PK, p.Members); err != nil {
-		return err
+	if in.Op != Patch {
+		if err := tx.ReplaceMembers(ctx, g.PK, p.Members); err != nil {
+			return err
+		}
+	}
+	for _, c := range p.MemberChanges {
+		var err error
+		switch {
+		case c.Op == "add":
+			err = tx.AddMembers(ctx, g.PK, c.Members)
+		case c.Op == "replace", c.All:
+			err = tx.ReplaceMembers(ctx, g.PK, c.Members)
+		default:
+			err = tx.RemoveMembers(ctx, g.PK, c.Members)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return tx.SetGroupExternalID(ctx, in.ConnectorID, g.PK, g.ExternalID)
 }

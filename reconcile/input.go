@@ -19,6 +19,8 @@ const (
 	Create  Op = "create"
 	Replace Op = "replace"
 	Delete  Op = "delete"
+	// Patch runs Input.Edit on the resource's current document.
+	Patch Op = "patch"
 )
 
 // Kind is the resource type written.
@@ -51,4 +53,29 @@ type Input struct {
 	ExternalID string
 	// Members are a group's members, for a group Create or Replace.
 	Members []store.MemberRef
+	// Edit computes the new document from the current one, for Patch.
+	Edit Edit
+	// IgnoreUnknownMembers skips member ids that name nothing when a
+	// Patch adds members, instead of refusing the whole request: an
+	// identity provider may push a group before all of its members.
+	IgnoreUnknownMembers bool
 }
+
+// Doc is a resource's document as an [Edit] sees it.
+type Doc struct {
+	Attrs      map[string]any
+	ExternalID string
+}
+
+// MemberEdit changes a group's members as one set operation.
+type MemberEdit struct {
+	Op  string // "add", "remove" or "replace"
+	IDs []string
+	// All, with remove, removes every member.
+	All bool
+}
+
+// Edit computes a resource's new document, and changes to a group's
+// members, from its current document: a PATCH. It must be pure, because
+// Apply runs it again when it loses a race with another writer.
+type Edit func(Doc) (Doc, []MemberEdit, error)

@@ -19,8 +19,14 @@ type Plan struct {
 	// it is now). Version is the version the write expects to replace.
 	User  *store.User
 	Group *store.Group
-	// Members is the group's resolved member list when the plan sets it.
+	// Members is the group's resolved member list when the plan sets it
+	// (Create, Replace).
 	Members []store.Member
+	// MemberChanges are set operations on the group's members (Patch).
+	MemberChanges []MemberChange
+	// Skipped lists member ids a Patch would add that name nothing, when
+	// the input ignores them.
+	Skipped []string
 	// Before is the SCIM document before the change (nil for create).
 	Before map[string]any
 }
@@ -32,6 +38,14 @@ type reads interface {
 	User(ctx context.Context, tenantID, connectorID int64, id string) (store.User, error)
 	Group(ctx context.Context, tenantID, connectorID int64, id string) (store.Group, error)
 	ResolveMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, error)
+	LookupMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, []string, error)
+}
+
+// MemberChange is a MemberEdit with its ids resolved to rows.
+type MemberChange struct {
+	Op      string
+	Members []store.Member
+	All     bool
 }
 
 // InputError is an input that cannot be planned: a required value missing
@@ -71,6 +85,13 @@ func planUser(ctx context.Context, r reads, in Input, p *Plan) error {
 	if in.Op == Delete {
 		return nil
 	}
+	if in.Op == Patch {
+		doc, _, err := in.Edit(Doc{Attrs: u.Attrs, ExternalID: u.ExternalID})
+		if err != nil {
+			return err
+		}
+		in.Attrs, in.ExternalID = doc.Attrs, doc.ExternalID
+	}
 	userName, _ := in.Attrs["userName"].(string)
 	if strings.TrimSpace(userName) == "" {
 		return &InputError{Attribute: "userName", Msg: "userName is required and must not be empty"}
@@ -108,6 +129,14 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 	if in.Op == Delete {
 		return nil
 	}
+	var edits []MemberEdit
+	if in.Op == Patch {
+		doc, e, err := in.Edit(Doc{Attrs: g.Attrs, ExternalID: g.ExternalID})
+		if err != nil {
+			return err
+		}
+		in.Attrs, in.ExternalID, edits = doc.Attrs, doc.ExternalID, e
+	}
 	name, _ := in.Attrs["displayName"].(string)
 	if strings.TrimSpace(name) == "" {
 		return &InputError{Attribute: "displayName", Msg: "displayName is required and must not be empty"}
@@ -117,14 +146,47 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 			return &InputError{Attribute: "members", Msg: fmt.Sprintf("group %s cannot be a member of itself", m.ID)}
 		}
 	}
-	members, err := r.ResolveMembers(ctx, in.TenantID, in.Members)
-	if err != nil {
-		return err
+	if in.Op == Patch {
+		if err := planMemberEdits(ctx, r, in, p, edits); err != nil {
+			return err
+		}
+	} else {
+		members, err := r.ResolveMembers(ctx, in.TenantID, in.Members)
+		if err != nil {
+			return err
+		}
+		p.Members = members
 	}
 	g.DisplayName = name
 	g.Attrs = clone(in.Attrs)
 	g.ExternalID = in.ExternalID
-	p.Members = members
+	return nil
+}
+
+// planMemberEdits resolves a Patch's member edits to rows. Ids to remove
+// that name nothing are no-ops; ids to add that name nothing are refused,
+// or skipped when the input says so.
+func planMemberEdits(ctx context.Context, r reads, in Input, p *Plan, edits []MemberEdit) error {
+	for _, e := range edits {
+		refs := make([]store.MemberRef, len(e.IDs))
+		for i, id := range e.IDs {
+			if id == in.ID {
+				return &InputError{Attribute: "members", Msg: fmt.Sprintf("group %s cannot be a member of itself", id)}
+			}
+			refs[i] = store.MemberRef{ID: id}
+		}
+		found, unknown, err := r.LookupMembers(ctx, in.TenantID, refs)
+		if err != nil {
+			return err
+		}
+		if len(unknown) > 0 && e.Op != "remove" {
+			if !in.IgnoreUnknownMembers {
+				return &store.UnknownMembersError{IDs: unknown}
+			}
+			p.Skipped = append(p.Skipped, unknown...)
+		}
+		p.MemberChanges = append(p.MemberChanges, MemberChange{Op: e.Op, Members: found, All: e.All})
+	}
 	return nil
 }
 

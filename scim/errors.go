@@ -54,6 +54,9 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		filterE  *store.FilterError
 		inputE   *reconcile.InputError
 	)
+	if pe, ok := patchError(err); ok {
+		return pe
+	}
 	switch {
 	case errors.As(err, &se):
 		return se

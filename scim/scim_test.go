@@ -417,16 +417,24 @@ func TestServiceProviderConfig(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
 		spc := c.do("GET", "/ServiceProviderConfig", nil).want(t, http.StatusOK)
-		if spc.body["patch"].(map[string]any)["supported"] != false || spc.body["filter"].(map[string]any)["maxResults"] != 200.0 {
+		if spc.body["patch"].(map[string]any)["supported"] != true || spc.body["filter"].(map[string]any)["maxResults"] != 200.0 ||
+			spc.body["sort"].(map[string]any)["supported"] != true || spc.body["etag"].(map[string]any)["supported"] != true ||
+			spc.body["bulk"].(map[string]any)["maxOperations"] != 1000.0 || spc.body["pagination"].(map[string]any)["cursor"] != true {
 			t.Errorf("service provider config: %s", spc.raw)
 		}
 		rts := c.do("GET", "/ResourceTypes", nil).want(t, http.StatusOK)
 		if !strings.Contains(rts.raw, `"endpoint":"/Users"`) || !strings.Contains(rts.raw, `"endpoint":"/Groups"`) {
 			t.Errorf("resource types: %s", rts.raw)
 		}
-		c.do("GET", "/Schemas", nil).want(t, http.StatusOK)
+		schemas := c.do("GET", "/Schemas", nil).want(t, http.StatusOK)
+		for _, want := range []string{`"name":"userName"`, `"uniqueness":"server"`, `"returned":"never"`, `"mutability":"readOnly"`,
+			`"id":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`, `"name":"members"`} {
+			if !strings.Contains(schemas.raw, want) {
+				t.Errorf("/Schemas lacks %s", want)
+			}
+		}
 		c.do("PATCH", "/Users/6e8bc430-9c3a-11d9-9669-0800200c9a66", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`).
-			wantError(t, http.StatusNotImplemented, "", "PUT")
+			wantError(t, http.StatusNotFound, "", "")
 	})
 }
 

@@ -185,6 +185,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	case r.Method == http.MethodGet && resource == "ServiceProviderConfig" && id == "":
 		s.serveServiceProviderConfig(w, r)
 		return
+	case r.Method == http.MethodPatch && isResource && id != "" && !strings.Contains(id, "/"):
+		s.servePatch(w, r, rt, id, body)
+		return
 	case resource == "Bulk" && id == "":
 		if r.Method != http.MethodPost {
 			writeError(w, newError(http.StatusMethodNotAllowed, "", "use POST for /Bulk"))

@@ -77,9 +77,8 @@ func (h userHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperatio
 	return scimlib.Resource{}, libError(errPatchUnsupported)
 }
 
-// errPatchUnsupported stands until the PATCH engine lands; the service
-// provider config says patch.supported=false meanwhile.
-var errPatchUnsupported = newError(http.StatusNotImplemented, "", "PATCH is not supported yet: send the whole resource with PUT")
+// errPatchUnsupported: servePatch answers PATCH before the library could.
+var errPatchUnsupported = newError(http.StatusInternalServerError, "", "PATCH requests are served before the library")
 
 func userResource(u store.User, groups []store.GroupRef, base string) scimlib.Resource {
 	attrs := make(scimlib.ResourceAttributes, len(u.Attrs)+1)

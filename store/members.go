@@ -35,6 +35,19 @@ const chunk = 1000
 // If any ref names nothing, it returns a [*UnknownMembersError] listing every
 // such id. Duplicate refs resolve once.
 func (r reader) ResolveMembers(ctx context.Context, tenantID int64, refs []MemberRef) ([]Member, error) {
+	found, unknown, err := r.LookupMembers(ctx, tenantID, refs)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, &UnknownMembersError{IDs: unknown}
+	}
+	return found, nil
+}
+
+// LookupMembers finds the users and groups of the tenant that refs name,
+// in a query per thousand ids, and lists the ids that name nothing.
+func (r reader) LookupMembers(ctx context.Context, tenantID int64, refs []MemberRef) ([]Member, []string, error) {
 	want := map[string]string{} // id -> type wanted
 	var unknown []string
 	for _, ref := range refs {
@@ -62,7 +75,7 @@ func (r reader) ResolveMembers(ctx context.Context, tenantID int64, refs []Membe
 				Where("tenant_id = ? AND id IN (?)", tenantID, bun.In(part))).
 			Scan(ctx, &ms)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, nil, mapError(err)
 		}
 		found = append(found, ms...)
 	}
@@ -80,11 +93,8 @@ func (r reader) ResolveMembers(ctx context.Context, tenantID int64, refs []Membe
 			unknown = append(unknown, id)
 		}
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return nil, &UnknownMembersError{IDs: slices.Compact(unknown)}
-	}
-	return out, nil
+	slices.Sort(unknown)
+	return out, slices.Compact(unknown), nil
 }
 
 // EachMember calls fn for every member of a group, users first, each in
@@ -137,6 +147,32 @@ func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) er
 		return mapError(err)
 	}
 	return tx.AddMembers(ctx, groupPK, ms)
+}
+
+// RemoveMembers removes ms from the group; ones it does not hold are
+// no-ops. One statement per thousand members, whatever the group's size.
+func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) error {
+	var users, groups []int64
+	for _, m := range ms {
+		if m.Type == MemberUser {
+			users = append(users, m.PK)
+		} else {
+			groups = append(groups, m.PK)
+		}
+	}
+	for part := range slices.Chunk(users, chunk) {
+		if _, err := tx.idb.NewDelete().Model((*groupUser)(nil)).
+			Where("group_pk = ? AND user_pk IN (?)", groupPK, bun.In(part)).Exec(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	for part := range slices.Chunk(groups, chunk) {
+		if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).
+			Where("group_pk = ? AND member_pk IN (?)", groupPK, bun.In(part)).Exec(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
 }
 
 // AddMembers adds ms to the group; members it already holds are left as

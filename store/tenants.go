@@ -23,9 +23,11 @@ type Tenant struct {
 type Connector struct {
 	bun.BaseModel `bun:"table:connectors"`
 
-	ID        int64     `bun:"id,pk,autoincrement"`
-	TenantID  int64     `bun:"tenant_id"`
-	Name      string    `bun:"name"`
+	ID       int64  `bun:"id,pk,autoincrement"`
+	TenantID int64  `bun:"tenant_id"`
+	Name     string `bun:"name"`
+	// Profile names the identity provider's compatibility behaviour.
+	Profile   string    `bun:"profile,nullzero,default:'default'"`
 	CreatedAt time.Time `bun:"created_at"`
 }
 
@@ -58,6 +60,7 @@ type Principal struct {
 	TenantName    string
 	ConnectorID   int64
 	ConnectorName string
+	Profile       string
 }
 
 // MaxActiveTokens is how many unrevoked tokens a connector may hold: two, so
@@ -79,10 +82,11 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		TenantID      int64  `bun:"tenant_id"`
 		TenantName    string `bun:"tenant_name"`
 		ConnectorName string `bun:"connector_name"`
+		Profile       string `bun:"profile"`
 	}
 	err := r.idb.NewSelect().Model(&row).
 		ModelTableExpr("tokens AS t").
-		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile").
 		Join("JOIN connectors AS c ON c.id = t.connector_id").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("t.hash = ?", hash).
@@ -96,6 +100,7 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		TenantName:    row.TenantName,
 		ConnectorID:   row.ConnectorID,
 		ConnectorName: row.ConnectorName,
+		Profile:       row.Profile,
 	}, row.Token, nil
 }
 
@@ -145,6 +150,19 @@ func (tx *Tx) EnsureConnector(ctx context.Context, tenant, connector string) (Te
 		return Tenant{}, Connector{}, fmt.Errorf("read connector: %w", mapError(err))
 	}
 	return t, c, nil
+}
+
+// SetProfile sets the compatibility profile of the named connector of the
+// named tenant, creating both if missing.
+func (db *DB) SetProfile(ctx context.Context, tenant, connector, profile string) error {
+	return db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
+		_, c, err := tx.EnsureConnector(ctx, tenant, connector)
+		if err != nil {
+			return err
+		}
+		_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("profile = ?", profile).Where("id = ?", c.ID).Exec(ctx)
+		return mapError(err)
+	})
 }
 
 // CreateToken stores a token's hash for the named connector of the named

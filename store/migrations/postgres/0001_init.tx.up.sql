@@ -9,6 +9,8 @@ CREATE TABLE connectors (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id  bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     name       text NOT NULL,
+    -- profile picks IdP compatibility behaviour: default, strict, entra, okta.
+    profile    text NOT NULL DEFAULT 'default',
     created_at timestamptz NOT NULL,
     UNIQUE (tenant_id, name)
 );

@@ -9,6 +9,8 @@ CREATE TABLE connectors (
     id         integer PRIMARY KEY AUTOINCREMENT,
     tenant_id  bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     name       text NOT NULL,
+    -- profile picks IdP compatibility behaviour: default, strict, entra, okta.
+    profile    text NOT NULL DEFAULT 'default',
     created_at text NOT NULL,
     UNIQUE (tenant_id, name)
 );
