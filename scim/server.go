@@ -196,9 +196,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.serveBulk(w, r, body)
 		return
 	case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != "") && isResource:
-		if e := checkBody(body, rt); e != nil {
+		normalized, e := checkBody(body, rt)
+		if e != nil {
 			writeError(w, e)
 			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(normalized))
+	}
+	if isResource {
+		// The library matches endpoints exactly; clients may not (/users).
+		r.URL.Path = rt.Endpoint
+		if id != "" {
+			r.URL.Path += "/" + id
 		}
 	}
 	s.library(r).ServeHTTP(w, r)
@@ -242,7 +251,7 @@ func (s *Server) searched(rt scimlib.ResourceType, one bool) []scimlib.ResourceT
 
 func (s *Server) resourceType(name string) (scimlib.ResourceType, bool) {
 	for _, rt := range s.resourceTypes {
-		if rt.Endpoint[1:] == name {
+		if strings.EqualFold(rt.Endpoint[1:], name) {
 			return rt, true
 		}
 	}

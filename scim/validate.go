@@ -16,44 +16,103 @@ import (
 // checkBody checks a POST or PUT body before the library validates it, to
 // say which attribute is wrong: the library's own errors name none. The
 // checks are the library's (each attribute is validated by its schema code,
-// one at a time), so a body that passes here passes there.
-func checkBody(body []byte, rt scimlib.ResourceType) *Error {
+// one at a time), so a body that passes here passes there. It reads what
+// identity providers send tolerantly (see normalize) and returns the body
+// as the library is to see it.
+func checkBody(body []byte, rt scimlib.ResourceType) ([]byte, *Error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return badRequest(scimerr.ScimTypeInvalidSyntax, "the request body is not valid JSON: %s", jsonErr(err, body))
+		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body is not valid JSON: %s", jsonErr(err, body))
 	}
 	if dec.More() {
-		return badRequest(scimerr.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
+		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
 	}
 	m, ok := doc.(map[string]any)
 	if !ok {
-		return badRequest(scimerr.ScimTypeInvalidSyntax, "the request body must be a JSON object, a %s resource", rt.Name)
+		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body must be a JSON object, a %s resource", rt.Name)
 	}
 	if e := checkSchemas(m, rt); e != nil {
-		return e
+		return nil, e
 	}
+	normalize(m, rt.Schema.Attributes)
 	if e := checkAttributes(m, rt.Schema.Attributes, ""); e != nil {
-		return e
+		return nil, e
 	}
 	for _, ext := range rt.SchemaExtensions {
 		v, ok := lookup(m, ext.Schema.ID)
 		if !ok || v == nil {
 			if ext.Required {
-				return badRequest(scimerr.ScimTypeInvalidValue, "the %s extension is required", ext.Schema.ID)
+				return nil, badRequest(scimerr.ScimTypeInvalidValue, "the %s extension is required", ext.Schema.ID)
 			}
 			continue
 		}
 		em, ok := v.(map[string]any)
 		if !ok {
-			return badRequest(scimerr.ScimTypeInvalidSyntax, "%s must be an object of extension attributes", ext.Schema.ID)
+			return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "%s must be an object of extension attributes", ext.Schema.ID)
 		}
+		normalize(em, ext.Schema.Attributes)
 		if e := checkAttributes(em, ext.Schema.Attributes, ext.Schema.ID+":"); e != nil {
-			return e
+			return nil, e
 		}
 	}
-	return nil
+	out, err := marshal(m)
+	if err != nil {
+		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body cannot be re-encoded: %v", err)
+	}
+	return out, nil
+}
+
+// normalize rewrites, in place, what identity providers send beyond the
+// schema's types into what it says (IDP-QUIRKS §2.5): booleans as
+// "True"/"False" strings (Entra), a complex value with a "value"
+// sub-attribute as a bare string (Entra's manager), null sub-attributes
+// such as "$ref": null (Entra's members).
+func normalize(m map[string]any, attrs schema.Attributes) {
+	for key, v := range m {
+		a, ok := attrs.ContainsAttribute(key)
+		if !ok {
+			continue
+		}
+		switch {
+		case a.AttributeType() == "boolean" && !a.MultiValued():
+			if s, ok := v.(string); ok {
+				switch strings.ToLower(s) {
+				case "true":
+					m[key] = true
+				case "false":
+					m[key] = false
+				}
+			}
+		case a.AttributeType() == "complex" && !a.MultiValued():
+			if s, ok := v.(string); ok {
+				if _, hasValue := a.SubAttributes().ContainsAttribute("value"); hasValue {
+					m[key] = map[string]any{"value": s}
+				}
+			} else if obj, ok := v.(map[string]any); ok {
+				dropNulls(obj)
+				normalize(obj, a.SubAttributes())
+			}
+		case a.AttributeType() == "complex":
+			if list, ok := v.([]any); ok {
+				for _, item := range list {
+					if obj, ok := item.(map[string]any); ok {
+						dropNulls(obj)
+						normalize(obj, a.SubAttributes())
+					}
+				}
+			}
+		}
+	}
+}
+
+func dropNulls(m map[string]any) {
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
+		}
+	}
 }
 
 func checkSchemas(m map[string]any, rt scimlib.ResourceType) *Error {

@@ -28,6 +28,7 @@ Usage:
   scimd token create --tenant T --connector C [--database-url URL]
   scimd token list   [--tenant T] [--database-url URL]
   scimd token revoke ID [--database-url URL]
+  scimd connector set --tenant T --connector C --profile default|strict|entra|okta
 
 Getting started:
   scimd serve                                     # SQLite file scimd.db here
@@ -61,9 +62,10 @@ func usageError(format string, args ...any) error {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	commands := map[string]command{
-		"serve":   serve,
-		"migrate": migrate,
-		"token":   token,
+		"serve":     serve,
+		"migrate":   migrate,
+		"token":     token,
+		"connector": connector,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
