@@ -67,9 +67,6 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 				if e := checkAttributes(em, x.Schema.Attributes, x.Schema.ID+":"); e != nil {
 					return reconcile.Doc{}, nil, e
 				}
-				if len(em) == 0 {
-					delete(out, x.Schema.ID)
-				}
 			}
 		}
 		edits := make([]reconcile.MemberEdit, len(memberOps))

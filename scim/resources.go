@@ -421,11 +421,8 @@ func render(rt scimlib.ResourceType, res scimlib.Resource, base string) map[stri
 	if res.ExternalID.Present() {
 		out["externalId"] = res.ExternalID.Value()
 	}
-	schemaIDs := []string{rt.Schema.ID}
-	for _, ext := range rt.SchemaExtensions {
-		schemaIDs = append(schemaIDs, ext.Schema.ID)
-	}
-	out["schemas"] = schemaIDs
+	out["schemas"] = schemaURNs(rt, res.Attributes)
+	dropEmptyExtensions(rt, out)
 	out["meta"] = map[string]any{
 		"resourceType": rt.Name,
 		"created":      res.Meta.Created.Format(time.RFC3339),
@@ -434,6 +431,29 @@ func render(rt scimlib.ResourceType, res scimlib.Resource, base string) map[stri
 		"version":      res.Meta.Version,
 	}
 	return out
+}
+
+// schemaURNs lists the schemas a resource's document uses (RFC 7643 §3):
+// its resource type's, and each extension it carries or was declared with
+// (kept as an empty object; see checkBody).
+func schemaURNs(rt scimlib.ResourceType, doc map[string]any) []string {
+	urns := []string{rt.Schema.ID}
+	for _, ext := range rt.SchemaExtensions {
+		if _, ok := doc[ext.Schema.ID].(map[string]any); ok {
+			urns = append(urns, ext.Schema.ID)
+		}
+	}
+	return urns
+}
+
+// dropEmptyExtensions removes the extensions doc only declares: they are
+// listed in "schemas" and have no attribute to show.
+func dropEmptyExtensions(rt scimlib.ResourceType, doc map[string]any) {
+	for _, ext := range rt.SchemaExtensions {
+		if m, ok := doc[ext.Schema.ID].(map[string]any); ok && len(m) == 0 {
+			delete(doc, ext.Schema.ID)
+		}
+	}
 }
 
 func location(base, endpoint, id string) string {

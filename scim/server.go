@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	scimlib "github.com/elimity-com/scim"
@@ -196,12 +197,22 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.serveBulk(w, r, body)
 		return
 	case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != "") && isResource:
-		normalized, e := checkBody(body, rt)
+		normalized, carried, e := checkBody(body, rt)
 		if e != nil {
 			writeError(w, e)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(normalized))
+		// The library lists every extension of a resource type in the
+		// response's "schemas"; RFC 7643 §3 wants those the resource
+		// uses. A PUT or POST stores its body, so the extensions the
+		// body carries are the ones to list, and the only ones the
+		// library needs to validate.
+		rt.SchemaExtensions = carried
+		lib := s.library(r, rt)
+		r.URL.Path = rt.Endpoint + strings.TrimSuffix("/"+id, "/")
+		lib.ServeHTTP(w, r)
+		return
 	}
 	if isResource {
 		// The library matches endpoints exactly; clients may not (/users).
@@ -215,10 +226,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 
 // library returns elimity's server for this request. It is a cheap value;
 // building it per request gives it this tenant's base URL for meta.location.
-func (s *Server) library(r *http.Request) scimlib.Server {
+// A resource type given replaces the one of the same name for this request.
+func (s *Server) library(r *http.Request, override ...scimlib.ResourceType) scimlib.Server {
+	rts := slices.Clone(s.resourceTypes)
+	for _, o := range override {
+		for i := range rts {
+			if rts[i].Name == o.Name {
+				rts[i] = o
+			}
+		}
+	}
 	srv, err := scimlib.NewServer(&scimlib.ServerArgs{
 		ServiceProviderConfig: s.serviceProviderConfig(),
-		ResourceTypes:         s.resourceTypes,
+		ResourceTypes:         rts,
 	}, scimlib.WithBaseURL(s.baseURL(r)), scimlib.WithLogger(libLogger{s.log}))
 	if err != nil {
 		panic(err) // only for nil arguments, which we never pass

@@ -48,7 +48,10 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 		}
 		groups = byUser[u.PK]
 	}
-	return h.s.project(r, userResource(u, groups, h.s.baseURL(r)), 0)
+	res := userResource(u, groups, h.s.baseURL(r))
+	// The library lists the extensions in "schemas" (see route).
+	dropEmptyExtensions(h.s.resourceTypes[0], res.Attributes)
+	return h.s.project(r, res, 0)
 }
 
 func (h userHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {

@@ -18,50 +18,69 @@ import (
 // checks are the library's (each attribute is validated by its schema code,
 // one at a time), so a body that passes here passes there. It reads what
 // identity providers send tolerantly (see normalize) and returns the body
-// as the library is to see it.
-func checkBody(body []byte, rt scimlib.ResourceType) ([]byte, *Error) {
+// as the library is to see it, with the extensions it carries.
+func checkBody(body []byte, rt scimlib.ResourceType) ([]byte, []scimlib.SchemaExtension, *Error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body is not valid JSON: %s", jsonErr(err, body))
+		return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body is not valid JSON: %s", jsonErr(err, body))
 	}
 	if dec.More() {
-		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
+		return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
 	}
 	m, ok := doc.(map[string]any)
 	if !ok {
-		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body must be a JSON object, a %s resource", rt.Name)
+		return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body must be a JSON object, a %s resource", rt.Name)
 	}
 	if e := checkSchemas(m, rt); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	normalize(m, rt.Schema.Attributes)
 	if e := checkAttributes(m, rt.Schema.Attributes, ""); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
+	var carried []scimlib.SchemaExtension
 	for _, ext := range rt.SchemaExtensions {
 		v, ok := lookup(m, ext.Schema.ID)
+		if (!ok || v == nil) && declares(m, ext.Schema.ID) {
+			// Declared in "schemas" with nothing assigned: kept as an
+			// empty object, so the resource goes on declaring it.
+			v, ok = map[string]any{}, true
+			m[ext.Schema.ID] = v
+		}
 		if !ok || v == nil {
 			if ext.Required {
-				return nil, badRequest(scimerr.ScimTypeInvalidValue, "the %s extension is required", ext.Schema.ID)
+				return nil, nil, badRequest(scimerr.ScimTypeInvalidValue, "the %s extension is required", ext.Schema.ID)
 			}
 			continue
 		}
 		em, ok := v.(map[string]any)
 		if !ok {
-			return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "%s must be an object of extension attributes", ext.Schema.ID)
+			return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "%s must be an object of extension attributes", ext.Schema.ID)
 		}
 		normalize(em, ext.Schema.Attributes)
 		if e := checkAttributes(em, ext.Schema.Attributes, ext.Schema.ID+":"); e != nil {
-			return nil, e
+			return nil, nil, e
 		}
+		carried = append(carried, ext)
 	}
 	out, err := marshal(m)
 	if err != nil {
-		return nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body cannot be re-encoded: %v", err)
+		return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "the request body cannot be re-encoded: %v", err)
 	}
-	return out, nil
+	return out, carried, nil
+}
+
+// declares reports whether the document's "schemas" lists urn.
+func declares(m map[string]any, urn string) bool {
+	list, _ := m["schemas"].([]any)
+	for _, v := range list {
+		if s, ok := v.(string); ok && strings.EqualFold(s, urn) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalize rewrites, in place, what identity providers send beyond the
