@@ -20,12 +20,14 @@ var allowed = map[string][]string{
 	"schemas":         {},
 	"store":           {},
 	"store/storetest": {"store"},
-	"reconcile":       {"store", "schemas"},
+	"reconcile":       {"store", "schemas", "reconcile/rules"},
+	"reconcile/rules": {},
 	"scim":            {"reconcile", "store", "schemas", "scim/patch", "scim/dialect"},
 	"scim/patch":      {},
 	"scim/dialect":    {"scim/patch"},
 	"jit":             {"reconcile", "store"},
 	"csvio":           {"reconcile", "store", "schemas"},
+	"admin":           {"reconcile", "reconcile/rules", "store"},
 	"cmd/scimd":       {"*"},
 }
 

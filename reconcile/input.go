@@ -21,6 +21,9 @@ const (
 	Delete  Op = "delete"
 	// Patch runs Input.Edit on the resource's current document.
 	Patch Op = "patch"
+	// Upsert updates the user the input matches, or creates one: for
+	// sources that know no SCIM id (a login, a CSV row).
+	Upsert Op = "upsert"
 )
 
 // Kind is the resource type written.
@@ -36,8 +39,11 @@ type Input struct {
 	Source      Source
 	TenantID    int64
 	ConnectorID int64
-	Kind        Kind
-	Op          Op
+	// Tenant and Connector are the names of TenantID and ConnectorID: the
+	// connector's configuration is found by them.
+	Tenant, Connector string
+	Kind              Kind
+	Op                Op
 	// ID names the resource for Replace and Delete.
 	ID string
 	// IfMatch, when not zero, is the version the client holds (If-Match);
@@ -51,6 +57,10 @@ type Input struct {
 	Attrs map[string]any
 	// ExternalID is the connector's own id for the resource; "" clears it.
 	ExternalID string
+	// ManagerExternalID names the user's manager (superior, reportsTo) by
+	// the manager's external ID in this connector; it sets the enterprise
+	// manager when the source has no SCIM id for them (CSV).
+	ManagerExternalID string
 	// Members are a group's members, for a group Create or Replace.
 	Members []store.MemberRef
 	// Edit computes the new document from the current one, for Patch.

@@ -1,9 +1,17 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
+
+	"github.com/scimd/scimd/reconcile/rules"
+	"github.com/scimd/scimd/schemas"
 
 	"github.com/scimd/scimd/store"
 )
@@ -29,12 +37,42 @@ type Plan struct {
 	Skipped []string
 	// Before is the SCIM document before the change (nil for create).
 	Before map[string]any
+
+	// Match is how a Create or Upsert found an existing user; nil when it
+	// found none (Action "create"). Action is then "update", or "link"
+	// when the connector did not manage the user before.
+	Match *Match
+	// Fired names the connector's rules that held, in order.
+	Fired []string
+	// Grants are the user's org unit, group and role grants after the
+	// plan: kept, added and removed.
+	Grants []GrantChange
+	// Denied are grants the rules made that the connector's allow-list
+	// refuses; Missing, grants of targets that do not exist, skipped
+	// (skipMissing).
+	Denied, Missing []rules.Grant
+	// Kept lists attributes left as they were because a source ranking
+	// higher set them (the connector's precedence).
+	Kept []string
+	// Changes are the mapped attributes the plan changes.
+	Changes []AttributeChange
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx
 // both have it, so a plan reads the same way in a dry run as inside the
 // transaction that applies it.
 type reads interface {
+	UserGrants(ctx context.Context, userPK int64) ([]store.Grant, error)
+	UserGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error)
+	AttributeSources(ctx context.Context, userPK int64) (map[string]store.AttributeSource, error)
+	Linked(ctx context.Context, connectorID, userPK int64) (bool, error)
+	UsersByExternalID(ctx context.Context, tenantID, connectorID int64, value string) ([]store.User, error)
+	UserByUserName(ctx context.Context, tenantID, connectorID int64, userName string) (store.User, error)
+	UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string) ([]store.User, error)
+	UserNameTaken(ctx context.Context, tenantID int64, userName string) (bool, error)
+	OrgUnit(ctx context.Context, tenantID int64, path string) (store.OrgUnit, error)
+	Role(ctx context.Context, tenantID int64, name string) (store.Role, error)
+	GroupsNamed(ctx context.Context, tenantID int64, name string) ([]store.Group, error)
 	User(ctx context.Context, tenantID, connectorID int64, id string) (store.User, error)
 	Group(ctx context.Context, tenantID, connectorID int64, id string) (store.Group, error)
 	ResolveMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, error)
@@ -57,20 +95,44 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Msg }
 
-func plan(ctx context.Context, r reads, in Input) (*Plan, error) {
+func plan(ctx context.Context, r reads, conn *rules.Connector, in Input) (*Plan, error) {
 	p := &Plan{Input: in, Action: string(in.Op)}
 	switch in.Kind {
 	case KindUser:
-		return p, planUser(ctx, r, in, p)
+		return p, planUser(ctx, r, conn, in, p)
 	case KindGroup:
 		return p, planGroup(ctx, r, in, p)
 	}
 	return nil, fmt.Errorf("plan: unknown kind %q", in.Kind)
 }
 
-func planUser(ctx context.Context, r reads, in Input, p *Plan) error {
+// planUser identifies the user (by SCIM id, or by matching for a create or
+// an upsert), works out its new document, applies the connector's source
+// precedence, and maps it through the connector's rules.
+func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *Plan) error {
 	u := &store.User{TenantID: in.TenantID}
-	if in.Op != Create {
+	switch in.Op {
+	case Create, Upsert:
+		m, err := match(ctx, r, conn, in, in.Attrs)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			if in.Op == Create && m.Linked {
+				// The connector creating someone it already has: RFC 7644
+				// §3.3 answers 409, as IdPs expect of a duplicate.
+				return &store.ConflictError{Attribute: string(m.By)}
+			}
+			p.Match, p.Action = m, "update"
+			if !m.Linked {
+				p.Action = "link"
+			}
+			*u = m.user
+			p.Before = u.Attrs
+		} else {
+			p.Action = string(Create)
+		}
+	default:
 		cur, err := r.User(ctx, in.TenantID, in.ConnectorID, in.ID)
 		if err != nil {
 			return err
@@ -85,18 +147,36 @@ func planUser(ctx context.Context, r reads, in Input, p *Plan) error {
 	if in.Op == Delete {
 		return nil
 	}
-	if in.Op == Patch {
+	attrs := clone(in.Attrs)
+	switch {
+	case in.Op == Patch:
 		doc, _, err := in.Edit(Doc{Attrs: u.Attrs, ExternalID: u.ExternalID})
 		if err != nil {
 			return err
 		}
-		in.Attrs, in.ExternalID = doc.Attrs, doc.ExternalID
+		attrs, in.ExternalID = clone(doc.Attrs), doc.ExternalID
+	case p.Match != nil:
+		// A source that knows no SCIM id sends what it has: what it
+		// leaves out stays as it was.
+		merged := clone(u.Attrs)
+		for k, v := range attrs {
+			merged[k] = v
+		}
+		attrs = merged
 	}
-	userName, _ := in.Attrs["userName"].(string)
+	if err := loginName(ctx, r, conn, in, attrs); err != nil {
+		return err
+	}
+	if err := manager(ctx, r, in, attrs); err != nil {
+		return err
+	}
+	if err := precedence(ctx, r, conn, in, u, p.Before, attrs, p); err != nil {
+		return err
+	}
+	userName, _ := attrs["userName"].(string)
 	if strings.TrimSpace(userName) == "" {
 		return &InputError{Attribute: "userName", Msg: "userName is required and must not be empty"}
 	}
-	attrs := clone(in.Attrs)
 	// A user is active unless a source says otherwise (RFC 7643 leaves
 	// the default to the service provider).
 	active, ok := attrs["active"].(bool)
@@ -104,11 +184,87 @@ func planUser(ctx context.Context, r reads, in Input, p *Plan) error {
 		active = true
 		attrs["active"] = true
 	}
+	if u.PK == 0 || store.Fold(userName) != store.Fold(u.UserName) {
+		// The unique index would refuse it on apply; a preview says so too.
+		switch other, err := r.UserByUserName(ctx, in.TenantID, in.ConnectorID, userName); {
+		case err == nil && other.PK != u.PK:
+			return &store.ConflictError{Attribute: "userName"}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	u.UserName = userName
 	u.DisplayName, _ = attrs["displayName"].(string)
 	u.Active = active
+	u.Status = store.StatusActive
+	if !active {
+		u.Status = store.StatusDisabled
+	}
 	u.Attrs = attrs
 	u.ExternalID = in.ExternalID
+	return mapUser(ctx, r, conn, in, u, p)
+}
+
+// loginName gives a user without a userName one made of their names,
+// first.last, counted up while taken (first.last2, first.last3, …), when
+// the connector says so (001 seed).
+func loginName(ctx context.Context, r reads, conn *rules.Connector, in Input, attrs map[string]any) error {
+	if s, _ := attrs["userName"].(string); strings.TrimSpace(s) != "" || conn.LoginName != rules.LoginFirstLast {
+		return nil
+	}
+	name, _ := attrs["name"].(map[string]any)
+	given, _ := name["givenName"].(string)
+	family, _ := name["familyName"].(string)
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' {
+				return unicode.ToLower(r)
+			}
+			return -1
+		}, s)
+	}
+	base := clean(given) + "." + clean(family)
+	if base == "." {
+		return &InputError{Attribute: "userName", Msg: "userName is missing, and there are no given and family names to make one of"}
+	}
+	for n := 1; n <= 1000; n++ {
+		candidate := base
+		if n > 1 {
+			candidate += strconv.Itoa(n)
+		}
+		taken, err := r.UserNameTaken(ctx, in.TenantID, candidate)
+		if err != nil {
+			return err
+		}
+		if !taken {
+			attrs["userName"] = candidate
+			return nil
+		}
+	}
+	return &InputError{Attribute: "userName", Msg: fmt.Sprintf("userName is missing, and %s to %s1000 are all taken", base, base)}
+}
+
+// manager sets the enterprise manager from the manager's external ID in
+// this connector (001 seed: SuperiorExternalId; 002 seed: reportsTo).
+func manager(ctx context.Context, r reads, in Input, attrs map[string]any) error {
+	if in.ManagerExternalID == "" {
+		return nil
+	}
+	found, err := r.UsersByExternalID(ctx, in.TenantID, in.ConnectorID, in.ManagerExternalID)
+	if err != nil {
+		return err
+	}
+	switch len(found) {
+	case 0:
+		return &InputError{Attribute: "manager", Msg: fmt.Sprintf("the superior's external ID %q names no user of connector %s: import the superior first", in.ManagerExternalID, in.Connector)}
+	case 1:
+	default:
+		return &MatchError{Key: rules.MatchExternalID, Msg: fmt.Sprintf("the superior's external ID %q names more than one user", in.ManagerExternalID)}
+	}
+	ent, _ := attrs[schemas.EnterpriseUserURN].(map[string]any)
+	ent = clone(ent)
+	ent["manager"] = map[string]any{"value": found[0].ID, "displayName": cmp.Or(found[0].DisplayName, found[0].UserName)}
+	attrs[schemas.EnterpriseUserURN] = ent
 	return nil
 }
 
@@ -196,4 +352,45 @@ func clone(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// Summary is what a plan shows a person (a preview, the admin API, an
+// audit reader): the same for a dry run and for the apply that follows
+// it, since both come from the same planning code.
+type Summary struct {
+	Action      string            `json:"action"`
+	Kind        Kind              `json:"kind"`
+	ID          string            `json:"id,omitempty"`
+	UserName    string            `json:"userName,omitempty"`
+	DisplayName string            `json:"displayName,omitempty"`
+	Status      string            `json:"status,omitempty"`
+	AccessStart *time.Time        `json:"accessStart,omitempty"`
+	AccessEnd   *time.Time        `json:"accessEnd,omitempty"`
+	ExternalID  string            `json:"externalId,omitempty"`
+	Match       *Match            `json:"match,omitempty"`
+	Fired       []string          `json:"fired"`
+	Grants      []GrantChange     `json:"grants"`
+	Denied      []rules.Grant     `json:"denied,omitempty"`
+	Missing     []rules.Grant     `json:"missing,omitempty"`
+	Kept        []string          `json:"kept,omitempty"`
+	Changes     []AttributeChange `json:"changes"`
+}
+
+// Summary returns what p shows a person.
+func (p *Plan) Summary() Summary {
+	s := Summary{Action: p.Action, Kind: p.Input.Kind, Match: p.Match, Fired: p.Fired, Grants: p.Grants,
+		Denied: p.Denied, Missing: p.Missing, Kept: p.Kept, Changes: p.Changes}
+	if u := p.User; u != nil {
+		s.ID, s.UserName, s.DisplayName, s.Status, s.ExternalID = u.ID, u.UserName, u.DisplayName, u.Status, u.ExternalID
+		if !u.AccessStart.IsZero() {
+			s.AccessStart = &u.AccessStart
+		}
+		if !u.AccessEnd.IsZero() {
+			s.AccessEnd = &u.AccessEnd
+		}
+	}
+	if g := p.Group; g != nil {
+		s.ID, s.DisplayName, s.ExternalID = g.ID, g.DisplayName, g.ExternalID
+	}
+	return s
 }

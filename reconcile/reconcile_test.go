@@ -36,7 +36,7 @@ func TestPlanWritesNothingAndApplyMatchesIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		tenant, conn := setup(t, db)
-		e := reconcile.New(db)
+		e := reconcile.New(db, nil)
 		in := reconcile.Input{
 			Source: reconcile.SourceSCIM, TenantID: tenant.ID, ConnectorID: conn.ID,
 			Kind: reconcile.KindUser, Op: reconcile.Create,
@@ -75,7 +75,7 @@ func TestConcurrentReplace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		tenant, conn := setup(t, db)
-		e := reconcile.New(db)
+		e := reconcile.New(db, nil)
 		created, err := e.Apply(ctx, reconcile.Input{
 			Source: reconcile.SourceSCIM, TenantID: tenant.ID, ConnectorID: conn.ID,
 			Kind: reconcile.KindUser, Op: reconcile.Create, Attrs: map[string]any{"userName": "alice"},

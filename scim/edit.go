@@ -77,6 +77,7 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 	}
 	plan, err := s.engine.Apply(ctx, reconcile.Input{
 		Source: reconcile.SourceSCIM, TenantID: pr.TenantID, ConnectorID: pr.ConnectorID,
+		Tenant: pr.TenantName, Connector: pr.ConnectorName,
 		Kind: kind, Op: reconcile.Patch, ID: id, IfMatch: ifMatch, Edit: edit,
 		IgnoreUnknownMembers: profile.IgnoreUnknownMembers,
 	})

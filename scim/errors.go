@@ -53,6 +53,7 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		unknown  *store.UnknownMembersError
 		filterE  *store.FilterError
 		inputE   *reconcile.InputError
+		matchE   *reconcile.MatchError
 	)
 	if pe, ok := patchError(err); ok {
 		return pe
@@ -74,6 +75,8 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return badRequest(scimerr.ScimTypeInvalidValue, "members: no user or group with id %s in this tenant", strings.Join(unknown.IDs, ", "))
 	case errors.As(err, &filterE):
 		return badRequest(scimerr.ScimTypeInvalidFilter, "%s", filterE.Msg)
+	case errors.As(err, &matchE):
+		return newError(http.StatusConflict, scimerr.ScimTypeUniqueness, "%s", matchE.Msg)
 	case errors.As(err, &inputE):
 		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

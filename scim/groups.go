@@ -37,6 +37,7 @@ func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs s
 	doc, ext := document(attrs)
 	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
 		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Tenant: p.TenantName, Connector: p.ConnectorName,
 		Kind: reconcile.KindGroup, Op: op, ID: id, IfMatch: ifMatch,
 		Attrs: doc, ExternalID: ext, Members: members,
 	})

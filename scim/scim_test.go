@@ -30,7 +30,7 @@ type client struct {
 
 // newServer starts scimd on db behind a loopback HTTP server.
 func newServer(t testing.TB, db *store.DB, cfg scim.Config) *httptest.Server {
-	srv := httptest.NewServer(scim.NewHandler(cfg, db, reconcile.New(db)))
+	srv := httptest.NewServer(scim.NewHandler(cfg, db, reconcile.New(db, nil)))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -33,6 +33,7 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 	doc, ext := document(attrs)
 	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
 		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Tenant: p.TenantName, Connector: p.ConnectorName,
 		Kind: reconcile.KindUser, Op: op, ID: id, IfMatch: ifMatch,
 		Attrs: doc, ExternalID: ext,
 	})
@@ -135,6 +136,7 @@ func (s *Server) delete(r *http.Request, kind reconcile.Kind, id string) error {
 	}
 	_, err := s.engine.Apply(r.Context(), reconcile.Input{
 		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
+		Tenant: p.TenantName, Connector: p.ConnectorName,
 		Kind: kind, Op: reconcile.Delete, ID: id, IfMatch: ifMatch,
 	})
 	if err != nil {

@@ -99,8 +99,12 @@ func (tx *Tx) UpdateGroup(ctx context.Context, g *Group) error {
 	return nil
 }
 
-// DeleteGroup deletes a group with its memberships and external IDs.
+// DeleteGroup deletes a group with its memberships, the grants of it and
+// its external IDs.
 func (tx *Tx) DeleteGroup(ctx context.Context, pk int64) error {
+	if _, err := tx.idb.NewDelete().Model((*userGrant)(nil)).Where("kind = ? AND target_pk = ?", GrantGroup, pk).Exec(ctx); err != nil {
+		return mapError(err)
+	}
 	res, err := tx.idb.NewDelete().Model((*Group)(nil)).Where("pk = ?", pk).Exec(ctx)
 	return checkOne(res, err, ErrNotFound)
 }

@@ -130,6 +130,8 @@ type groupUser struct {
 	bun.BaseModel `bun:"table:group_users"`
 	GroupPK       int64 `bun:"group_pk"`
 	UserPK        int64 `bun:"user_pk"`
+	// Direct is a membership the group was given, not one a grant holds.
+	Direct bool `bun:"direct"`
 }
 
 type groupGroup struct {
@@ -138,9 +140,13 @@ type groupGroup struct {
 	MemberPK      int64 `bun:"member_pk"`
 }
 
-// ReplaceMembers makes ms the group's exact member list.
+// ReplaceMembers makes ms the group's exact list of direct members. Users
+// a rule grants the group keep their membership (see [Tx.RemoveGrant]).
 func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) error {
-	if _, err := tx.idb.NewDelete().Model((*groupUser)(nil)).Where("group_pk = ?", groupPK).Exec(ctx); err != nil {
+	if _, err := tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND NOT `+granted, groupPK).Exec(ctx); err != nil {
+		return mapError(err)
+	}
+	if _, err := tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ?`, false, groupPK).Exec(ctx); err != nil {
 		return mapError(err)
 	}
 	if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).Where("group_pk = ?", groupPK).Exec(ctx); err != nil {
@@ -149,8 +155,13 @@ func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) er
 	return tx.AddMembers(ctx, groupPK, ms)
 }
 
+// granted is true for a group_users row that a rule's grant holds.
+const granted = `EXISTS (SELECT 1 FROM user_grants AS ug
+	WHERE ug.user_pk = group_users.user_pk AND ug.kind = 'group' AND ug.target_pk = group_users.group_pk)`
+
 // RemoveMembers removes ms from the group; ones it does not hold are
-// no-ops. One statement per thousand members, whatever the group's size.
+// no-ops, and users a rule grants the group stay members. Two statements
+// per thousand members, whatever the group's size.
 func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) error {
 	var users, groups []int64
 	for _, m := range ms {
@@ -161,8 +172,12 @@ func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) err
 		}
 	}
 	for part := range slices.Chunk(users, chunk) {
-		if _, err := tx.idb.NewDelete().Model((*groupUser)(nil)).
-			Where("group_pk = ? AND user_pk IN (?)", groupPK, bun.In(part)).Exec(ctx); err != nil {
+		if _, err := tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND user_pk IN (?) AND NOT `+granted,
+			groupPK, bun.In(part)).Exec(ctx); err != nil {
+			return mapError(err)
+		}
+		if _, err := tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ? AND user_pk IN (?)`,
+			false, groupPK, bun.In(part)).Exec(ctx); err != nil {
 			return mapError(err)
 		}
 	}
@@ -184,13 +199,14 @@ func (tx *Tx) AddMembers(ctx context.Context, groupPK int64, ms []Member) error 
 	for _, m := range ms {
 		switch m.Type {
 		case MemberUser:
-			users = append(users, groupUser{GroupPK: groupPK, UserPK: m.PK})
+			users = append(users, groupUser{GroupPK: groupPK, UserPK: m.PK, Direct: true})
 		case MemberGroup:
 			groups = append(groups, groupGroup{GroupPK: groupPK, MemberPK: m.PK})
 		}
 	}
 	for part := range slices.Chunk(users, chunk) {
-		if _, err := tx.idb.NewInsert().Model(&part).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		if _, err := tx.idb.NewInsert().Model(&part).On("CONFLICT (group_pk, user_pk) DO UPDATE").
+			Set("direct = EXCLUDED.direct").Exec(ctx); err != nil {
 			return mapError(err)
 		}
 	}

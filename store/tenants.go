@@ -104,6 +104,32 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 	}, row.Token, nil
 }
 
+// ConnectorPrincipal returns the principal of a tenant's connector by
+// their names, or [ErrNotFound]: what a command acting for a connector
+// (a preview) runs as.
+func (r reader) ConnectorPrincipal(ctx context.Context, tenant, connector string) (Principal, error) {
+	var p Principal
+	err := r.idb.NewSelect().TableExpr("connectors AS c").
+		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile").
+		Join("JOIN tenants AS n ON n.id = c.tenant_id").
+		Where("n.name = ? AND c.name = ?", tenant, connector).
+		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile)
+	return p, mapError(err)
+}
+
+// ConnectorNames maps the ids of a tenant's connectors to their names.
+func (r reader) ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error) {
+	var cs []Connector
+	if err := r.idb.NewSelect().Model(&cs).Where("tenant_id = ?", tenantID).Scan(ctx); err != nil {
+		return nil, mapError(err)
+	}
+	names := make(map[int64]string, len(cs))
+	for _, c := range cs {
+		names[c.ID] = c.Name
+	}
+	return names, nil
+}
+
 // Tokens lists the tokens of a tenant (every tenant when tenant is ""),
 // newest first, revoked ones included.
 func (r reader) Tokens(ctx context.Context, tenant string) ([]TokenInfo, error) {

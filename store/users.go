@@ -18,22 +18,43 @@ import (
 type User struct {
 	bun.BaseModel `bun:"table:users,alias:u"`
 
-	PK             int64          `bun:"pk,pk,autoincrement"`
-	TenantID       int64          `bun:"tenant_id"`
-	ID             string         `bun:"id"`
-	UserName       string         `bun:"user_name"`
-	UserNameFolded string         `bun:"user_name_folded"`
-	DisplayName    string         `bun:"display_name,nullzero"`
-	DisplayFolded  string         `bun:"display_name_folded,nullzero"`
-	Active         bool           `bun:"active"`
-	Attrs          map[string]any `bun:"attrs,type:jsonb"`
-	Version        int64          `bun:"version"`
-	CreatedAt      time.Time      `bun:"created_at"`
-	UpdatedAt      time.Time      `bun:"updated_at"`
+	PK             int64  `bun:"pk,pk,autoincrement"`
+	TenantID       int64  `bun:"tenant_id"`
+	ID             string `bun:"id"`
+	UserName       string `bun:"user_name"`
+	UserNameFolded string `bun:"user_name_folded"`
+	DisplayName    string `bun:"display_name,nullzero"`
+	DisplayFolded  string `bun:"display_name_folded,nullzero"`
+	Active         bool   `bun:"active"`
+	// Status is the account's state: StatusPending, StatusActive or
+	// StatusDisabled; "" on insert means active or disabled as Active says.
+	Status      string         `bun:"status"`
+	AccessStart time.Time      `bun:"access_start,nullzero"`
+	AccessEnd   time.Time      `bun:"access_end,nullzero"`
+	Attrs       map[string]any `bun:"attrs,type:jsonb"`
+	Version     int64          `bun:"version"`
+	CreatedAt   time.Time      `bun:"created_at"`
+	UpdatedAt   time.Time      `bun:"updated_at"`
 
 	// ExternalID is the reading connector's external ID for this user;
 	// each connector has its own.
 	ExternalID string `bun:"external_id,scanonly"`
+}
+
+// Account states (User.Status).
+const (
+	StatusPending  = "pending"
+	StatusActive   = "active"
+	StatusDisabled = "disabled"
+)
+
+func (u *User) defaultStatus() {
+	if u.Status == "" {
+		u.Status = StatusActive
+		if !u.Active {
+			u.Status = StatusDisabled
+		}
+	}
 }
 
 // Fold is the case folding behind every case-insensitive comparison in the
@@ -131,6 +152,7 @@ func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
 	u.ID = uuid.NewString()
 	u.UserNameFolded = Fold(u.UserName)
 	u.DisplayFolded = Fold(u.DisplayName)
+	u.defaultStatus()
 	u.Version = 1
 	u.CreatedAt = now()
 	u.UpdatedAt = u.CreatedAt
@@ -147,6 +169,7 @@ func (tx *Tx) InsertUsers(ctx context.Context, users []User) error {
 		u.ID = uuid.NewString()
 		u.UserNameFolded = Fold(u.UserName)
 		u.DisplayFolded = Fold(u.DisplayName)
+		u.defaultStatus()
 		u.Version, u.CreatedAt, u.UpdatedAt = 1, at, at
 	}
 	for part := range slices.Chunk(users, chunk) {
@@ -163,9 +186,11 @@ func (tx *Tx) InsertUsers(ctx context.Context, users []User) error {
 func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
 	u.UserNameFolded = Fold(u.UserName)
 	u.DisplayFolded = Fold(u.DisplayName)
+	u.defaultStatus()
 	u.UpdatedAt = now()
 	res, err := tx.idb.NewUpdate().Model(u).
-		Column("user_name", "user_name_folded", "display_name", "display_name_folded", "active", "attrs", "updated_at").
+		Column("user_name", "user_name_folded", "display_name", "display_name_folded", "active",
+			"status", "access_start", "access_end", "attrs", "updated_at").
 		Set("version = version + 1").
 		Where("pk = ? AND version = ?", u.PK, u.Version).
 		Exec(ctx)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
 )
 
@@ -16,6 +17,8 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitInvalid: a configuration file with problems, each printed.
+	exitInvalid = 3
 )
 
 const usage = `scimd is a SCIM 2.0 provisioning server: identity providers (Okta, Entra ID,
@@ -23,12 +26,13 @@ OneLogin, JumpCloud, Google) push users and groups to it, and it keeps them in
 PostgreSQL or, by default, an SQLite file.
 
 Usage:
-  scimd serve   [--addr 127.0.0.1:8080] [--database-url URL] [--base-url URL]
+  scimd serve   [--addr 127.0.0.1:8080] [--database-url URL] [--base-url URL] [--config FILE]
   scimd migrate [--database-url URL]
   scimd token create --tenant T --connector C [--database-url URL]
   scimd token list   [--tenant T] [--database-url URL]
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
+  scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
 
 Getting started:
   scimd serve                                     # SQLite file scimd.db here
@@ -80,6 +84,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	err := cmd(ctx, e, args[1:])
+	var invalid *rules.Error
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -87,6 +92,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "scimd %s: %s\nRun 'scimd %s --help' for usage.\n", args[0],
 			strings.TrimPrefix(err.Error(), errUsage.Error()+": "), args[0])
 		return exitUsage
+	case errors.As(err, &invalid):
+		fmt.Fprintf(stderr, "scimd %s: the connector configuration has %d problem(s):\n%v\n", args[0], len(invalid.Problems), invalid)
+		return exitInvalid
 	default:
 		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], err)
 		return exitError

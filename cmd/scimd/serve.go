@@ -9,18 +9,24 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 )
 
 func serve(ctx context.Context, e env, args []string) error {
-	fs := flags(e, "serve", "serve [--addr ADDR] [--database-url URL] [--base-url URL]")
+	fs := flags(e, "serve", "serve [--addr ADDR] [--database-url URL] [--base-url URL] [--config FILE]")
 	addr := fs.String("addr", envOr(e, "SCIMD_ADDR", "127.0.0.1:8080"), "address to listen on (env SCIMD_ADDR)")
 	dsn := databaseFlag(fs, e)
 	baseURL := fs.String("base-url", e.getenv("SCIMD_BASE_URL"),
 		"public URL for meta.location, e.g. https://scim.example.com (env SCIMD_BASE_URL; default: from each request's Host)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
+	configPath := configFlag(fs, e)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
@@ -31,11 +37,14 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer db.Close()
 
-	handler := scim.NewHandler(scim.Config{
+	engine := reconcile.New(db, cfg)
+	handler := http.NewServeMux()
+	handler.Handle("/admin/v1/", admin.NewHandler(db, engine, log))
+	handler.Handle("/", scim.NewHandler(scim.Config{
 		BaseURL:      *baseURL,
 		MaxBodyBytes: *maxBody,
 		Logger:       log,
-	}, db, reconcile.New(db))
+	}, db, engine))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,224 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
+)
+
+// Connector is the name of the connector whose tokens open the admin API.
+const Connector = "admin"
+
+// maxBody bounds a preview's payload.
+const maxBody = 1 << 20
+
+// NewHandler returns the admin API, to be mounted at /admin/v1/.
+func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &api{db: db, engine: engine, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
+	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(a.preview))
+	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(a.connector))
+	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
+	})
+	return mux
+}
+
+type api struct {
+	db     *store.DB
+	engine *reconcile.Engine
+	log    *slog.Logger
+}
+
+// Error is an admin API error: its status and a detail meant for a person.
+type Error struct {
+	Status int
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+type handler func(w http.ResponseWriter, r *http.Request, tenant store.Principal) error
+
+// auth checks the bearer token against the tenant's admin connector and
+// turns a handler's error into its JSON answer.
+func (a *api) auth(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		hash := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		p, stored, err := a.db.Principal(r.Context(), hash[:])
+		if !strings.EqualFold(scheme, "Bearer") || err != nil || subtle.ConstantTimeCompare(stored.Hash, hash[:]) != 1 ||
+			p.ConnectorName != Connector || p.TenantName != r.PathValue("tenant") {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				a.fail(w, r, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scimd admin"`)
+			writeError(w, &Error{http.StatusUnauthorized, "send a token of this tenant's admin connector: scimd token create --tenant T --connector admin"})
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			a.fail(w, r, err)
+		}
+	}
+}
+
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		ae *Error
+		ie *reconcile.InputError
+		me *reconcile.MatchError
+		ce *store.ConflictError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrNotFound):
+		ae = &Error{http.StatusNotFound, "no such resource in this tenant"}
+	case errors.As(err, &ie):
+		ae = &Error{http.StatusBadRequest, ie.Msg}
+	case errors.As(err, &me):
+		ae = &Error{http.StatusConflict, me.Msg}
+	case errors.As(err, &ce):
+		ae = &Error{http.StatusConflict, ce.Error()}
+	default:
+		id := strconv.FormatInt(time.Now().UnixNano(), 36)
+		a.log.ErrorContext(r.Context(), "admin api", "error_id", id, "err", err)
+		ae = &Error{http.StatusInternalServerError, "internal error; the server log has it under error_id " + id}
+	}
+	writeError(w, ae)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	json.NewEncoder(w).Encode(map[string]string{"status": strconv.Itoa(e.Status), "detail": e.Detail})
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// grant is a grant as the admin API shows it.
+type grant struct {
+	Kind      string    `json:"kind"`
+	Target    string    `json:"target"`
+	Source    string    `json:"source"`
+	Connector string    `json:"connector,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
+	GrantedAt time.Time `json:"grantedAt"`
+}
+
+// provenance is who set a mapped attribute.
+type provenance struct {
+	Source    string    `json:"source"`
+	Connector string    `json:"connector,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
+	SetAt     time.Time `json:"setAt"`
+}
+
+func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	ctx := r.Context()
+	u, err := a.db.User(ctx, p.TenantID, 0, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	names, err := a.db.ConnectorNames(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	gs, err := a.db.UserGrants(ctx, u.PK)
+	if err != nil {
+		return err
+	}
+	sources, err := a.db.AttributeSources(ctx, u.PK)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		ID          string                `json:"id"`
+		UserName    string                `json:"userName"`
+		Status      string                `json:"status"`
+		AccessStart *time.Time            `json:"accessStart,omitempty"`
+		AccessEnd   *time.Time            `json:"accessEnd,omitempty"`
+		Attributes  map[string]any        `json:"attributes"`
+		Grants      []grant               `json:"grants"`
+		SetBy       map[string]provenance `json:"setBy"`
+	}{ID: u.ID, UserName: u.UserName, Status: u.Status, Attributes: u.Attrs, Grants: []grant{}, SetBy: map[string]provenance{}}
+	if !u.AccessStart.IsZero() {
+		out.AccessStart = &u.AccessStart
+	}
+	if !u.AccessEnd.IsZero() {
+		out.AccessEnd = &u.AccessEnd
+	}
+	for _, g := range gs {
+		out.Grants = append(out.Grants, grant{g.Kind, g.Target, g.Source, names[g.ConnectorID], g.Rule, g.GrantedAt})
+	}
+	for k, s := range sources {
+		out.SetBy[k] = provenance{s.Source, names[s.ConnectorID], s.Rule, s.SetAt}
+	}
+	return writeJSON(w, out)
+}
+
+func (a *api) preview(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := a.db.ConnectorPrincipal(r.Context(), p.TenantName, r.PathValue("connector"))
+	if err != nil {
+		return err
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the payload is larger than %d bytes", maxBody)}
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return &Error{http.StatusBadRequest, "the payload is not a JSON object (a SCIM User): " + err.Error()}
+	}
+	plan, err := a.engine.Plan(r.Context(), PreviewInput(c, doc))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, plan.Summary())
+}
+
+// PreviewInput is the reconcile input of a SCIM User payload that
+// connector c would push: an upsert, matched as the connector matches.
+func PreviewInput(c store.Principal, doc map[string]any) reconcile.Input {
+	externalID, _ := doc["externalId"].(string)
+	attrs := make(map[string]any, len(doc))
+	for k, v := range doc {
+		switch k {
+		case "schemas", "id", "meta", "externalId", "password", "groups":
+		default:
+			attrs[k] = v
+		}
+	}
+	return reconcile.Input{
+		Source: reconcile.SourceSCIM, TenantID: c.TenantID, ConnectorID: c.ConnectorID,
+		Tenant: c.TenantName, Connector: c.ConnectorName,
+		Kind: reconcile.KindUser, Op: reconcile.Upsert, Attrs: attrs, ExternalID: externalID,
+	}
+}
+
+func (a *api) connector(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	if _, err := a.db.ConnectorPrincipal(r.Context(), p.TenantName, r.PathValue("connector")); err != nil {
+		return err
+	}
+	return writeJSON(w, a.engine.Connector(p.TenantName, r.PathValue("connector")))
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/store/storetest"
+)
+
+const radiologyConfig = `
+tenants:
+  - name: acme
+    roles:
+      - name: faculty
+    connectors:
+      - name: okta
+        create: {orgUnits: true}
+        allow: {roles: [faculty], orgUnits: [Medicine]}
+        rules:
+          - name: radiology
+            if: department == "Radiology"
+            orgUnit: Medicine/Radiology
+            roles: [faculty]
+`
+
+const radiologist = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+ "userName":"rad@example.com","externalId":"00u9",
+ "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Radiology"}}`
+
+// TestConnectorRules runs a configured connector end to end: serve with
+// --config, a SCIM push that a rule maps, the CLI preview and the admin
+// API's preview (same plan, nothing written), and the admin API's account
+// of who set what.
+func TestConnectorRules(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		config := filepath.Join(dir, "scimd.yaml")
+		payload := filepath.Join(dir, "user.json")
+		os.WriteFile(config, []byte(radiologyConfig), 0o600)
+		os.WriteFile(payload, []byte(radiologist), 0o600)
+		tokens := map[string]string{}
+		for _, c := range []string{"okta", "admin"} {
+			code, out, errOut := scimd(t, nil, "token", "create", "--tenant", "acme", "--connector", c, "--database-url", dsn)
+			if code != 0 {
+				t.Fatalf("token create: %s", errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			tokens[c] = lines[len(lines)-1]
+		}
+
+		code, previewOut, errOut := scimd(t, nil, "connector", "preview", "--tenant", "acme", "--connector", "okta",
+			"--config", config, "--database-url", dsn, payload)
+		if code != 0 {
+			t.Fatalf("preview: %d %s", code, errOut)
+		}
+		var cli struct {
+			Action string
+			Fired  []string
+			Grants []struct{ Op, Kind, Name, Rule string }
+		}
+		if err := json.Unmarshal([]byte(previewOut), &cli); err != nil {
+			t.Fatalf("preview output is not JSON: %v\n%s", err, previewOut)
+		}
+		if cli.Action != "create" || len(cli.Fired) != 1 || cli.Fired[0] != "radiology" || len(cli.Grants) != 2 {
+			t.Fatalf("preview: %s", previewOut)
+		}
+
+		addr := freeAddr(t)
+		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
+		defer stop()
+		base := "http://" + addr
+		do := func(method, path, token, body string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/scim+json")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		if status, body := do("GET", "/scim/v2/acme/Users", tokens["okta"], ""); status != 200 || !strings.Contains(body, `"totalResults":0`) {
+			t.Fatalf("the preview wrote something: %d %s", status, body)
+		}
+
+		status, adminPreview := do("POST", "/admin/v1/acme/connectors/okta/preview", tokens["admin"], radiologist)
+		if status != 200 || adminPreview != previewOut {
+			t.Fatalf("admin preview %d differs from the CLI's:\n%s\nCLI:\n%s", status, adminPreview, previewOut)
+		}
+		if status, _ := do("POST", "/admin/v1/acme/connectors/okta/preview", tokens["okta"], radiologist); status != 401 {
+			t.Fatalf("a SCIM connector's token opened the admin API: %d", status)
+		}
+
+		status, body := do("POST", "/scim/v2/acme/Users", tokens["okta"], radiologist)
+		if status != 201 {
+			t.Fatalf("POST: %d %s", status, body)
+		}
+		var created struct{ ID string }
+		json.Unmarshal([]byte(body), &created)
+		status, body = do("GET", "/admin/v1/acme/users/"+created.ID, tokens["admin"], "")
+		var account struct {
+			Status string
+			Grants []struct{ Kind, Target, Source, Connector, Rule string }
+			SetBy  map[string]struct{ Source, Connector, Rule string }
+		}
+		json.Unmarshal([]byte(body), &account)
+		if status != 200 || account.Status != "active" || len(account.Grants) != 2 {
+			t.Fatalf("admin user: %d %s", status, body)
+		}
+		for _, g := range account.Grants {
+			if g.Rule != "radiology" || g.Connector != "okta" || g.Source != "scim" {
+				t.Fatalf("grant %+v: want made by okta's rule radiology", g)
+			}
+		}
+		if g := account.Grants[0]; g.Kind != "orgUnit" || g.Target != "Medicine/Radiology" {
+			t.Fatalf("first grant %+v, want the org unit", g)
+		}
+		if s := account.SetBy["userName"]; s.Source != "scim" || s.Connector != "okta" {
+			t.Fatalf("userName set by %+v, want scim via okta", s)
+		}
+	})
+}
+
+// TestBadConfig: serve refuses a configuration with problems, naming the
+// line of each, and exits 3.
+func TestBadConfig(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "scimd.yaml")
+	os.WriteFile(config, []byte(strings.Replace(radiologyConfig, `department == "Radiology"`, `departmnt == "Radiology"`, 1)), 0o600)
+	code, _, errOut := scimd(t, map[string]string{"SCIMD_CONFIG": config, "SCIMD_DATABASE_URL": filepath.Join(t.TempDir(), "x.db")}, "serve")
+	if code != exitInvalid || !strings.Contains(errOut, "scimd.yaml:12:") || !strings.Contains(errOut, "department") {
+		t.Fatalf("code %d, stderr %q: want exit 3 naming line 12 and the hint department", code, errOut)
+	}
+}

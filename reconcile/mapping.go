@@ -1,0 +1,359 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/reconcile/rules"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/store"
+)
+
+// GrantChange is one org unit, group or role grant a plan adds, keeps or
+// removes: the connector's rules decide them, and only the grants a rule
+// made are ever removed by one.
+type GrantChange struct {
+	Op   string     `json:"op"` // "add", "keep" or "remove"
+	Kind rules.Kind `json:"kind"`
+	Name string     `json:"name"`
+	Rule string     `json:"rule"`
+	// Group is, for a role, the group its rule granted with it.
+	Group string `json:"group,omitempty"`
+	// Create means the target does not exist yet: applying creates it
+	// (the connector's create policy allows it).
+	Create bool `json:"create,omitempty"`
+
+	grant store.Grant
+}
+
+// AttributeChange is one mapped attribute a plan changes, and why.
+type AttributeChange struct {
+	Attribute string `json:"attribute"`
+	Before    any    `json:"before,omitempty"`
+	After     any    `json:"after,omitempty"`
+	// Rule is the rule that set it; "" for a value the source sent.
+	Rule string `json:"rule,omitempty"`
+}
+
+// mapUser runs the connector's rules over the user's new document and
+// plans the grants, status, access window and external ID they give.
+// u is the user as it will be written (PK 0 when new); it is updated in
+// place.
+func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, p *Plan) error {
+	var current []store.Grant
+	var groups []string
+	if u.PK != 0 {
+		var err error
+		if current, err = r.UserGrants(ctx, u.PK); err != nil {
+			return err
+		}
+		byUser, err := r.UserGroups(ctx, []int64{u.PK})
+		if err != nil {
+			return err
+		}
+		for _, g := range byUser[u.PK] {
+			groups = append(groups, g.DisplayName)
+		}
+	}
+	res, err := conn.Eval(rulesInput(in, u, groups))
+	if err != nil {
+		return &InputError{Attribute: "rules", Msg: fmt.Sprintf("connector %s: %v", conn.Name, err)}
+	}
+	p.Fired, p.Denied = res.Fired, res.Denied
+
+	// What the rules grant now, resolved to rows.
+	var wanted []GrantChange
+	groupOf := map[string]string{} // rule → the first group it grants
+	for _, g := range res.Grants {
+		if g.Kind == rules.KindGroup && groupOf[g.Rule] == "" {
+			groupOf[g.Rule] = g.Name
+		}
+	}
+	for _, g := range res.Grants {
+		c := GrantChange{Op: "add", Kind: g.Kind, Name: g.Name, Rule: g.Rule}
+		if g.Kind == rules.KindRole {
+			c.Group = groupOf[g.Rule]
+		}
+		ok, err := resolve(ctx, r, conn, in, &c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if !g.SkipMissing {
+				return &InputError{Attribute: string(g.Kind), Msg: fmt.Sprintf(
+					"rule %s grants %s %q, which does not exist in this tenant: create it first, or let connector %s create %ss on demand",
+					g.Rule, g.Kind, g.Name, conn.Name, g.Kind)}
+			}
+			p.Missing = append(p.Missing, g)
+			continue
+		}
+		wanted = append(wanted, c)
+	}
+
+	// Against what the connector's rules granted before.
+	fired := map[string]bool{}
+	for _, name := range res.Fired {
+		fired[name] = true
+	}
+	revised := map[string]map[string]bool{} // rule → the groups it grants now
+	for _, c := range wanted {
+		if c.Kind == rules.KindGroup {
+			if revised[c.Rule] == nil {
+				revised[c.Rule] = map[string]bool{}
+			}
+			revised[c.Rule][store.Fold(c.Name)] = true
+		}
+	}
+	var final []GrantChange
+	for _, g := range current {
+		c := GrantChange{Op: "keep", Kind: rules.Kind(g.Kind), Name: g.Target, Rule: g.Rule, grant: g}
+		if i := slices.IndexFunc(wanted, func(w GrantChange) bool { return w.grant.TargetPK != 0 && w.grant.Same(g) }); i >= 0 {
+			wanted = slices.Delete(wanted, i, i+1)
+			final = append(final, c)
+			continue
+		}
+		if g.ConnectorID == in.ConnectorID && g.Rule != "" && revokes(conn, g, fired, revised, current) {
+			c.Op = "remove"
+		}
+		final = append(final, c)
+	}
+	final = append(final, wanted...)
+	p.Grants = final
+
+	if err := checkAccount(conn, final, groups); err != nil {
+		return err
+	}
+	if res.Status != nil {
+		u.Status = res.Status.Value
+		p.change("status", nil, res.Status.Value, res.Status.Rule)
+	}
+	if res.AccessStart != nil {
+		u.AccessStart = res.AccessStart.Value
+		p.change("accessStart", nil, res.AccessStart.Value, res.AccessStart.Rule)
+	}
+	if res.AccessEnd != nil {
+		u.AccessEnd = res.AccessEnd.Value
+		p.change("accessEnd", nil, res.AccessEnd.Value, res.AccessEnd.Rule)
+	}
+	if res.ExternalID != nil && in.ExternalID == "" {
+		u.ExternalID = res.ExternalID.Value
+		p.change("externalId", nil, res.ExternalID.Value, res.ExternalID.Rule)
+	}
+	return nil
+}
+
+// revokes decides whether a grant that the connector's rule g.Rule made,
+// and does not make again now, is revoked. A rule that stopped firing
+// revokes all it granted. A rule that still fires but now names other
+// targets revokes the old ones, except under the "addGroups" revision
+// policy (000 seed: a revised record with a different group adds that
+// group; with the same group and a new role it updates the role), where
+// groups stay and a role goes only when its rule now grants its group
+// again, with a new role.
+func revokes(conn *rules.Connector, g store.Grant, fired map[string]bool, revised map[string]map[string]bool, current []store.Grant) bool {
+	if !fired[g.Rule] || conn.Revisions != rules.RevisionsAddGroups {
+		return true
+	}
+	switch g.Kind {
+	case store.GrantGroup:
+		return false
+	case store.GrantRole:
+		for _, o := range current {
+			if o.Kind == store.GrantGroup && o.TargetPK == g.GroupPK {
+				return revised[g.Rule][store.Fold(o.Target)]
+			}
+		}
+		return g.GroupPK == 0
+	}
+	return true
+}
+
+// resolve finds the row c names. It reports false when there is none and
+// the connector may not create one; when it may, c is marked Create.
+func resolve(ctx context.Context, r reads, conn *rules.Connector, in Input, c *GrantChange) (bool, error) {
+	c.grant = store.Grant{Kind: string(c.Kind), Target: c.Name, Source: string(in.Source), ConnectorID: in.ConnectorID, Rule: c.Rule}
+	var err error
+	switch c.Kind {
+	case rules.KindOrgUnit:
+		var o store.OrgUnit
+		if o, err = r.OrgUnit(ctx, in.TenantID, c.Name); err == nil {
+			c.grant.TargetPK, c.Name = o.PK, o.Path
+		}
+		c.Create = conn.Create.OrgUnits
+	case rules.KindRole:
+		var ro store.Role
+		if ro, err = r.Role(ctx, in.TenantID, c.Name); err == nil {
+			c.grant.TargetPK, c.Name = ro.PK, ro.Name
+		}
+		// A role of the tenant's catalogue exists from its first grant on.
+		c.Create = conn.Create.Roles || slices.ContainsFunc(conn.Roles, func(d rules.RoleDef) bool { return strings.EqualFold(d.Name, c.Name) })
+	case rules.KindGroup:
+		var gs []store.Group
+		if gs, err = r.GroupsNamed(ctx, in.TenantID, c.Name); err == nil {
+			switch len(gs) {
+			case 0:
+				err = store.ErrNotFound
+			case 1:
+				c.grant.TargetPK, c.Name = gs[0].PK, gs[0].DisplayName
+			default:
+				return false, &MatchError{Msg: fmt.Sprintf("rule %s grants group %q, and two groups have that name (%s, %s): rename one", c.Rule, c.Name, gs[0].ID, gs[1].ID)}
+			}
+		}
+		c.Create = conn.Create.Groups
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return c.Create, nil
+	}
+	c.Create = false
+	return err == nil, err
+}
+
+// checkAccount enforces what the connector requires of an account: a
+// group and a role (000 seed), and roles valid for the groups held.
+func checkAccount(conn *rules.Connector, final []GrantChange, direct []string) error {
+	held := slices.Clone(direct)
+	var roles []string
+	for _, c := range final {
+		if c.Op == "remove" {
+			continue
+		}
+		switch c.Kind {
+		case rules.KindGroup:
+			held = append(held, c.Name)
+		case rules.KindRole:
+			roles = append(roles, c.Name)
+		}
+	}
+	if conn.Require.Group && len(held) == 0 {
+		return &InputError{Attribute: "groups", Msg: fmt.Sprintf("connector %s requires every account to have a group, and no rule gives this one any", conn.Name)}
+	}
+	if conn.Require.Role && len(roles) == 0 {
+		return &InputError{Attribute: "roles", Msg: fmt.Sprintf("connector %s requires every account to have a role, and no rule gives this one any", conn.Name)}
+	}
+	for _, role := range roles {
+		if !conn.RoleValid(role, held) {
+			return &InputError{Attribute: "roles", Msg: fmt.Sprintf("role %s is not valid for the groups this account has (%s)", role, strings.Join(held, ", "))}
+		}
+	}
+	return nil
+}
+
+// rulesInput is what the connector's rules see of a user.
+func rulesInput(in Input, u *store.User, groups []string) rules.Input {
+	doc := u.Attrs
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	name, _ := doc["name"].(map[string]any)
+	ent, _ := doc[schemas.EnterpriseUserURN].(map[string]any)
+	manager := ""
+	switch m := ent["manager"].(type) {
+	case map[string]any:
+		manager = str(m, "value")
+	case string:
+		manager = m
+	}
+	all := emails(doc)
+	email := ""
+	if len(all) > 0 {
+		email = all[0]
+	}
+	active, _ := doc["active"].(bool)
+	return rules.Input{
+		Source:   string(in.Source),
+		UserName: u.UserName, DisplayName: str(doc, "displayName"),
+		GivenName: str(name, "givenName"), FamilyName: str(name, "familyName"), MiddleName: str(name, "middleName"),
+		Title: str(doc, "title"), UserType: str(doc, "userType"), Locale: str(doc, "locale"),
+		PreferredLanguage: str(doc, "preferredLanguage"), ExternalID: in.ExternalID,
+		Email: email, Emails: all, Active: active,
+		EmployeeNumber: str(ent, "employeeNumber"), CostCenter: str(ent, "costCenter"),
+		Organization: str(ent, "organization"), Division: str(ent, "division"),
+		Department: str(ent, "department"), Manager: manager,
+		GradYear: year(doc, "gradYear"), EntryYear: year(doc, "entryYear"),
+		Groups:     groups,
+		Attributes: doc,
+	}
+}
+
+// year reads a year a source sent as key, at the top level or in any
+// extension: a number or a numeric string; 0 when absent.
+func year(doc map[string]any, key string) int64 {
+	find := func(m map[string]any) (any, bool) {
+		for k, v := range m {
+			if strings.EqualFold(k, key) {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	v, ok := find(doc)
+	for k, ext := range doc {
+		if m, isMap := ext.(map[string]any); !ok && isMap && strings.HasPrefix(k, "urn:") {
+			v, ok = find(m)
+		}
+	}
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	case interface{ Int64() (int64, error) }:
+		i, _ := n.Int64()
+		return i
+	case string:
+		i, _ := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+		return i
+	}
+	return 0
+}
+
+// precedence keeps, in the new document, each value that a source ranking
+// above in.Source set (the connector's precedence policy), and records the
+// attributes that change.
+func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, before, after map[string]any, p *Plan) error {
+	var sources map[string]store.AttributeSource
+	if u.PK != 0 {
+		var err error
+		if sources, err = r.AttributeSources(ctx, u.PK); err != nil {
+			return err
+		}
+	}
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	slices.Sort(sorted)
+	for _, k := range sorted {
+		old, now := before[k], after[k]
+		if reflect.DeepEqual(old, now) {
+			continue
+		}
+		if src, ok := sources[k]; ok && conn.Outranks(k, src.Source, string(in.Source)) {
+			p.Kept = append(p.Kept, fmt.Sprintf("%s (set by %s, which outranks %s)", k, src.Source, in.Source))
+			if old == nil {
+				delete(after, k)
+			} else {
+				after[k] = old
+			}
+			continue
+		}
+		p.change(k, old, now, "")
+	}
+	return nil
+}
+
+func (p *Plan) change(attr string, before, after any, rule string) {
+	p.Changes = append(p.Changes, AttributeChange{Attribute: attr, Before: before, After: after, Rule: rule})
+}

@@ -1,0 +1,232 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+)
+
+// Config is a loaded configuration file: every tenant's role catalogue and
+// connectors. A Config is immutable after [Load] and safe for concurrent
+// use.
+type Config struct {
+	Tenants []*Tenant
+}
+
+// Connector returns the named connector of the named tenant, and false
+// when the file does not configure it (callers then use [Default]).
+func (c *Config) Connector(tenant, name string) (*Connector, bool) {
+	for _, t := range c.Tenants {
+		if t.Name != tenant {
+			continue
+		}
+		for _, cn := range t.Connectors {
+			if cn.Name == name {
+				return cn, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Tenant is one organisation's part of the file.
+type Tenant struct {
+	Name string
+	// Roles is the tenant's role catalogue.
+	Roles      []RoleDef
+	Connectors []*Connector
+}
+
+// RoleDef is one role of a tenant's catalogue.
+type RoleDef struct {
+	Name string
+	// Groups, when not empty, are the groups one of which a user must hold
+	// for the role to be valid; empty means valid with any group.
+	Groups []string
+}
+
+// MatchKey is an attribute used to find the existing user an input means.
+type MatchKey string
+
+const (
+	MatchExternalID MatchKey = "externalId"
+	MatchUserName   MatchKey = "userName"
+	MatchEmail      MatchKey = "email"
+)
+
+// Kind is what a [Grant] grants.
+type Kind string
+
+const (
+	KindOrgUnit Kind = "orgUnit"
+	KindGroup   Kind = "group"
+	KindRole    Kind = "role"
+)
+
+// Create says what a connector's rules may create when a group, role or
+// org unit they name does not exist yet. The zero value creates nothing:
+// everything must exist beforehand.
+type Create struct {
+	Roles, Groups, OrgUnits bool
+}
+
+// Require says what an account must end up with after mapping: at least
+// one group, at least one role. The zero value requires nothing.
+type Require struct {
+	Group, Role bool
+}
+
+// Allow lists what a connector's rules may grant. Empty lists grant
+// nothing: a connector must be allowed each grant explicitly.
+type Allow struct {
+	// Roles and Groups hold names; an entry ending in "*" permits every
+	// name with the prefix before it ("*" alone permits all). Names are
+	// compared case-sensitively.
+	Roles, Groups []string
+	// OrgUnits holds "/"-separated paths; an entry permits that unit and
+	// every unit below it. There are no wildcards.
+	OrgUnits []string
+}
+
+// Permits reports whether a may grant the named org unit, group or role.
+// "Medicine" permits "Medicine" and "Medicine/Radiology" but not
+// "Medicinex"; "Class of *" permits "Class of 2027". An unknown kind is
+// never permitted.
+func (a Allow) Permits(k Kind, name string) bool {
+	switch k {
+	case KindRole:
+		return permitsName(a.Roles, name)
+	case KindGroup:
+		return permitsName(a.Groups, name)
+	case KindOrgUnit:
+		name = cleanPath(name)
+		if name == "" {
+			return false
+		}
+		for _, e := range a.OrgUnits {
+			e = cleanPath(e)
+			if e != "" && (name == e || strings.HasPrefix(name, e+"/")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func permitsName(entries []string, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, e := range entries {
+		if prefix, ok := strings.CutSuffix(e, "*"); ok {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		} else if e == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanPath returns the org unit path p with its segments trimmed of
+// spaces and empty segments dropped: " /Medicine//Radiology/" is
+// "Medicine/Radiology".
+func cleanPath(p string) string {
+	var segs []string
+	for s := range strings.SplitSeq(p, "/") {
+		if s = strings.TrimSpace(s); s != "" {
+			segs = append(segs, s)
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// Connector is one identity source of one tenant, and how what it sends is
+// mapped. A Connector is immutable after [Load] and safe for concurrent
+// use.
+type Connector struct {
+	Tenant, Name string
+	// Profile names the connector's compatibility profile ("okta",
+	// "entra"…); this package does not interpret it.
+	Profile string
+	// Match is the order in which identities are matched; never empty.
+	Match []MatchKey
+	// EmailDomains are the lower-case domains whose addresses the source
+	// vouches for: email matching uses only these.
+	EmailDomains []string
+	Create       Create
+	Require      Require
+	// LoginName is how to generate a userName when the source sends none:
+	// "" never generates one, [LoginFirstLast] joins given and family
+	// names.
+	LoginName string
+	// Revisions is how a revised record changes what a rule that still
+	// fires granted before: "" revokes what the rule no longer names;
+	// [RevisionsAddGroups] keeps the groups, adding new ones, and replaces
+	// a role only when the rule grants its group again.
+	Revisions string
+	Allow     Allow
+	// Precedence maps an attribute to the sources that own it, highest
+	// first; nil or absent attributes have no owner.
+	Precedence map[string][]string
+	// Roles is the tenant's role catalogue.
+	Roles []RoleDef
+	// Rules run in order; see [Connector.Eval].
+	Rules []*Rule
+}
+
+// Values of [Connector.LoginName] and [Connector.Revisions] besides "".
+const (
+	LoginFirstLast     = "first.last"
+	RevisionsAddGroups = "addGroups"
+)
+
+// Default returns what a connector the file does not configure gets: the
+// default match order (externalId, userName, email), nothing allowed, no
+// rules and nothing required.
+func Default(tenant, name string) *Connector {
+	return &Connector{Tenant: tenant, Name: name, Match: defaultMatch()}
+}
+
+func defaultMatch() []MatchKey {
+	return []MatchKey{MatchExternalID, MatchUserName, MatchEmail}
+}
+
+// Vouches reports whether the domain of email, compared case-insensitively,
+// is one of c's EmailDomains.
+func (c *Connector) Vouches(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 || at == len(email)-1 {
+		return false
+	}
+	return slices.Contains(c.EmailDomains, strings.ToLower(email[at+1:]))
+}
+
+// Outranks reports whether source a ranks strictly above source b for attr
+// under c's Precedence. A listed source outranks every unlisted one; two
+// unlisted sources, and any sources for an attribute without an entry,
+// do not outrank each other.
+func (c *Connector) Outranks(attr, a, b string) bool {
+	order, ok := c.Precedence[attr]
+	if !ok {
+		return false
+	}
+	rank := func(s string) int {
+		if i := slices.Index(order, s); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	return rank(a) < rank(b)
+}
+
+// RoleValid reports whether role may be held by a user holding groups,
+// under the tenant's catalogue. A role absent from the catalogue, or
+// listing no groups, is valid with any groups.
+func (c *Connector) RoleValid(role string, groups []string) bool {
+	i := slices.IndexFunc(c.Roles, func(r RoleDef) bool { return r.Name == role })
+	if i < 0 || len(c.Roles[i].Groups) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(c.Roles[i].Groups, g) })
+}

@@ -1,0 +1,376 @@
+package rules
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"go.yaml.in/yaml/v3"
+)
+
+// keys lists the keys each mapping of the file accepts, by the name of the
+// $defs entry of schemas/connector.schema.json describing it ("config" is
+// the file itself). A test holds the schema to it.
+var keys = map[string][]string{
+	"config":     {"tenants"},
+	"tenant":     {"name", "roles", "connectors"},
+	"role":       {"name", "groups"},
+	"connector":  {"name", "profile", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"create":     {"roles", "groups", "orgUnits"},
+	"allow":      {"roles", "groups", "orgUnits"},
+	"precedence": attributes,
+	"rule":       {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
+}
+
+// Values the file may use, each checked against the schema by a test.
+var (
+	// attributes are those a connector's precedence may name.
+	attributes = []string{
+		"userName", "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
+		"locale", "timezone", "active", "emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements",
+		"x509Certificates", "employeeNumber", "costCenter", "organization", "division", "department", "manager",
+		"orgUnit", "groups", "roles", "status", "accessWindow", "externalId",
+	}
+	sources      = []string{"scim", "oidc", "csv", "admin"}
+	matchKeys    = []string{string(MatchExternalID), string(MatchUserName), string(MatchEmail)}
+	requirements = []string{"group", "role"}
+	loginNames   = []string{"", LoginFirstLast}
+	revisions    = []string{"", RevisionsAddGroups}
+	statuses     = []string{"active", "disabled", "pending"}
+)
+
+// maxAliases bounds how many YAML aliases a file may expand, so that a
+// few lines of anchors cannot make loading take forever.
+const maxAliases = 1000
+
+// Error is a configuration [Load] refused: every problem found, in file
+// order.
+type Error struct {
+	Problems []Problem
+}
+
+// Error returns one "file:line:col: msg (hint: …)" line per problem.
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Problem is one thing wrong with a configuration file. Line and Column
+// are 1-based; 0 means unknown.
+type Problem struct {
+	File         string
+	Line, Column int
+	Msg, Hint    string
+}
+
+// String returns "file:line:col: msg (hint: …)", leaving out what is
+// unknown.
+func (p Problem) String() string {
+	s := p.File
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+		if p.Column > 0 {
+			s += ":" + strconv.Itoa(p.Column)
+		}
+	}
+	s += ": " + p.Msg
+	if p.Hint != "" {
+		s += " (hint: " + p.Hint + ")"
+	}
+	return s
+}
+
+// Load parses and checks the configuration in data, read from file (used
+// only in problems), and compiles its rules. A configuration with any
+// problem is refused as a whole with an *[Error] listing them all. An
+// empty file is an empty configuration.
+func Load(file string, data []byte) (*Config, error) {
+	env, err := newEnv()
+	if err != nil {
+		return nil, fmt.Errorf("build CEL environment: %w", err)
+	}
+	l := &loader{file: file, env: env, lines: strings.Split(string(data), "\n")}
+	cfg := l.config(data)
+	if len(l.problems) > 0 {
+		slices.SortStableFunc(l.problems, func(a, b Problem) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		return nil, &Error{Problems: l.problems}
+	}
+	return cfg, nil
+}
+
+// loader walks a YAML document, collecting problems as it goes.
+type loader struct {
+	file     string
+	lines    []string
+	env      *cel.Env
+	problems []Problem
+	aliases  int
+}
+
+func (l *loader) config(data []byte) *Config {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if !errors.Is(err, io.EOF) {
+			l.syntax(err)
+		}
+		return &Config{}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.add(&extra, "a second YAML document", "keep everything in one document: remove the --- separator")
+	} else if !errors.Is(err, io.EOF) {
+		l.syntax(err)
+	}
+	cfg := &Config{}
+	if len(doc.Content) == 0 {
+		return cfg
+	}
+	m := l.mapping(doc.Content[0], "config")
+	seen := map[string]int{}
+	for _, n := range l.seq(m["tenants"], "tenants") {
+		if t := l.tenant(n, seen); t != nil {
+			cfg.Tenants = append(cfg.Tenants, t)
+		}
+	}
+	return cfg
+}
+
+func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
+	m := l.mapping(n, "tenant")
+	if m == nil {
+		return nil
+	}
+	t := &Tenant{Name: l.name(n, m, "tenant", "in the file", seen)}
+	roles := map[string]int{}
+	for _, rn := range l.seq(m["roles"], "roles") {
+		rm := l.mapping(rn, "role")
+		if rm == nil {
+			continue
+		}
+		r := RoleDef{Name: l.name(rn, rm, "role", "within a tenant", roles)}
+		for _, g := range l.seq(rm["groups"], "groups") {
+			name := strings.TrimSpace(l.str(g, "a group"))
+			if name == "" {
+				l.add(g, fmt.Sprintf("role %q: empty group name", r.Name), "name a group, or omit groups for a role valid with any group")
+				continue
+			}
+			r.Groups = append(r.Groups, name)
+		}
+		t.Roles = append(t.Roles, r)
+	}
+	connectors := map[string]int{}
+	for _, cn := range l.seq(m["connectors"], "connectors") {
+		if c := l.connector(cn, t, connectors); c != nil {
+			t.Connectors = append(t.Connectors, c)
+		}
+	}
+	return t
+}
+
+func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connector {
+	m := l.mapping(n, "connector")
+	if m == nil {
+		return nil
+	}
+	c := &Connector{
+		Tenant:  t.Name,
+		Name:    l.name(n, m, "connector", "within a tenant", seen),
+		Profile: l.str(m["profile"], "profile"),
+		Match:   defaultMatch(),
+		Roles:   slices.Clone(t.Roles),
+	}
+	if mn := l.resolve(m["match"]); mn != nil && !isNull(mn) {
+		c.Match = nil
+		for _, k := range l.enums(mn, "match", "match key", matchKeys) {
+			c.Match = append(c.Match, MatchKey(k))
+		}
+		if mn.Kind == yaml.SequenceNode && len(mn.Content) == 0 {
+			l.add(mn, "match is empty", "list externalId, userName and/or email, or omit match for that order")
+		}
+	}
+	for _, dn := range l.seq(m["emailDomains"], "emailDomains") {
+		d := strings.ToLower(strings.TrimSpace(l.str(dn, "an email domain")))
+		switch {
+		case d == "":
+			l.add(dn, "empty email domain", "remove it")
+		case strings.Contains(d, "@"):
+			l.add(dn, fmt.Sprintf("email domain %q contains @", d), "write the domain only, e.g. school.edu")
+		case !slices.Contains(c.EmailDomains, d):
+			c.EmailDomains = append(c.EmailDomains, d)
+		}
+	}
+	if cm := l.mapping(m["create"], "create"); cm != nil {
+		c.Create = Create{
+			Roles:    l.boolean(cm["roles"], "create.roles"),
+			Groups:   l.boolean(cm["groups"], "create.groups"),
+			OrgUnits: l.boolean(cm["orgUnits"], "create.orgUnits"),
+		}
+	}
+	req := l.enums(m["require"], "require", "requirement", requirements)
+	c.Require = Require{Group: slices.Contains(req, "group"), Role: slices.Contains(req, "role")}
+	if ln := m["loginName"]; ln != nil {
+		c.LoginName = l.str(ln, "loginName")
+		if !slices.Contains(loginNames, c.LoginName) {
+			l.add(ln, fmt.Sprintf("unknown loginName %q", c.LoginName), `use "first.last", or omit loginName never to generate one`)
+		}
+	}
+	if rn := m["revisions"]; rn != nil {
+		c.Revisions = l.str(rn, "revisions")
+		if !slices.Contains(revisions, c.Revisions) {
+			l.add(rn, fmt.Sprintf("unknown revisions %q", c.Revisions), `use "addGroups", or omit revisions to revoke what a rule no longer names`)
+		}
+	}
+	c.Allow = l.allow(m["allow"])
+	c.Precedence = l.precedence(m["precedence"])
+	rules := map[string]int{}
+	for _, rn := range l.seq(m["rules"], "rules") {
+		if r := l.rule(rn, c, rules); r != nil {
+			c.Rules = append(c.Rules, r)
+		}
+	}
+	return c
+}
+
+func (l *loader) allow(n *yaml.Node) Allow {
+	m := l.mapping(n, "allow")
+	var a Allow
+	names := func(key string) []string {
+		var out []string
+		for _, it := range l.seq(m[key], "allow."+key) {
+			v := strings.TrimSpace(l.str(it, "an allow."+key+" entry"))
+			switch i := strings.IndexByte(v, '*'); {
+			case v == "":
+				l.add(it, "empty allow."+key+" entry", `name one, or end a prefix with *, e.g. "Class of *"`)
+			case i >= 0 && i != len(v)-1:
+				l.add(it, fmt.Sprintf("allow.%s entry %q has * before its end", key, v), `only a trailing * is a wildcard, e.g. "Class of *"`)
+			default:
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	a.Roles, a.Groups = names("roles"), names("groups")
+	for _, it := range l.seq(m["orgUnits"], "allow.orgUnits") {
+		switch v := cleanPath(l.str(it, "an allow.orgUnits entry")); {
+		case v == "":
+			l.add(it, "empty allow.orgUnits entry", `name a unit, e.g. "Medicine"`)
+		case strings.Contains(v, "*"):
+			l.add(it, fmt.Sprintf("allow.orgUnits entry %q has a wildcard", v), `org units have none: "Medicine" already permits every unit below it`)
+		default:
+			a.OrgUnits = append(a.OrgUnits, v)
+		}
+	}
+	return a
+}
+
+func (l *loader) precedence(n *yaml.Node) map[string][]string {
+	m := l.mapping(n, "precedence")
+	if len(m) == 0 {
+		return nil
+	}
+	p := make(map[string][]string, len(m))
+	for attr, v := range m {
+		srcs := l.enums(v, "precedence."+attr, "source", sources)
+		if rv := l.resolve(v); !present(rv) || (rv.Kind == yaml.SequenceNode && len(rv.Content) == 0) {
+			l.add(v, fmt.Sprintf("precedence.%s lists no sources", attr), "list sources highest first, e.g. [scim, admin], or remove it")
+		}
+		p[attr] = srcs
+	}
+	return p
+}
+
+func (l *loader) rule(n *yaml.Node, c *Connector, seen map[string]int) *Rule {
+	m := l.mapping(n, "rule")
+	if m == nil {
+		return nil
+	}
+	r := &Rule{Name: l.name(n, m, "rule", "within a connector", seen), Line: n.Line}
+	ctx := fmt.Sprintf("rule %q", r.Name)
+	if v := m["if"]; present(l.resolve(v)) {
+		expr := l.str(v, "if")
+		switch {
+		case strings.TrimSpace(expr) == "":
+			l.add(v, ctx+": empty if", "omit if for a rule that always applies")
+		case strings.Contains(expr, "${"):
+			l.add(v, ctx+": if is a CEL expression, not a template", `drop the ${ }: write department == "Radiology"`)
+		default:
+			r.cond = l.program(ctx+": if", l.resolve(v), 0, expr, true)
+		}
+	}
+	grant := func(key string, k Kind, v *yaml.Node) *template {
+		t := l.template(ctx+": "+key, v)
+		if lit, ok := t.literal(); ok {
+			l.checkGrant(v, c, ctx, k, lit)
+		}
+		return t
+	}
+	if v := m["orgUnit"]; present(l.resolve(v)) {
+		r.orgUnit = grant("orgUnit", KindOrgUnit, v)
+	}
+	for _, v := range l.seq(m["groups"], "groups") {
+		r.groups = append(r.groups, grant("groups", KindGroup, v))
+	}
+	for _, v := range l.seq(m["roles"], "roles") {
+		r.roles = append(r.roles, grant("roles", KindRole, v))
+	}
+	if v := m["status"]; present(l.resolve(v)) {
+		r.status = l.template(ctx+": status", v)
+		if lit, ok := r.status.literal(); ok && !slices.Contains(statuses, strings.TrimSpace(lit)) {
+			l.add(v, fmt.Sprintf("%s: unknown status %q", ctx, lit), "use active, disabled or pending")
+		}
+	}
+	when := func(key string) *template {
+		v := m[key]
+		if !present(l.resolve(v)) {
+			return nil
+		}
+		t := l.template(ctx+": "+key, v)
+		if lit, ok := t.literal(); ok {
+			if _, err := parseTime(strings.TrimSpace(lit)); err != nil {
+				l.add(v, fmt.Sprintf("%s: %s: %v", ctx, key, err), `write e.g. "2030-06-30", "2030-06-30 17:00", "2030-06-30T17:00:00+02:00" or 1909008000`)
+			}
+		}
+		return t
+	}
+	r.accessStart, r.accessEnd = when("accessStart"), when("accessEnd")
+	if v := m["externalId"]; present(l.resolve(v)) {
+		r.externalID = l.template(ctx+": externalId", v)
+	}
+	r.skipMissing = l.boolean(m["skipMissing"], "skipMissing")
+	return r
+}
+
+// checkGrant checks a literal grant against the connector's allow-list
+// and, for a role, the tenant's catalogue.
+func (l *loader) checkGrant(n *yaml.Node, c *Connector, ctx string, k Kind, lit string) {
+	name := strings.TrimSpace(lit)
+	if k == KindOrgUnit {
+		name = cleanPath(lit)
+	}
+	if name == "" {
+		l.add(n, fmt.Sprintf("%s: empty %s name", ctx, k), "remove it")
+		return
+	}
+	if !c.Allow.Permits(k, name) {
+		hint := fmt.Sprintf("add it to allow.%ss", k)
+		if k == KindOrgUnit {
+			hint = "add it, or a unit above it, to allow.orgUnits"
+		}
+		l.add(n, fmt.Sprintf("%s: %s %q is not permitted by allow.%ss of connector %q", ctx, k, name, k, c.Name), hint)
+	}
+	if k == KindRole && !c.Create.Roles && !slices.ContainsFunc(c.Roles, func(r RoleDef) bool { return r.Name == name }) {
+		l.add(n, fmt.Sprintf("%s: role %q is not in the role catalogue of tenant %q", ctx, name, c.Tenant), "add it to the tenant's roles, or set create.roles: true")
+	}
+}
