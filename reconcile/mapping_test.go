@@ -370,6 +370,14 @@ func TestMatching(t *testing.T) {
 				t.Fatalf("got %v, want a conflict", err)
 			}
 		})
+		t.Run("a connector creating with an external ID it used before makes a new user (RFC 7643 §3.1)", func(t *testing.T) {
+			a := w.apply(w.input("other", reconcile.Create, "dup", user("first", "emails", email("same@example.com"))))
+			b := w.apply(w.input("other", reconcile.Create, "dup", user("second", "emails", email("same@example.com"))))
+			c := w.apply(w.input("other", reconcile.Create, "dup", user("third")))
+			if a.User.ID == b.User.ID || b.User.ID == c.User.ID || b.Match != nil || c.Match != nil {
+				t.Fatalf("users %s %s %s, matches %+v %+v: want three users", a.User.ID, b.User.ID, c.User.ID, b.Match, c.Match)
+			}
+		})
 		t.Run("email matches only addresses the connector vouches for", func(t *testing.T) {
 			w.apply(w.input("okta", reconcile.Create, "", user("carol", "emails", email("carol@elsewhere.org"))))
 			p := w.apply(w.input("entra", reconcile.Create, "", user("carol.e", "emails", email("carol@elsewhere.org"))))
