@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
 )
 
@@ -33,6 +34,8 @@ func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.H
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
 	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(a.preview))
 	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(a.connector))
+	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(a.getConfig))
+	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(a.putConfig))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -220,5 +223,67 @@ func (a *api) connector(w http.ResponseWriter, r *http.Request, p store.Principa
 	if _, err := a.db.ConnectorPrincipal(r.Context(), p.TenantName, r.PathValue("connector")); err != nil {
 		return err
 	}
-	return writeJSON(w, a.engine.Connector(p.TenantName, r.PathValue("connector")))
+	c, err := a.engine.Connector(r.Context(), p.TenantID, p.TenantName, r.PathValue("connector"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, c)
+}
+
+// configuration is a tenant's connector configuration as the admin API
+// shows it: saved through the API (Version > 0, YAML given), or not.
+type configuration struct {
+	Version    int64    `json:"version"`
+	YAML       string   `json:"yaml,omitempty"`
+	Connectors []string `json:"connectors,omitempty"`
+}
+
+func (a *api) getConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	text, version, err := a.db.TenantConfig(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	if version == 0 {
+		return &Error{http.StatusNotFound, "no configuration was saved for this tenant through the admin API: serve's --config file, or the defaults, configure it"}
+	}
+	return writeJSON(w, configuration{Version: version, YAML: text, Connectors: connectorNames(p.TenantName, text)})
+}
+
+// putConfig checks a tenant's connector configuration and saves it: from
+// the next write on, every replica maps through it. A configuration with
+// problems is refused whole (400), listing each with its line.
+func (a *api) putConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the configuration is larger than %d bytes", maxBody)}
+	}
+	if _, err := reconcile.ParseTenantConfig(p.TenantName, string(raw)); err != nil {
+		var invalid *rules.Error
+		if errors.As(err, &invalid) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			return json.NewEncoder(w).Encode(map[string]any{"status": "400",
+				"detail": fmt.Sprintf("the configuration has %d problem(s); nothing was saved", len(invalid.Problems)), "problems": invalid.Problems})
+		}
+		return err
+	}
+	version, err := a.db.SetTenantConfig(r.Context(), p.TenantID, string(raw))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, configuration{Version: version, Connectors: connectorNames(p.TenantName, string(raw))})
+}
+
+func connectorNames(tenant, text string) []string {
+	cfg, err := reconcile.ParseTenantConfig(tenant, text)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, t := range cfg.Tenants {
+		for _, c := range t.Connectors {
+			names = append(names, c.Name)
+		}
+	}
+	return names
 }

@@ -5,6 +5,13 @@
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	POST /admin/v1/{tenant}/connectors/{connector}/preview     what a SCIM User payload pushed by the connector would do: match, rules fired, grants, changes; writes nothing
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
+//	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
+//	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
+//
+// A configuration saved through the API takes the place of the file's for
+// that tenant, on every replica from the next write on (each write reads
+// the tenant's configuration version; compiled configurations are cached
+// per version).
 //
 // Requests carry the bearer token of the tenant's connector named "admin"
 // (scimd token create --tenant T --connector admin). Errors are JSON

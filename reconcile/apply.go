@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/scimd/scimd/reconcile/rules"
 
@@ -15,27 +16,94 @@ import (
 type Engine struct {
 	db  *store.DB
 	cfg *rules.Config
+
+	mu    sync.Mutex
+	saved map[int64]savedConfig // by tenant id
+}
+
+// savedConfig is a tenant's configuration saved through the admin API,
+// compiled, at the version it was read.
+type savedConfig struct {
+	version int64
+	cfg     *rules.Config
 }
 
 // New returns an engine writing to db, mapping through the connectors
-// that cfg configures; a connector it does not name (or a nil cfg) gets
-// [rules.Default]: the default matching order and no rules.
-func New(db *store.DB, cfg *rules.Config) *Engine { return &Engine{db: db, cfg: cfg} }
+// that cfg configures (the file given to serve). A tenant's configuration
+// saved through the admin API takes the place of the file's; a connector
+// neither names (or a nil cfg) gets [rules.Default]: the default matching
+// order and no rules.
+func New(db *store.DB, cfg *rules.Config) *Engine {
+	return &Engine{db: db, cfg: cfg, saved: map[int64]savedConfig{}}
+}
 
-// Connector returns the configuration of the named connector.
-func (e *Engine) Connector(tenant, connector string) *rules.Connector {
-	if e.cfg != nil {
-		if c, ok := e.cfg.Connector(tenant, connector); ok {
-			return c
+// Connector returns the configuration of a tenant's connector as writes
+// use it now.
+func (e *Engine) Connector(ctx context.Context, tenantID int64, tenant, connector string) (*rules.Connector, error) {
+	return e.connector(ctx, e.db, tenantID, tenant, connector)
+}
+
+// connector reads the tenant's saved configuration version with the
+// plan's other reads, so that every replica maps with the configuration
+// saved last; the compiled configuration is cached per version.
+func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant, connector string) (*rules.Connector, error) {
+	cfg := e.cfg
+	text, version, err := r.TenantConfig(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if version > 0 {
+		e.mu.Lock()
+		sc, ok := e.saved[tenantID]
+		e.mu.Unlock()
+		if !ok || sc.version != version {
+			c, err := ParseTenantConfig(tenant, text)
+			if err != nil {
+				return nil, fmt.Errorf("the configuration saved for tenant %s (version %d): %w", tenant, version, err)
+			}
+			sc = savedConfig{version: version, cfg: c}
+			e.mu.Lock()
+			if cur, ok := e.saved[tenantID]; !ok || cur.version < version {
+				e.saved[tenantID] = sc
+			}
+			e.mu.Unlock()
+		}
+		cfg = sc.cfg
+	}
+	if cfg != nil {
+		if c, ok := cfg.Connector(tenant, connector); ok {
+			return c, nil
 		}
 	}
-	return rules.Default(tenant, connector)
+	return rules.Default(tenant, connector), nil
+}
+
+// ParseTenantConfig checks a connector configuration to be saved for one
+// tenant: a configuration file (the format serve --config reads) that
+// configures that tenant and no other.
+func ParseTenantConfig(tenant, text string) (*rules.Config, error) {
+	file := tenant + ".yaml"
+	cfg, err := rules.Load(file, []byte(text))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range cfg.Tenants {
+		if t.Name != tenant {
+			return nil, &rules.Error{Problems: []rules.Problem{{File: file,
+				Msg: fmt.Sprintf("configures tenant %q; a tenant's configuration names that tenant only", t.Name), Hint: "name: " + tenant}}}
+		}
+	}
+	return cfg, nil
 }
 
 // Plan works out what in would change, reading the database but writing
 // nothing: the dry run (a preview).
 func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
-	return plan(ctx, e.db, e.Connector(in.Tenant, in.Connector), in)
+	conn, err := e.connector(ctx, e.db, in.TenantID, in.Tenant, in.Connector)
+	if err != nil {
+		return nil, err
+	}
+	return plan(ctx, e.db, conn, in)
 }
 
 // replans bounds how often Apply plans again after losing a race to another
@@ -50,8 +118,11 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	for attempt := 0; ; attempt++ {
 		var p *Plan
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-			var err error
-			if p, err = plan(ctx, tx, e.Connector(in.Tenant, in.Connector), in); err != nil {
+			conn, err := e.connector(ctx, tx, in.TenantID, in.Tenant, in.Connector)
+			if err != nil {
+				return err
+			}
+			if p, err = plan(ctx, tx, conn, in); err != nil {
 				return err
 			}
 			return write(ctx, tx, p)

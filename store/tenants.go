@@ -117,6 +117,33 @@ func (r reader) ConnectorPrincipal(ctx context.Context, tenant, connector string
 	return p, mapError(err)
 }
 
+// TenantConfig returns the connector configuration saved for a tenant
+// through the admin API, and its version; version 0 means none was saved.
+func (r reader) TenantConfig(ctx context.Context, tenantID int64) (text string, version int64, err error) {
+	var cfg *string
+	err = r.idb.NewSelect().TableExpr("tenants").ColumnExpr("config, config_version").
+		Where("id = ?", tenantID).Scan(ctx, &cfg, &version)
+	if cfg != nil {
+		text = *cfg
+	}
+	return text, version, mapError(err)
+}
+
+// SetTenantConfig saves a tenant's connector configuration, which the
+// caller has checked, and returns its new version.
+func (db *DB) SetTenantConfig(ctx context.Context, tenantID int64, text string) (int64, error) {
+	var version int64
+	err := db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.idb.NewRaw("UPDATE tenants SET config = ?, config_version = config_version + 1 WHERE id = ?", text, tenantID).Exec(ctx)
+		if err := checkOne(res, err, ErrNotFound); err != nil {
+			return err
+		}
+		_, version, err = tx.TenantConfig(ctx, tenantID)
+		return err
+	})
+	return version, err
+}
+
 // ConnectorNames maps the ids of a tenant's connectors to their names.
 func (r reader) ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error) {
 	var cs []Connector

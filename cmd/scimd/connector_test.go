@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -138,4 +139,88 @@ func TestBadConfig(t *testing.T) {
 	if code != exitInvalid || !strings.Contains(errOut, "scimd.yaml:12:") || !strings.Contains(errOut, "department") {
 		t.Fatalf("code %d, stderr %q: want exit 3 naming line 12 and the hint department", code, errOut)
 	}
+}
+
+// TestConfigThroughAdminAPI: a configuration saved through the admin API of
+// one replica maps the next write on another, and a configuration with
+// problems is refused whole, each problem with its line.
+func TestConfigThroughAdminAPI(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		tokens := map[string]string{}
+		for _, c := range []string{"okta", "admin"} {
+			code, out, errOut := scimd(t, nil, "token", "create", "--tenant", "acme", "--connector", c, "--database-url", dsn)
+			if code != 0 {
+				t.Fatalf("token create: %s", errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			tokens[c] = lines[len(lines)-1]
+		}
+		var replicas []string
+		for range 2 {
+			addr := freeAddr(t)
+			stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr})
+			defer stop()
+			replicas = append(replicas, "http://"+addr)
+		}
+		do := func(base, method, path, token, body string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		a, b := replicas[0], replicas[1]
+
+		bad := strings.Replace(radiologyConfig, "roles: [faculty]\n`", "roles: [facutly]\n`", 1)
+		bad = strings.Replace(bad, "            roles: [faculty]", "            roles: [facutly]", 1)
+		status, body := do(a, "PUT", "/admin/v1/acme/config", tokens["admin"], bad)
+		if status != 400 || !strings.Contains(body, `"Line":14`) || !strings.Contains(body, "facutly") {
+			t.Fatalf("bad config: %d %s", status, body)
+		}
+		if status, _ := do(a, "GET", "/admin/v1/acme/config", tokens["admin"], ""); status != 404 {
+			t.Fatalf("a refused configuration was saved: %d", status)
+		}
+		other := strings.Replace(radiologyConfig, "name: acme", "name: globex", 1)
+		if status, body := do(a, "PUT", "/admin/v1/acme/config", tokens["admin"], other); status != 400 || !strings.Contains(body, "globex") {
+			t.Fatalf("a configuration of another tenant: %d %s", status, body)
+		}
+
+		if status, body := do(a, "PUT", "/admin/v1/acme/config", tokens["admin"], radiologyConfig); status != 200 || !strings.Contains(body, `"version": 1`) {
+			t.Fatalf("PUT config: %d %s", status, body)
+		}
+		status, body = do(b, "POST", "/scim/v2/acme/Users", tokens["okta"], radiologist)
+		var created struct{ ID string }
+		json.Unmarshal([]byte(body), &created)
+		if status != 201 {
+			t.Fatalf("POST: %d %s", status, body)
+		}
+		grants := func() string {
+			_, body := do(b, "GET", "/admin/v1/acme/users/"+created.ID, tokens["admin"], "")
+			var account struct{ Grants []struct{ Kind, Target, Rule string } }
+			json.Unmarshal([]byte(body), &account)
+			return fmt.Sprint(account.Grants)
+		}
+		if got := grants(); got != "[{orgUnit Medicine/Radiology radiology} {role faculty radiology}]" {
+			t.Fatalf("replica b mapped with %s, want version 1's rule", got)
+		}
+
+		v2 := strings.Replace(radiologyConfig, "orgUnit: Medicine/Radiology", "orgUnit: Medicine/Imaging", 1)
+		if status, body := do(a, "PUT", "/admin/v1/acme/config", tokens["admin"], v2); status != 200 || !strings.Contains(body, `"version": 2`) {
+			t.Fatalf("PUT config v2: %d %s", status, body)
+		}
+		if status, body := do(b, "PUT", "/scim/v2/acme/Users/"+created.ID, tokens["okta"], radiologist); status != 200 {
+			t.Fatalf("PUT user: %d %s", status, body)
+		}
+		if got := grants(); got != "[{orgUnit Medicine/Imaging radiology} {role faculty radiology}]" {
+			t.Fatalf("replica b mapped with %s, want version 2's rule", got)
+		}
+		if status, body := do(b, "GET", "/admin/v1/acme/config", tokens["admin"], ""); status != 200 || !strings.Contains(body, "Medicine/Imaging") {
+			t.Fatalf("GET config: %d %s", status, body)
+		}
+	})
 }
