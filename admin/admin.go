@@ -18,9 +18,6 @@ import (
 	"github.com/scimd/scimd/store"
 )
 
-// Connector is the name of the connector whose tokens open the admin API.
-const Connector = "admin"
-
 // maxBody bounds a preview's payload.
 const maxBody = 1 << 20
 
@@ -31,11 +28,12 @@ func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.H
 	}
 	a := &api{db: db, engine: engine, log: log}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
-	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(a.preview))
-	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(a.connector))
-	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(a.getConfig))
-	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(a.putConfig))
+	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(tenantWide(a.preview)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(tenantWide(a.connector)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(tenantWide(a.getConfig)))
+	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -66,18 +64,29 @@ func (a *api) auth(h handler) http.HandlerFunc {
 		hash := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		p, stored, err := a.db.Principal(r.Context(), hash[:])
 		if !strings.EqualFold(scheme, "Bearer") || err != nil || subtle.ConstantTimeCompare(stored.Hash, hash[:]) != 1 ||
-			p.ConnectorName != Connector || p.TenantName != r.PathValue("tenant") {
+			p.Kind != store.KindAdmin || p.TenantName != r.PathValue("tenant") {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				a.fail(w, r, err)
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scimd admin"`)
-			writeError(w, &Error{http.StatusUnauthorized, "send a token of this tenant's admin connector: scimd token create --tenant T --connector admin"})
+			writeError(w, &Error{http.StatusUnauthorized, "send a token of one of this tenant's admin connectors: scimd token create --tenant T --connector admins --admin"})
 			return
 		}
 		if err := h(w, r, p); err != nil {
 			a.fail(w, r, err)
 		}
+	}
+}
+
+// tenantWide refuses administrators scoped to an org unit: configuring
+// connectors and previewing their pushes concern the whole tenant.
+func tenantWide(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+		if p.OrgUnit != "" {
+			return &Error{http.StatusForbidden, fmt.Sprintf("administrators of org unit %s cannot do this; it takes a tenant-wide admin connector", p.OrgUnit)}
+		}
+		return h(w, r, p)
 	}
 }
 
@@ -143,6 +152,12 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 	if err != nil {
 		return err
 	}
+	if p.OrgUnit != "" {
+		// Outside the administrator's unit, a user does not exist.
+		if in, err := a.db.UserInOrgUnit(ctx, u.PK, p.OrgUnit); err != nil || !in {
+			return cmpOr(err, store.ErrNotFound)
+		}
+	}
 	names, err := a.db.ConnectorNames(ctx, p.TenantID)
 	if err != nil {
 		return err
@@ -178,6 +193,44 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 		out.SetBy[k] = provenance{s.Source, names[s.ConnectorID], s.Rule, s.SetAt}
 	}
 	return writeJSON(w, out)
+}
+
+// users lists the tenant's users an administrator may see (their unit and
+// everything below it), limit (default 100, at most 1000) at a time after
+// the user with pk after; the answer's "next" is the after of the next page.
+func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	us, err := a.db.UsersInOrgUnit(r.Context(), p.TenantID, p.OrgUnit, after, limit)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		ID       string `json:"id"`
+		UserName string `json:"userName"`
+		Status   string `json:"status"`
+	}
+	out := struct {
+		Users []row  `json:"users"`
+		Next  *int64 `json:"next,omitempty"`
+	}{Users: []row{}}
+	for _, u := range us {
+		out.Users = append(out.Users, row{u.ID, u.UserName, u.Status})
+	}
+	if len(us) == limit {
+		out.Next = &us[len(us)-1].PK
+	}
+	return writeJSON(w, out)
+}
+
+func cmpOr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 func (a *api) preview(w http.ResponseWriter, r *http.Request, p store.Principal) error {

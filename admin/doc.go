@@ -2,6 +2,7 @@
 // configure connectors and look after a tenant's users (the admin console,
 // when it comes, is its first client).
 //
+//	GET  /admin/v1/{tenant}/users?after=&limit=                the users the administrator sees, a page at a time
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	POST /admin/v1/{tenant}/connectors/{connector}/preview     what a SCIM User payload pushed by the connector would do: match, rules fired, grants, changes; writes nothing
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
@@ -13,7 +14,11 @@
 // the tenant's configuration version; compiled configurations are cached
 // per version).
 //
-// Requests carry the bearer token of the tenant's connector named "admin"
-// (scimd token create --tenant T --connector admin). Errors are JSON
-// objects {"status", "detail"}.
+// Requests carry the bearer token of one of the tenant's admin connectors
+// (scimd token create --tenant T --connector NAME --admin [--org-unit PATH]).
+// An admin connector scoped to an org unit sees the users of that unit and
+// everything below it, and nothing above or beside (001 seed): other users
+// answer 404; configuring connectors takes a tenant-wide one (403). Admin
+// tokens do not open the SCIM endpoint, nor SCIM tokens this API. Errors are
+// JSON objects {"status", "detail"}.
 package admin

@@ -96,6 +96,9 @@ func (s *Server) authenticate(r *http.Request, tenant string) (store.Principal, 
 	if p.TenantName != tenant {
 		return store.Principal{}, newError(http.StatusUnauthorized, "", "the bearer token is not valid for this tenant's URL")
 	}
+	if p.Kind == store.KindAdmin {
+		return store.Principal{}, newError(http.StatusUnauthorized, "", "this is an admin API token (/admin/v1/); SCIM takes the token of an identity provider's connector")
+	}
 	return p, nil
 }
 

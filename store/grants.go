@@ -282,6 +282,13 @@ func OrgUnitScope(path string) func(*bun.SelectQuery) *bun.SelectQuery {
 	}
 }
 
+// UserInOrgUnit reports whether a user holds a unit at or below path.
+func (r reader) UserInOrgUnit(ctx context.Context, userPK int64, path string) (bool, error) {
+	q := r.idb.NewSelect().TableExpr("users AS u").Where("u.pk = ?", userPK)
+	n, err := OrgUnitScope(path)(q).Count(ctx)
+	return n > 0, mapError(err)
+}
+
 // UsersInOrgUnit lists the tenant's users at or below the unit path, in
 // creation order, at most limit of them after the user with pk after.
 func (r reader) UsersInOrgUnit(ctx context.Context, tenantID int64, path string, after int64, limit int) ([]User, error) {

@@ -27,7 +27,12 @@ type Connector struct {
 	TenantID int64  `bun:"tenant_id"`
 	Name     string `bun:"name"`
 	// Profile names the identity provider's compatibility behaviour.
-	Profile   string    `bun:"profile,nullzero,default:'default'"`
+	Profile string `bun:"profile,nullzero,default:'default'"`
+	// Kind is KindSCIM for an identity source, KindAdmin for the admin API.
+	Kind string `bun:"kind,nullzero,default:'scim'"`
+	// OrgUnit scopes an admin connector to a unit and what is below it;
+	// "" is the whole tenant.
+	OrgUnit   string    `bun:"org_unit,nullzero"`
 	CreatedAt time.Time `bun:"created_at"`
 }
 
@@ -54,6 +59,12 @@ type TokenInfo struct {
 	RevokedAt *time.Time
 }
 
+// Connector kinds.
+const (
+	KindSCIM  = "scim"
+	KindAdmin = "admin"
+)
+
 // Principal is who a request acts as: a connector of a tenant.
 type Principal struct {
 	TenantID      int64
@@ -61,6 +72,9 @@ type Principal struct {
 	ConnectorID   int64
 	ConnectorName string
 	Profile       string
+	// Kind and OrgUnit are the connector's (see [Connector]).
+	Kind    string
+	OrgUnit string
 }
 
 // MaxActiveTokens is how many unrevoked tokens a connector may hold: two, so
@@ -83,10 +97,12 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		TenantName    string `bun:"tenant_name"`
 		ConnectorName string `bun:"connector_name"`
 		Profile       string `bun:"profile"`
+		Kind          string `bun:"kind"`
+		OrgUnit       string `bun:"org_unit"`
 	}
 	err := r.idb.NewSelect().Model(&row).
 		ModelTableExpr("tokens AS t").
-		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '') AS org_unit").
 		Join("JOIN connectors AS c ON c.id = t.connector_id").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("t.hash = ?", hash).
@@ -101,6 +117,8 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		ConnectorID:   row.ConnectorID,
 		ConnectorName: row.ConnectorName,
 		Profile:       row.Profile,
+		Kind:          row.Kind,
+		OrgUnit:       row.OrgUnit,
 	}, row.Token, nil
 }
 
@@ -110,10 +128,10 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 func (r reader) ConnectorPrincipal(ctx context.Context, tenant, connector string) (Principal, error) {
 	var p Principal
 	err := r.idb.NewSelect().TableExpr("connectors AS c").
-		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile").
+		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '')").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("n.name = ? AND c.name = ?", tenant, connector).
-		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile)
+		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile, &p.Kind, &p.OrgUnit)
 	return p, mapError(err)
 }
 
@@ -203,6 +221,41 @@ func (tx *Tx) EnsureConnector(ctx context.Context, tenant, connector string) (Te
 		return Tenant{}, Connector{}, fmt.Errorf("read connector: %w", mapError(err))
 	}
 	return t, c, nil
+}
+
+// SetAdmin makes the named connector of the named tenant (both created if
+// missing) an admin connector, scoped to the org unit at orgUnit ("" for
+// the whole tenant). A connector that already pushes SCIM users stays what
+// it is: a [*LimitError].
+func (db *DB) SetAdmin(ctx context.Context, tenant, connector, orgUnit string) error {
+	return db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
+		t, c, err := tx.EnsureConnector(ctx, tenant, connector)
+		if err != nil {
+			return err
+		}
+		n, err := tx.idb.NewSelect().TableExpr("user_links").Where("connector_id = ?", c.ID).Count(ctx)
+		if err != nil {
+			return mapError(err)
+		}
+		if c.Kind != KindAdmin && n > 0 {
+			return &LimitError{What: fmt.Sprintf("connector %s already provisions %d users; give the administrators a connector of their own", connector, n)}
+		}
+		if orgUnit != "" {
+			if _, err := tx.OrgUnit(ctx, t.ID, orgUnit); err != nil {
+				return fmt.Errorf("org unit %q: %w", orgUnit, err)
+			}
+		}
+		_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", KindAdmin).
+			Set("org_unit = ?", nullIfEmpty(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
+		return mapError(err)
+	})
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // SetProfile sets the compatibility profile of the named connector of the

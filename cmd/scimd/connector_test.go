@@ -13,6 +13,19 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
+// newToken makes a token the way an operator would: the last stdout line
+// of scimd token create.
+func newToken(t *testing.T, dsn, tenant, connector string, flags ...string) string {
+	t.Helper()
+	args := append([]string{"token", "create", "--tenant", tenant, "--connector", connector, "--database-url", dsn}, flags...)
+	code, out, errOut := scimd(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
 const radiologyConfig = `
 tenants:
   - name: acme
@@ -45,14 +58,8 @@ func TestConnectorRules(t *testing.T) {
 		os.WriteFile(config, []byte(radiologyConfig), 0o600)
 		os.WriteFile(payload, []byte(radiologist), 0o600)
 		tokens := map[string]string{}
-		for _, c := range []string{"okta", "admin"} {
-			code, out, errOut := scimd(t, nil, "token", "create", "--tenant", "acme", "--connector", c, "--database-url", dsn)
-			if code != 0 {
-				t.Fatalf("token create: %s", errOut)
-			}
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			tokens[c] = lines[len(lines)-1]
-		}
+		tokens["okta"] = newToken(t, dsn, "acme", "okta")
+		tokens["admin"] = newToken(t, dsn, "acme", "admin", "--admin")
 
 		code, previewOut, errOut := scimd(t, nil, "connector", "preview", "--tenant", "acme", "--connector", "okta",
 			"--config", config, "--database-url", dsn, payload)
@@ -147,14 +154,8 @@ func TestBadConfig(t *testing.T) {
 func TestConfigThroughAdminAPI(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		tokens := map[string]string{}
-		for _, c := range []string{"okta", "admin"} {
-			code, out, errOut := scimd(t, nil, "token", "create", "--tenant", "acme", "--connector", c, "--database-url", dsn)
-			if code != 0 {
-				t.Fatalf("token create: %s", errOut)
-			}
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			tokens[c] = lines[len(lines)-1]
-		}
+		tokens["okta"] = newToken(t, dsn, "acme", "okta")
+		tokens["admin"] = newToken(t, dsn, "acme", "admin", "--admin")
 		var replicas []string
 		for range 2 {
 			addr := freeAddr(t)
@@ -201,7 +202,9 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 		}
 		grants := func() string {
 			_, body := do(b, "GET", "/admin/v1/acme/users/"+created.ID, tokens["admin"], "")
-			var account struct{ Grants []struct{ Kind, Target, Rule string } }
+			var account struct {
+				Grants []struct{ Kind, Target, Rule string }
+			}
 			json.Unmarshal([]byte(body), &account)
 			return fmt.Sprint(account.Grants)
 		}
@@ -221,6 +224,87 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 		}
 		if status, body := do(b, "GET", "/admin/v1/acme/config", tokens["admin"], ""); status != 200 || !strings.Contains(body, "Medicine/Imaging") {
 			t.Fatalf("GET config: %d %s", status, body)
+		}
+	})
+}
+
+// TestScopedAdmin: an administrator of an org unit sees it and everything
+// below, nothing above or beside (001 seed), and admin and SCIM tokens do
+// not open each other's doors.
+func TestScopedAdmin(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		config := filepath.Join(t.TempDir(), "scimd.yaml")
+		os.WriteFile(config, []byte(strings.NewReplacer(
+			`if: department == "Radiology"`, `if: department != ""`,
+			"orgUnit: Medicine/Radiology", `orgUnit: "${department}"`,
+			"orgUnits: [Medicine]", "orgUnits: [Medicine, Surgery]").Replace(radiologyConfig)), 0o600)
+		okta := newToken(t, dsn, "acme", "okta")
+		addr := freeAddr(t)
+		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
+		defer stop()
+		do := func(method, path, token, body string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/scim+json")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		ids := map[string]string{}
+		for _, u := range [][2]string{{"med", "Medicine"}, {"rad", "Medicine/Radiology"}, {"surg", "Surgery"}} {
+			status, body := do("POST", "/scim/v2/acme/Users", okta, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+u[0]+`",
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"`+u[1]+`"}}`)
+			var created struct{ ID string }
+			json.Unmarshal([]byte(body), &created)
+			if status != 201 {
+				t.Fatalf("POST %s: %d %s", u[0], status, body)
+			}
+			ids[u[0]] = created.ID
+		}
+		medicine := newToken(t, dsn, "acme", "medicine-admins", "--admin", "--org-unit", "Medicine")
+		radiology := newToken(t, dsn, "acme", "radiology-admins", "--admin", "--org-unit", "Medicine/Radiology")
+		tenantWide := newToken(t, dsn, "acme", "admins", "--admin")
+
+		for _, c := range []struct {
+			token string
+			want  []string
+		}{{medicine, []string{"med", "rad"}}, {radiology, []string{"rad"}}, {tenantWide, []string{"med", "rad", "surg"}}} {
+			status, body := do("GET", "/admin/v1/acme/users", c.token, "")
+			var page struct{ Users []struct{ UserName string } }
+			json.Unmarshal([]byte(body), &page)
+			var got []string
+			for _, u := range page.Users {
+				got = append(got, u.UserName)
+			}
+			if status != 200 || fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("sees %v (%d %s), want %v", got, status, body, c.want)
+			}
+		}
+		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["surg"], medicine, ""); status != 404 {
+			t.Fatalf("Medicine's admin read a Surgery user: %d", status)
+		}
+		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["med"], radiology, ""); status != 404 {
+			t.Fatalf("Radiology's admin read a user of the unit above: %d", status)
+		}
+		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["rad"], medicine, ""); status != 200 {
+			t.Fatalf("Medicine's admin cannot read a Radiology user: %d", status)
+		}
+		if status, _ := do("PUT", "/admin/v1/acme/config", medicine, radiologyConfig); status != 403 {
+			t.Fatalf("a unit's admin saved the tenant's configuration: %d", status)
+		}
+		if status, _ := do("GET", "/scim/v2/acme/Users", tenantWide, ""); status != 401 {
+			t.Fatalf("an admin token opened SCIM: %d", status)
+		}
+		if status, _ := do("GET", "/admin/v1/acme/users", okta, ""); status != 401 {
+			t.Fatalf("a SCIM token opened the admin API: %d", status)
+		}
+		if code, _, errOut := scimd(t, nil, "token", "create", "--tenant", "acme", "--connector", "okta", "--admin", "--database-url", dsn); code == 0 || !strings.Contains(errOut, "already provisions") {
+			t.Fatalf("made the SCIM connector an admin one: %d %s", code, errOut)
 		}
 	})
 }

@@ -29,9 +29,11 @@ func token(ctx context.Context, e env, args []string) error {
 // connector if missing. The token is the last line on stdout, alone, so
 // TOKEN=$(scimd token create ...) works; the rest goes to stderr.
 func tokenCreate(ctx context.Context, e env, args []string) error {
-	fs := flags(e, "token create", "token create --tenant T --connector C [--database-url URL]")
+	fs := flags(e, "token create", "token create --tenant T --connector C [--admin [--org-unit PATH]] [--database-url URL]")
 	tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/ (created if missing)")
 	connector := fs.String("connector", "", "connector name, e.g. okta or entra (created if missing)")
+	admin := fs.Bool("admin", false, "the connector is for administrators: its tokens open the admin API (/admin/v1/{tenant}/), not SCIM")
+	orgUnit := fs.String("org-unit", "", "with --admin: the org unit these administrators see, with everything below it (default: the whole tenant)")
 	dsn := databaseFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,11 +41,19 @@ func tokenCreate(ctx context.Context, e env, args []string) error {
 	if *tenant == "" || *connector == "" {
 		return usageError("--tenant and --connector are required")
 	}
+	if *orgUnit != "" && !*admin {
+		return usageError("--org-unit scopes an admin connector: add --admin")
+	}
 	db, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if *admin {
+		if err := db.SetAdmin(ctx, *tenant, *connector, *orgUnit); err != nil {
+			return err
+		}
+	}
 	secret, hash, hint := scim.NewToken()
 	t, err := db.CreateToken(ctx, *tenant, *connector, hash, hint)
 	if err != nil {

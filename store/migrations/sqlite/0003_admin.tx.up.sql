@@ -4,3 +4,9 @@
 -- defaults) configures the tenant.
 ALTER TABLE tenants ADD COLUMN config text;
 ALTER TABLE tenants ADD COLUMN config_version bigint NOT NULL DEFAULT 0;
+
+-- A connector is an identity source pushing SCIM (kind scim), or a group
+-- of administrators using the admin API (kind admin); an admin connector
+-- with an org unit sees that unit and everything below it, nothing above.
+ALTER TABLE connectors ADD COLUMN kind text NOT NULL DEFAULT 'scim' CHECK (kind IN ('scim', 'admin'));
+ALTER TABLE connectors ADD COLUMN org_unit text;
