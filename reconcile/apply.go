@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/scimd/scimd/reconcile/rules"
@@ -163,8 +164,21 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			}
 		}
 	case p.Group != nil:
+		remap := p.conn != nil && p.conn.Reads("groups")
+		var members []int64
+		if remap && in.Op != Create {
+			var err error
+			if members, err = tx.GroupUserPKs(ctx, p.Group.PK); err != nil {
+				return err
+			}
+		}
 		if err := writeGroup(ctx, tx, p); err != nil {
 			return err
+		}
+		if remap {
+			if err := remapMembers(ctx, tx, p, members); err != nil {
+				return err
+			}
 		}
 		event.ResourceID = p.Group.ID
 		if in.Op != Delete {
@@ -185,6 +199,64 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	}
 	if err := tx.AppendAudit(ctx, event); err != nil {
 		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// remapMembers runs the connector's rules again for the users whose groups
+// a group write changed (those in it before, given, and after), when the
+// rules read groups: the IdP's group membership is a rule input. Users the
+// connector does not manage keep what they have. One pass: grants this
+// makes do not trigger another.
+func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, before []int64) error {
+	in := gp.Input
+	after := []int64{}
+	if in.Op != Delete {
+		var err error
+		if after, err = tx.GroupUserPKs(ctx, gp.Group.PK); err != nil {
+			return err
+		}
+	}
+	pks := append(before, after...)
+	slices.Sort(pks)
+	for _, pk := range slices.Compact(pks) {
+		linked, err := tx.Linked(ctx, in.ConnectorID, pk)
+		if err != nil {
+			return err
+		}
+		if !linked {
+			continue
+		}
+		u, err := tx.UserByPK(ctx, in.TenantID, in.ConnectorID, pk)
+		if err != nil {
+			return err
+		}
+		up := &Plan{Input: Input{Source: in.Source, TenantID: in.TenantID, ConnectorID: in.ConnectorID,
+			Tenant: in.Tenant, Connector: in.Connector, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
+			Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
+		status, start, end := u.Status, u.AccessStart, u.AccessEnd
+		if err := mapUser(ctx, tx, gp.conn, up.Input, &u, up); err != nil {
+			return fmt.Errorf("group %s, member %s: %w", gp.Group.DisplayName, u.UserName, err)
+		}
+		changed := u.Status != status || !u.AccessStart.Equal(start) || !u.AccessEnd.Equal(end)
+		for _, c := range up.Grants {
+			changed = changed || c.Op != "keep"
+		}
+		if !changed {
+			continue
+		}
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		if err := writeGrants(ctx, tx, up); err != nil {
+			return err
+		}
+		event := &store.AuditEvent{TenantID: in.TenantID, Source: string(in.Source), ConnectorID: in.ConnectorID,
+			Action: "remap", ResourceType: string(KindUser), ResourceID: u.ID,
+			Detail: map[string]any{"group": gp.Group.ID, "fired": up.Fired, "grants": up.Grants, "changes": up.Changes}}
+		if err := tx.AppendAudit(ctx, event); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
 	}
 	return nil
 }

@@ -571,3 +571,69 @@ tenants:
 		}
 	})
 }
+
+// TestGroupMembershipIsARuleInput: when the rules read groups, a group
+// write runs them again for the members it changes.
+func TestGroupMembershipIsARuleInput(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    roles: [{name: engineer}]
+    connectors:
+      - name: okta
+        allow: {roles: [engineer]}
+        rules:
+          - name: engineers
+            if: '"Engineering" in groups'
+            roles: [engineer]
+      - name: other
+`)
+		ctx := context.Background()
+		ann := w.apply(w.input("okta", reconcile.Create, "", user("ann")))
+		bob := w.apply(w.input("other", reconcile.Create, "", user("bob")))
+		group := func(op reconcile.Op, id string, attrs map[string]any, members ...string) *reconcile.Plan {
+			in := w.input("okta", op, "", attrs)
+			in.Kind, in.ID = reconcile.KindGroup, id
+			for _, m := range members {
+				in.Members = append(in.Members, store.MemberRef{ID: m})
+			}
+			return w.apply(in)
+		}
+		g := group(reconcile.Create, "", map[string]any{"displayName": "Engineering"}, ann.User.ID, bob.User.ID)
+
+		t.Run("joining the group fires the rule for the connector's own users", func(t *testing.T) {
+			if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"role:engineer"}) {
+				t.Fatalf("ann: %v", got)
+			}
+			if got := w.grants(bob.User.ID); len(got) != 0 {
+				t.Fatalf("bob, whom okta does not manage: %v", got)
+			}
+			events, _ := db.AuditEvents(ctx, w.tenant.ID, ann.User.ID)
+			if last := events[len(events)-1]; last.Action != "remap" {
+				t.Fatalf("last event of ann: %s, want remap", last.Action)
+			}
+		})
+		t.Run("renaming the group stops the rule, and exactly its grant goes", func(t *testing.T) {
+			group(reconcile.Replace, g.Group.ID, map[string]any{"displayName": "Platform"}, ann.User.ID)
+			if got := w.grants(ann.User.ID); len(got) != 0 {
+				t.Fatalf("ann: %v", got)
+			}
+		})
+		t.Run("leaving by PATCH revokes it too", func(t *testing.T) {
+			group(reconcile.Replace, g.Group.ID, map[string]any{"displayName": "Engineering"}, ann.User.ID)
+			if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"role:engineer"}) {
+				t.Fatalf("ann back in: %v", got)
+			}
+			in := w.input("okta", reconcile.Patch, "", nil)
+			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
+			in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				return d, []reconcile.MemberEdit{{Op: "remove", IDs: []string{ann.User.ID}}}, nil
+			}
+			w.apply(in)
+			if got := w.grants(ann.User.ID); len(got) != 0 {
+				t.Fatalf("ann after leaving: %v", got)
+			}
+		})
+	})
+}

@@ -56,6 +56,8 @@ type Plan struct {
 	Kept []string
 	// Changes are the mapped attributes the plan changes.
 	Changes []AttributeChange
+
+	conn *rules.Connector // the configuration the plan was made with
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx
@@ -97,7 +99,7 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Msg }
 
 func plan(ctx context.Context, r reads, conn *rules.Connector, in Input) (*Plan, error) {
-	p := &Plan{Input: in, Action: string(in.Op)}
+	p := &Plan{Input: in, Action: string(in.Op), conn: conn}
 	switch in.Kind {
 	case KindUser:
 		return p, planUser(ctx, r, conn, in, p)

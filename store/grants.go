@@ -260,6 +260,22 @@ func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, e
 	return us, mapError(err)
 }
 
+// UserByPK returns a user of the tenant by its internal key, with
+// connectorID's external ID, or [ErrNotFound].
+func (r reader) UserByPK(ctx context.Context, tenantID, connectorID, pk int64) (User, error) {
+	var u User
+	err := r.selectUsers(&u, connectorID).Where("u.tenant_id = ? AND u.pk = ?", tenantID, pk).Scan(ctx)
+	return u, mapError(err)
+}
+
+// GroupUserPKs lists the users a group holds, by internal key.
+func (r reader) GroupUserPKs(ctx context.Context, groupPK int64) ([]int64, error) {
+	var pks []int64
+	err := r.idb.NewSelect().TableExpr("group_users").Column("user_pk").
+		Where("group_pk = ?", groupPK).OrderExpr("user_pk").Scan(ctx, &pks)
+	return pks, mapError(err)
+}
+
 // UserNameTaken reports whether the tenant has a user named userName in
 // any case.
 func (r reader) UserNameTaken(ctx context.Context, tenantID int64, userName string) (bool, error) {

@@ -173,7 +173,14 @@ type Connector struct {
 	Roles []RoleDef
 	// Rules run in order; see [Connector.Eval].
 	Rules []*Rule
+
+	reads map[string]bool // the variables the rules read
 }
+
+// Reads reports whether any of the connector's rules reads the variable
+// name (such as "groups"): whether a change to it can change what the
+// rules grant.
+func (c *Connector) Reads(name string) bool { return c.reads[name] }
 
 // Values of [Connector.LoginName] and [Connector.Revisions] besides "".
 const (

@@ -500,3 +500,38 @@ func TestEvalIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestReads(t *testing.T) {
+	cfg, err := rules.Load("reads.yaml", []byte(`
+tenants:
+  - name: acme
+    roles: [{name: eng}]
+    connectors:
+      - name: okta
+        allow: {roles: [eng]}
+        rules:
+          - name: eng
+            if: '"Engineering" in groups'
+            roles: [eng]
+      - name: entra
+        allow: {roles: [eng]}
+        rules:
+          - name: dept
+            if: department == "groups"
+            roles: ["${title}"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	okta, _ := cfg.Connector("acme", "okta")
+	entra, _ := cfg.Connector("acme", "entra")
+	for _, c := range []struct {
+		c    *rules.Connector
+		name string
+		want bool
+	}{{okta, "groups", true}, {okta, "department", false}, {entra, "groups", false}, {entra, "department", true}, {entra, "title", true}} {
+		if got := c.c.Reads(c.name); got != c.want {
+			t.Errorf("connector %s reads %s: %v, want %v", c.c.Name, c.name, got, c.want)
+		}
+	}
+}

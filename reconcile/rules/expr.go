@@ -352,6 +352,11 @@ func (l *loader) program(ctx string, n *yaml.Node, off int, expr string, wantBoo
 		l.addAt(line, col, fmt.Sprintf("%s: expression has type %s, want %s", ctx, t, want), typeHint(wantBool))
 		return nil
 	}
+	for _, ref := range ast.NativeRep().ReferenceMap() {
+		if l.reads != nil && ref.Value == nil {
+			l.reads[ref.Name] = true
+		}
+	}
 	prg, err := l.env.Program(ast, cel.CostLimit(costLimit))
 	if err != nil {
 		line, col := l.at(n, off)

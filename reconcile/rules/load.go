@@ -111,6 +111,8 @@ func Load(file string, data []byte) (*Config, error) {
 
 // loader walks a YAML document, collecting problems as it goes.
 type loader struct {
+	// reads collects the variables the current connector's rules read.
+	reads    map[string]bool
 	file     string
 	lines    []string
 	env      *cel.Env
@@ -235,11 +237,13 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 	c.Allow = l.allow(m["allow"])
 	c.Precedence = l.precedence(m["precedence"])
 	rules := map[string]int{}
+	l.reads = map[string]bool{}
 	for _, rn := range l.seq(m["rules"], "rules") {
 		if r := l.rule(rn, c, rules); r != nil {
 			c.Rules = append(c.Rules, r)
 		}
 	}
+	c.reads, l.reads = l.reads, nil
 	return c
 }
 
