@@ -314,7 +314,8 @@ func year(doc map[string]any, key string) int64 {
 
 // precedence keeps, in the new document, each value that a source ranking
 // above in.Source set (the connector's precedence policy), and records the
-// attributes that change.
+// attributes that change. Attributes are the top-level ones and, inside
+// the enterprise extension, its own (department, manager, …), by name.
 func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, before, after map[string]any, p *Plan) error {
 	var sources map[string]store.AttributeSource
 	if u.PK != 0 {
@@ -323,36 +324,65 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 			return err
 		}
 	}
-	keys := map[string]bool{}
-	for k := range before {
-		keys[k] = true
+	oldFields, newFields := fields(before), fields(after)
+	names := make([]string, 0, len(oldFields)+len(newFields))
+	for k := range oldFields {
+		names = append(names, k)
 	}
-	for k := range after {
-		keys[k] = true
+	for k := range newFields {
+		names = append(names, k)
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	slices.Sort(sorted)
-	for _, k := range sorted {
-		old, now := before[k], after[k]
+	slices.Sort(names)
+	for _, k := range slices.Compact(names) {
+		old, now := oldFields[k], newFields[k]
 		if reflect.DeepEqual(old, now) {
 			continue
 		}
 		if src, ok := sources[k]; ok && conn.Outranks(k, src.Source, string(in.Source)) {
 			p.Kept = append(p.Kept, fmt.Sprintf("%s (set by %s, which outranks %s)", k, src.Source, in.Source))
-			if old == nil {
-				delete(after, k)
-			} else {
-				after[k] = old
-			}
+			setField(after, k, old)
 			continue
 		}
 		p.change(k, old, now, "")
 	}
 	return nil
 }
+
+// fields flattens a document into its mapped attributes: the top-level
+// ones, and the enterprise extension's by their own names.
+func fields(doc map[string]any) map[string]any {
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if k != schemas.EnterpriseUserURN {
+			out[k] = v
+			continue
+		}
+		ent, _ := v.(map[string]any)
+		for ek, ev := range ent {
+			out[ek] = ev
+		}
+	}
+	return out
+}
+
+// setField sets (nil: removes) the attribute name as fields names it.
+func setField(doc map[string]any, name string, v any) {
+	target := doc
+	if _, top := doc[name]; !top && slices.Contains(enterpriseAttributes, name) {
+		ent, _ := doc[schemas.EnterpriseUserURN].(map[string]any)
+		ent = clone(ent)
+		doc[schemas.EnterpriseUserURN] = ent
+		target = ent
+	}
+	if v == nil {
+		delete(target, name)
+	} else {
+		target[name] = v
+	}
+}
+
+// enterpriseAttributes are the enterprise extension's (RFC 7643 §4.3).
+var enterpriseAttributes = []string{"employeeNumber", "costCenter", "organization", "division", "department", "manager"}
 
 func (p *Plan) change(attr string, before, after any, rule string) {
 	p.Changes = append(p.Changes, AttributeChange{Attribute: attr, Before: before, After: after, Rule: rule})

@@ -494,6 +494,7 @@ tenants:
       - name: okta
         precedence:
           title: [admin, scim]
+          department: [admin, scim]
 `)
 		p := w.apply(w.input("okta", reconcile.Create, "", user("fay", "title", "Engineer")))
 		in := w.input("okta", reconcile.Replace, "", user("fay", "title", "Chief"))
@@ -510,6 +511,17 @@ tenants:
 		if s := sources["title"]; s.Source != "admin" || sources["displayName"].Source != "scim" {
 			t.Fatalf("sources %+v", sources)
 		}
+		t.Run("an enterprise attribute an admin set is kept, the rest of the extension updated", func(t *testing.T) {
+			ent := func(d, c string) map[string]any { return map[string]any{"department": d, "costCenter": c} }
+			in := withID(w.input("okta", reconcile.Replace, "", user("fay", schemas.EnterpriseUserURN, ent("Radiology", "1"))), p.User.ID)
+			in.Source = reconcile.SourceAdmin
+			w.apply(in)
+			q := w.apply(withID(w.input("okta", reconcile.Replace, "", user("fay", schemas.EnterpriseUserURN, ent("Surgery", "2"))), p.User.ID))
+			got, _ := q.User.Attrs[schemas.EnterpriseUserURN].(map[string]any)
+			if got["department"] != "Radiology" || got["costCenter"] != "2" {
+				t.Fatalf("enterprise %v: want the admin's department and the IdP's costCenter", got)
+			}
+		})
 	})
 }
 
