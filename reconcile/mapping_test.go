@@ -20,14 +20,14 @@ import (
 // world is one tenant with the connectors a configuration names, and the
 // engine that maps through it.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	e      *reconcile.Engine
 	tenant store.Tenant
 	conns  map[string]store.Connector
 }
 
-func newWorld(t *testing.T, db *store.DB, config string) *world {
+func newWorld(t testing.TB, db *store.DB, config string) *world {
 	t.Helper()
 	cfg, err := rules.Load("test.yaml", []byte(config))
 	if err != nil {

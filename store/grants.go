@@ -229,7 +229,7 @@ func (tx *Tx) SetAttributeSources(ctx context.Context, userPK int64, as []Attrib
 func (r reader) UsersByExternalID(ctx context.Context, tenantID, connectorID int64, value string) ([]User, error) {
 	var us []User
 	err := r.selectUsers(&us, connectorID).
-		Where("u.tenant_id = ? AND x.value = ?", tenantID, value).
+		Where("u.tenant_id = ? AND u.pk IN (SELECT user_pk FROM user_external_ids WHERE connector_id = ? AND value = ?)", tenantID, connectorID, value).
 		OrderExpr("u.pk").Limit(2).Scan(ctx)
 	return us, mapError(err)
 }
@@ -244,19 +244,13 @@ func (r reader) UserByUserName(ctx context.Context, tenantID, connectorID int64,
 }
 
 // UsersByEmail returns up to two users of the tenant with email among
-// their emails (any case): more than one is an ambiguous match. On
-// PostgreSQL it is an index lookup (users_email_values).
+// their emails (any case): more than one is an ambiguous match. It is an
+// index lookup on user_emails, which triggers keep in step with attrs.
 func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string) ([]User, error) {
 	var us []User
-	q := r.selectUsers(&us, connectorID).Where("u.tenant_id = ?", tenantID)
-	if r.dialect == Postgres {
-		q = q.Where("scimd_email_values(u.attrs) @> ARRAY[?]::text[]", Fold(email))
-	} else {
-		q = q.Where(`EXISTS (SELECT 1 FROM json_each(CASE json_type(u.attrs, '$.emails') WHEN 'array'
-			THEN json_extract(u.attrs, '$.emails') ELSE '[]' END) AS e
-			WHERE scimd_fold(json_extract(e.value, '$.value')) = ?)`, Fold(email))
-	}
-	err := q.OrderExpr("u.pk").Limit(2).Scan(ctx)
+	err := r.selectUsers(&us, connectorID).
+		Where("u.tenant_id = ? AND u.pk IN (SELECT user_pk FROM user_emails WHERE tenant_id = ? AND email = ?)", tenantID, tenantID, Fold(email)).
+		OrderExpr("u.pk").Limit(2).Scan(ctx)
 	return us, mapError(err)
 }
 
