@@ -318,12 +318,17 @@ func year(doc map[string]any, key string) int64 {
 // the enterprise extension, its own (department, manager, …), by name.
 func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, before, after map[string]any, p *Plan) error {
 	var sources map[string]store.AttributeSource
-	if u.PK != 0 {
+	var connectors map[int64]string // names, which precedence may list
+	if u.PK != 0 && len(conn.Precedence) > 0 {
 		var err error
 		if sources, err = r.AttributeSources(ctx, u.PK); err != nil {
 			return err
 		}
+		if connectors, err = r.ConnectorNames(ctx, in.TenantID); err != nil {
+			return err
+		}
 	}
+	incoming := rules.Writer{Source: string(in.Source), Connector: in.Connector}
 	oldFields, newFields := fields(before), fields(after)
 	names := make([]string, 0, len(oldFields)+len(newFields))
 	for k := range oldFields {
@@ -338,14 +343,21 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 		if reflect.DeepEqual(old, now) {
 			continue
 		}
-		if src, ok := sources[k]; ok && conn.Outranks(k, src.Source, string(in.Source)) {
-			p.Kept = append(p.Kept, fmt.Sprintf("%s (set by %s, which outranks %s)", k, src.Source, in.Source))
+		if src, ok := sources[k]; ok && conn.Outranks(k, rules.Writer{Source: src.Source, Connector: connectors[src.ConnectorID]}, incoming) {
+			p.Kept = append(p.Kept, fmt.Sprintf("%s (set by %s, which outranks %s)", k, writer(src.Source, connectors[src.ConnectorID]), writer(string(in.Source), in.Connector)))
 			setField(after, k, old)
 			continue
 		}
 		p.change(k, old, now, "")
 	}
 	return nil
+}
+
+func writer(source, connector string) string {
+	if connector == "" {
+		return source
+	}
+	return source + " via " + connector
 }
 
 // fields flattens a document into its mapped attributes: the top-level

@@ -504,13 +504,32 @@ tenants:
 		if p.User.Attrs["title"] != "Chief" || p.User.Attrs["displayName"] != "Fay" {
 			t.Fatalf("title %v displayName %v: want the admin's title kept and the rest updated", p.User.Attrs["title"], p.User.Attrs["displayName"])
 		}
-		if len(p.Kept) != 1 || !strings.HasPrefix(p.Kept[0], "title") {
+		if len(p.Kept) != 1 || p.Kept[0] != "title (set by admin via okta, which outranks scim via okta)" {
 			t.Fatalf("kept %v", p.Kept)
 		}
 		sources, _ := db.AttributeSources(context.Background(), p.User.PK)
 		if s := sources["title"]; s.Source != "admin" || sources["displayName"].Source != "scim" {
 			t.Fatalf("sources %+v", sources)
 		}
+		t.Run("precedence may name connectors: Entra owns userName, Okta the rest", func(t *testing.T) {
+			w := newWorld(t, db, `
+tenants:
+  - name: twoidps
+    connectors:
+      - name: okta
+        emailDomains: [example.com]
+        precedence: {userName: [entra]}
+      - name: entra
+        emailDomains: [example.com]
+        precedence: {userName: [entra]}
+`)
+			o := w.apply(w.input("okta", reconcile.Create, "00u1", user("bjensen", "emails", email("b@example.com"))))
+			w.apply(w.input("entra", reconcile.Create, "aad-1", user("b@example.com", "emails", email("b@example.com"), "title", "Eng")))
+			p := w.apply(withID(w.input("okta", reconcile.Replace, "", user("bjensen", "emails", email("b@example.com"), "title", "Lead")), o.User.ID))
+			if p.User.UserName != "b@example.com" || p.User.Attrs["title"] != "Lead" {
+				t.Fatalf("userName %s title %v: want Entra's userName kept and Okta's title taken", p.User.UserName, p.User.Attrs["title"])
+			}
+		})
 		t.Run("an enterprise attribute an admin set is kept, the rest of the extension updated", func(t *testing.T) {
 			ent := func(d, c string) map[string]any { return map[string]any{"department": d, "costCenter": c} }
 			in := withID(w.input("okta", reconcile.Replace, "", user("fay", schemas.EnterpriseUserURN, ent("Radiology", "1"))), p.User.ID)

@@ -308,3 +308,64 @@ func TestScopedAdmin(t *testing.T) {
 		}
 	})
 }
+
+// TestOktaAndEntraPushOnePerson: over HTTP, the same person pushed by Okta
+// and by Entra (their own external IDs, their own userNames, one email)
+// ends as one user; each IdP reads back its own externalId.
+func TestOktaAndEntraPushOnePerson(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		config := filepath.Join(t.TempDir(), "scimd.yaml")
+		os.WriteFile(config, []byte(`
+tenants:
+  - name: acme
+    connectors:
+      - name: okta
+        emailDomains: [example.com]
+      - name: entra
+        emailDomains: [example.com]
+`), 0o600)
+		tokens := map[string]string{"okta": newToken(t, dsn, "acme", "okta"), "entra": newToken(t, dsn, "acme", "entra")}
+		addr := freeAddr(t)
+		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
+		defer stop()
+		do := func(method, path, token, body string) (int, map[string]any) {
+			t.Helper()
+			req, _ := http.NewRequest(method, "http://"+addr+"/scim/v2/acme"+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/scim+json")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var doc map[string]any
+			json.NewDecoder(res.Body).Decode(&doc)
+			return res.StatusCode, doc
+		}
+		push := func(idp, userName, externalID string) map[string]any {
+			status, doc := do("POST", "/Users", tokens[idp], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+				"userName":"`+userName+`","externalId":"`+externalID+`","emails":[{"value":"BJensen@example.com","primary":true}]}`)
+			if status != 201 {
+				t.Fatalf("%s POST: %d %v", idp, status, doc)
+			}
+			return doc
+		}
+		okta := push("okta", "bjensen", "00u1")
+		entra := push("entra", "bjensen@example.com", "aad-1")
+		if okta["id"] != entra["id"] {
+			t.Fatalf("two users: okta %v, entra %v", okta["id"], entra["id"])
+		}
+		for idp, want := range map[string]string{"okta": "00u1", "entra": "aad-1"} {
+			status, doc := do("GET", "/Users/"+okta["id"].(string), tokens[idp], "")
+			if status != 200 || doc["externalId"] != want {
+				t.Fatalf("%s reads externalId %v (%d), want %s", idp, doc["externalId"], status, want)
+			}
+		}
+		if _, list := do("GET", "/Users", tokens["okta"], ""); list["totalResults"] != float64(1) {
+			t.Fatalf("users: %v, want 1", list["totalResults"])
+		}
+		if status, doc := do("POST", "/Users", tokens["okta"], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"BJENSEN@example.com"}`); status != 409 || doc["scimType"] != "uniqueness" {
+			t.Fatalf("okta re-creating a userName: %d %v", status, doc)
+		}
+	})
+}

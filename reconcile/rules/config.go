@@ -209,20 +209,30 @@ func (c *Connector) Vouches(email string) bool {
 	return slices.Contains(c.EmailDomains, strings.ToLower(email[at+1:]))
 }
 
-// Outranks reports whether source a ranks strictly above source b for attr
-// under c's Precedence. A listed source outranks every unlisted one; two
-// unlisted sources, and any sources for an attribute without an entry,
-// do not outrank each other.
-func (c *Connector) Outranks(attr, a, b string) bool {
+// Writer is who writes an attribute, as precedence names it: a source
+// (scim, oidc, csv, admin) and, for a connector, its name.
+type Writer struct {
+	Source, Connector string
+}
+
+// Outranks reports whether writer a ranks strictly above writer b for attr
+// under c's Precedence, whose entries name sources or connectors of the
+// tenant: a writer ranks as its best-ranked name. A listed writer outranks
+// every unlisted one; two unlisted ones, and any writers of an attribute
+// without an entry, do not outrank each other.
+func (c *Connector) Outranks(attr string, a, b Writer) bool {
 	order, ok := c.Precedence[attr]
 	if !ok {
 		return false
 	}
-	rank := func(s string) int {
-		if i := slices.Index(order, s); i >= 0 {
-			return i
+	rank := func(w Writer) int {
+		best := len(order)
+		for _, name := range []string{w.Connector, w.Source} {
+			if i := slices.Index(order, name); i >= 0 && i < best && name != "" {
+				best = i
+			}
 		}
-		return len(order)
+		return best
 	}
 	return rank(a) < rank(b)
 }

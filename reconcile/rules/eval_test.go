@@ -426,7 +426,7 @@ func TestConnectorPolicies(t *testing.T) {
 			{"name", "scim", "scim", false},
 			{"title", "scim", "admin", false},
 		} {
-			if got := c.Outranks(tt.attr, tt.a, tt.b); got != tt.want {
+			if got := c.Outranks(tt.attr, rules.Writer{Source: tt.a}, rules.Writer{Source: tt.b}); got != tt.want {
 				t.Errorf("Outranks(%s, %s, %s) = %v, want %v", tt.attr, tt.a, tt.b, got, tt.want)
 			}
 		}

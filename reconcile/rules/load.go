@@ -111,6 +111,8 @@ func Load(file string, data []byte) (*Config, error) {
 
 // loader walks a YAML document, collecting problems as it goes.
 type loader struct {
+	// connectorNames are the current tenant's: precedence may name them.
+	connectorNames []string
 	// reads collects the variables the current connector's rules read.
 	reads    map[string]bool
 	file     string
@@ -173,6 +175,7 @@ func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
 		t.Roles = append(t.Roles, r)
 	}
 	connectors := map[string]int{}
+	l.connectorNames = connectorNames(l.resolve(m["connectors"]))
 	for _, cn := range l.seq(m["connectors"], "connectors") {
 		if c := l.connector(cn, t, connectors); c != nil {
 			t.Connectors = append(t.Connectors, c)
@@ -286,7 +289,7 @@ func (l *loader) precedence(n *yaml.Node) map[string][]string {
 	}
 	p := make(map[string][]string, len(m))
 	for attr, v := range m {
-		srcs := l.enums(v, "precedence."+attr, "source", sources)
+		srcs := l.enums(v, "precedence."+attr, "source", append(slices.Clone(sources), l.connectorNames...))
 		if rv := l.resolve(v); !present(rv) || (rv.Kind == yaml.SequenceNode && len(rv.Content) == 0) {
 			l.add(v, fmt.Sprintf("precedence.%s lists no sources", attr), "list sources highest first, e.g. [scim, admin], or remove it")
 		}
@@ -377,4 +380,24 @@ func (l *loader) checkGrant(n *yaml.Node, c *Connector, ctx string, k Kind, lit 
 	if k == KindRole && !c.Create.Roles && !slices.ContainsFunc(c.Roles, func(r RoleDef) bool { return r.Name == name }) {
 		l.add(n, fmt.Sprintf("%s: role %q is not in the role catalogue of tenant %q", ctx, name, c.Tenant), "add it to the tenant's roles, or set create.roles: true")
 	}
+}
+
+// connectorNames lists the names a connectors sequence gives, without
+// reporting problems (the connectors' own loading does).
+func connectorNames(n *yaml.Node) []string {
+	var names []string
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	for _, c := range n.Content {
+		if c.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(c.Content); i += 2 {
+			if c.Content[i].Value == "name" && c.Content[i+1].Kind == yaml.ScalarNode {
+				names = append(names, c.Content[i+1].Value)
+			}
+		}
+	}
+	return names
 }
