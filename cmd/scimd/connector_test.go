@@ -26,6 +26,22 @@ func newToken(t *testing.T, dsn, tenant, connector string, flags ...string) stri
 	return lines[len(lines)-1]
 }
 
+// call sends an authenticated request to a running scimd and returns the
+// status and the body as it came.
+func call(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
 const radiologyConfig = `
 tenants:
   - name: acme
@@ -82,19 +98,7 @@ func TestConnectorRules(t *testing.T) {
 		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
 		defer stop()
 		base := "http://" + addr
-		do := func(method, path, token, body string) (int, string) {
-			t.Helper()
-			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/scim+json")
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(b)
-		}
+		do := func(method, path, token, body string) (int, string) { return call(t, method, base+path, token, body) }
 		if status, body := do("GET", "/scim/v2/acme/Users", tokens["okta"], ""); status != 200 || !strings.Contains(body, `"totalResults":0`) {
 			t.Fatalf("the preview wrote something: %d %s", status, body)
 		}
@@ -164,16 +168,7 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 			replicas = append(replicas, "http://"+addr)
 		}
 		do := func(base, method, path, token, body string) (int, string) {
-			t.Helper()
-			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(b)
+			return call(t, method, base+path, token, body)
 		}
 		a, b := replicas[0], replicas[1]
 
@@ -243,17 +238,7 @@ func TestScopedAdmin(t *testing.T) {
 		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
 		defer stop()
 		do := func(method, path, token, body string) (int, string) {
-			t.Helper()
-			req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/scim+json")
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(b)
+			return call(t, method, "http://"+addr+path, token, body)
 		}
 		ids := map[string]string{}
 		for _, u := range [][2]string{{"med", "Medicine"}, {"rad", "Medicine/Radiology"}, {"surg", "Surgery"}} {
@@ -329,17 +314,7 @@ tenants:
 		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
 		defer stop()
 		do := func(method, path, token, body string) (int, map[string]any) {
-			t.Helper()
-			req, _ := http.NewRequest(method, "http://"+addr+"/scim/v2/acme"+path, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/scim+json")
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			var doc map[string]any
-			json.NewDecoder(res.Body).Decode(&doc)
+			res, doc := request(t, method, "http://"+addr+"/scim/v2/acme"+path, token, body)
 			return res.StatusCode, doc
 		}
 		push := func(idp, userName, externalID string) map[string]any {
