@@ -234,11 +234,12 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, before []int64) e
 		up := &Plan{Input: Input{Source: in.Source, TenantID: in.TenantID, ConnectorID: in.ConnectorID,
 			Tenant: in.Tenant, Connector: in.Connector, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
 			Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
-		status, start, end := u.Status, u.AccessStart, u.AccessEnd
-		if err := mapUser(ctx, tx, gp.conn, up.Input, &u, up); err != nil {
+		prev := u
+		u.Status = baseStatus(u.Active)
+		if err := mapUser(ctx, tx, gp.conn, up.Input, &u, prev, up); err != nil {
 			return fmt.Errorf("group %s, member %s: %w", gp.Group.DisplayName, u.UserName, err)
 		}
-		changed := u.Status != status || !u.AccessStart.Equal(start) || !u.AccessEnd.Equal(end)
+		changed := len(up.Changes) > 0
 		for _, c := range up.Grants {
 			changed = changed || c.Op != "keep"
 		}

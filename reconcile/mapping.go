@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/schemas"
@@ -43,8 +44,8 @@ type AttributeChange struct {
 // mapUser runs the connector's rules over the user's new document and
 // plans the grants, status, access window and external ID they give.
 // u is the user as it will be written (PK 0 when new); it is updated in
-// place.
-func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, p *Plan) error {
+// place. prev is the user as stored (zero when new).
+func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, prev store.User, p *Plan) error {
 	var current []store.Grant
 	var groups []string
 	if u.PK != 0 {
@@ -128,23 +129,38 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	if err := checkAccount(conn, final, groups); err != nil {
 		return err
 	}
+	var statusRule, startRule, endRule string
 	if res.Status != nil {
-		u.Status = res.Status.Value
-		p.change("status", nil, res.Status.Value, res.Status.Rule)
+		u.Status, statusRule = res.Status.Value, res.Status.Rule
 	}
+	u.AccessStart, u.AccessEnd = time.Time{}, time.Time{}
 	if res.AccessStart != nil {
-		u.AccessStart = res.AccessStart.Value
-		p.change("accessStart", nil, res.AccessStart.Value, res.AccessStart.Rule)
+		u.AccessStart, startRule = res.AccessStart.Value, res.AccessStart.Rule
 	}
 	if res.AccessEnd != nil {
-		u.AccessEnd = res.AccessEnd.Value
-		p.change("accessEnd", nil, res.AccessEnd.Value, res.AccessEnd.Rule)
+		u.AccessEnd, endRule = res.AccessEnd.Value, res.AccessEnd.Rule
 	}
-	if res.ExternalID != nil && in.ExternalID == "" {
+	if u.Status != prev.Status {
+		p.change("status", prev.Status, u.Status, statusRule)
+	}
+	if !u.AccessStart.Equal(prev.AccessStart) {
+		p.change("accessStart", timeOrNil(prev.AccessStart), timeOrNil(u.AccessStart), startRule)
+	}
+	if !u.AccessEnd.Equal(prev.AccessEnd) {
+		p.change("accessEnd", timeOrNil(prev.AccessEnd), timeOrNil(u.AccessEnd), endRule)
+	}
+	if res.ExternalID != nil && in.ExternalID == "" && res.ExternalID.Value != prev.ExternalID {
 		u.ExternalID = res.ExternalID.Value
-		p.change("externalId", nil, res.ExternalID.Value, res.ExternalID.Rule)
+		p.change("externalId", prev.ExternalID, u.ExternalID, res.ExternalID.Rule)
 	}
 	return nil
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // revokes decides whether a grant that the connector's rule g.Rule made,

@@ -668,3 +668,44 @@ tenants:
 		})
 	})
 }
+
+func TestStatusAndAccessWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    connectors:
+      - name: okta
+        rules:
+          - name: alumni
+            if: department == "Alumni"
+            status: disabled
+          - name: contractors
+            if: userType == "Contractor"
+            accessEnd: "2030-06-30"
+`)
+		p := w.apply(w.input("okta", reconcile.Create, "", user("gus", schemas.EnterpriseUserURN, dept("Alumni"), "userType", "Contractor")))
+		if p.User.Status != store.StatusDisabled || p.User.AccessEnd.Format("2006-01-02") != "2030-06-30" {
+			t.Fatalf("status %s, accessEnd %v", p.User.Status, p.User.AccessEnd)
+		}
+		p = w.apply(withID(w.input("okta", reconcile.Replace, "", user("gus", schemas.EnterpriseUserURN, dept("Staff"))), p.User.ID))
+		if p.User.Status != store.StatusActive || !p.User.AccessEnd.IsZero() {
+			t.Fatalf("after the rules stopped: status %s, accessEnd %v; want active, no end", p.User.Status, p.User.AccessEnd)
+		}
+		var changed []string
+		for _, c := range p.Changes {
+			changed = append(changed, c.Attribute)
+		}
+		if !slices.Contains(changed, "status") || !slices.Contains(changed, "accessEnd") {
+			t.Fatalf("changes %v", changed)
+		}
+		p = w.apply(withID(w.input("okta", reconcile.Replace, "", user("gus", schemas.EnterpriseUserURN, dept("Staff"))), p.User.ID))
+		if len(p.Changes) != 0 {
+			t.Fatalf("an unchanged push records changes: %+v", p.Changes)
+		}
+		u, _ := db.User(context.Background(), w.tenant.ID, 0, p.User.ID)
+		if u.Status != store.StatusActive {
+			t.Fatalf("stored status %s", u.Status)
+		}
+	})
+}

@@ -151,6 +151,7 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	if in.Op == Delete {
 		return nil
 	}
+	prev := *u
 	attrs := clone(in.Attrs)
 	switch {
 	case in.Op == Patch:
@@ -174,19 +175,17 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	if err := manager(ctx, r, in, attrs); err != nil {
 		return err
 	}
+	// A user is active unless a source says otherwise (RFC 7643 leaves
+	// the default to the service provider).
+	if _, ok := attrs["active"].(bool); !ok {
+		attrs["active"] = true
+	}
 	if err := precedence(ctx, r, conn, in, u, p.Before, attrs, p); err != nil {
 		return err
 	}
 	userName, _ := attrs["userName"].(string)
 	if strings.TrimSpace(userName) == "" {
 		return &InputError{Attribute: "userName", Msg: "userName is required and must not be empty"}
-	}
-	// A user is active unless a source says otherwise (RFC 7643 leaves
-	// the default to the service provider).
-	active, ok := attrs["active"].(bool)
-	if !ok {
-		active = true
-		attrs["active"] = true
 	}
 	if u.PK == 0 || store.Fold(userName) != store.Fold(u.UserName) {
 		// The unique index would refuse it on apply; a preview says so too.
@@ -199,14 +198,20 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	}
 	u.UserName = userName
 	u.DisplayName, _ = attrs["displayName"].(string)
-	u.Active = active
-	u.Status = store.StatusActive
-	if !active {
-		u.Status = store.StatusDisabled
-	}
+	u.Active, _ = attrs["active"].(bool)
+	u.Status = baseStatus(u.Active)
 	u.Attrs = attrs
 	u.ExternalID = in.ExternalID
-	return mapUser(ctx, r, conn, in, u, p)
+	return mapUser(ctx, r, conn, in, u, prev, p)
+}
+
+// baseStatus is an account's status before the connector's rules: what
+// SCIM's active says.
+func baseStatus(active bool) string {
+	if active {
+		return store.StatusActive
+	}
+	return store.StatusDisabled
 }
 
 // loginName gives a user without a userName one made of their names,
