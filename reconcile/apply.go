@@ -8,7 +8,10 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/elimity-com/scim/schema"
+
 	"github.com/scimd/scimd/reconcile/rules"
+	"github.com/scimd/scimd/schemas"
 
 	"github.com/scimd/scimd/store"
 )
@@ -44,39 +47,67 @@ func (e *Engine) Connector(ctx context.Context, tenantID int64, tenant, connecto
 	return e.connector(ctx, e.db, tenantID, tenant, connector)
 }
 
-// connector reads the tenant's saved configuration version with the
-// plan's other reads, so that every replica maps with the configuration
-// saved last; the compiled configuration is cached per version.
+// connector returns the configuration of a tenant's connector (see
+// [Engine.config]).
 func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant, connector string) (*rules.Connector, error) {
-	cfg := e.cfg
-	text, version, err := r.TenantConfig(ctx, tenantID)
+	cfg, err := e.config(ctx, r, tenantID, tenant)
 	if err != nil {
 		return nil, err
 	}
-	if version > 0 {
-		e.mu.Lock()
-		sc, ok := e.saved[tenantID]
-		e.mu.Unlock()
-		if !ok || sc.version != version {
-			c, err := ParseTenantConfig(tenant, text)
-			if err != nil {
-				return nil, fmt.Errorf("the configuration saved for tenant %s (version %d): %w", tenant, version, err)
-			}
-			sc = savedConfig{version: version, cfg: c}
-			e.mu.Lock()
-			if cur, ok := e.saved[tenantID]; !ok || cur.version < version {
-				e.saved[tenantID] = sc
-			}
-			e.mu.Unlock()
-		}
-		cfg = sc.cfg
-	}
-	if cfg != nil {
-		if c, ok := cfg.Connector(tenant, connector); ok {
-			return c, nil
-		}
+	if c, ok := cfg.Connector(tenant, connector); ok {
+		return c, nil
 	}
 	return rules.Default(tenant, connector), nil
+}
+
+// UserExtensions returns the tenant's own User extension schemas, as its
+// configuration declares them.
+func (e *Engine) UserExtensions(ctx context.Context, tenantID int64, tenant string) ([]schema.Schema, error) {
+	cfg, err := e.config(ctx, e.db, tenantID, tenant)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := cfg.Tenant(tenant)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]schema.Schema, len(t.Extensions))
+	for i, x := range t.Extensions {
+		attrs := make([]schemas.ExtensionAttribute, len(x.Attributes))
+		for j, a := range x.Attributes {
+			attrs[j] = schemas.ExtensionAttribute(a)
+		}
+		out[i] = schemas.Extension(x.Schema, x.Name, attrs)
+	}
+	return out, nil
+}
+
+// config returns the tenant's configuration: the one saved through the
+// admin API if any, else the file's (which may be nil). It reads the saved
+// version with the caller's other reads, so that every replica maps with
+// the configuration saved last; the compiled configuration is cached per
+// version.
+func (e *Engine) config(ctx context.Context, r reads, tenantID int64, tenant string) (*rules.Config, error) {
+	text, version, err := r.TenantConfig(ctx, tenantID)
+	if err != nil || version == 0 {
+		return e.cfg, err
+	}
+	e.mu.Lock()
+	sc, ok := e.saved[tenantID]
+	e.mu.Unlock()
+	if ok && sc.version == version {
+		return sc.cfg, nil
+	}
+	c, err := ParseTenantConfig(tenant, text)
+	if err != nil {
+		return nil, fmt.Errorf("the configuration saved for tenant %s (version %d): %w", tenant, version, err)
+	}
+	e.mu.Lock()
+	if cur, ok := e.saved[tenantID]; !ok || cur.version < version {
+		e.saved[tenantID] = savedConfig{version: version, cfg: c}
+	}
+	e.mu.Unlock()
+	return c, nil
 }
 
 // ParseTenantConfig checks a connector configuration to be saved for one

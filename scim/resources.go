@@ -162,7 +162,8 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, rts []scimlib
 // MaxResults (RFC 7644 §3.4.2.4: startIndex below 1 means 1).
 func (s *Server) query(r *http.Request, p listParams) (store.Query, *Error) {
 	pr := principal(r.Context())
-	q := store.Query{TenantID: pr.TenantID, ConnectorID: pr.ConnectorID, StartIndex: 1, Count: s.cfg.MaxResults}
+	q := store.Query{TenantID: pr.TenantID, ConnectorID: pr.ConnectorID, StartIndex: 1, Count: s.cfg.MaxResults,
+		Extensions: s.userExtensions(r.Context())}
 	if p.StartIndex != nil {
 		if p.Cursor != nil {
 			return q, badRequest(scimerr.ScimTypeInvalidValue, "use either startIndex (index paging) or cursor (cursor paging), not both")
@@ -382,8 +383,9 @@ func (s *Server) project(r *http.Request, res scimlib.Resource, rt int) (scimlib
 	p, e := paramsFromURL(r)
 	if e == nil {
 		var proj projection
-		if proj, e = parseProjection(s.resourceTypes[rt], p.Attributes, p.ExcludedAttributes); e == nil {
-			proj.apply(s.resourceTypes[rt], res.Attributes)
+		types := s.types(r.Context())
+		if proj, e = parseProjection(types[rt], p.Attributes, p.ExcludedAttributes); e == nil {
+			proj.apply(types[rt], res.Attributes)
 			return res, nil
 		}
 	}

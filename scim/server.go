@@ -14,6 +14,7 @@ import (
 
 	scimlib "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
 
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/schemas"
@@ -122,6 +123,12 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), principalKey{}, p)
+	types, err := s.tenantTypes(ctx, p)
+	if err != nil {
+		writeError(w, s.toSCIM(ctx, err))
+		return
+	}
+	ctx = context.WithValue(ctx, typesKey{}, types)
 
 	// The path below the tenant, without a trailing slash (Entra and the
 	// Microsoft suite send /Users/).
@@ -162,7 +169,7 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 // body. Bulk operations come through here too.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	resource, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	rt, isResource := s.resourceType(resource)
+	rt, isResource := s.resourceType(r.Context(), resource)
 	switch {
 	case r.Method == http.MethodGet && (isResource || resource == "") && id == "":
 		p, e := paramsFromURL(r)
@@ -170,7 +177,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			writeError(w, e)
 			return
 		}
-		s.serveList(w, r, s.searched(rt, isResource), p)
+		s.serveList(w, r, s.searched(r.Context(), rt, isResource), p)
 		return
 	case r.Method == http.MethodPost && (isResource && id == ".search" || resource == ".search" && id == ""):
 		p, e := paramsFromSearch(body)
@@ -178,7 +185,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			writeError(w, e)
 			return
 		}
-		s.serveList(w, r, s.searched(rt, isResource), p)
+		s.serveList(w, r, s.searched(r.Context(), rt, isResource), p)
 		return
 	case r.Method == http.MethodGet && isResource && !strings.Contains(id, "/"):
 		s.serveGet(w, r, rt, id)
@@ -228,7 +235,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 // building it per request gives it this tenant's base URL for meta.location.
 // A resource type given replaces the one of the same name for this request.
 func (s *Server) library(r *http.Request, override ...scimlib.ResourceType) scimlib.Server {
-	rts := slices.Clone(s.resourceTypes)
+	rts := slices.Clone(s.types(r.Context()))
 	for _, o := range override {
 		for i := range rts {
 			if rts[i].Name == o.Name {
@@ -262,20 +269,60 @@ func (s *Server) baseURL(r *http.Request) string {
 
 // searched is what a query covers: one resource type, or every type for
 // the root endpoint.
-func (s *Server) searched(rt scimlib.ResourceType, one bool) []scimlib.ResourceType {
+func (s *Server) searched(ctx context.Context, rt scimlib.ResourceType, one bool) []scimlib.ResourceType {
 	if one {
 		return []scimlib.ResourceType{rt}
 	}
-	return s.resourceTypes
+	return s.types(ctx)
 }
 
-func (s *Server) resourceType(name string) (scimlib.ResourceType, bool) {
-	for _, rt := range s.resourceTypes {
+func (s *Server) resourceType(ctx context.Context, name string) (scimlib.ResourceType, bool) {
+	for _, rt := range s.types(ctx) {
 		if strings.EqualFold(rt.Endpoint[1:], name) {
 			return rt, true
 		}
 	}
 	return scimlib.ResourceType{}, false
+}
+
+type typesKey struct{}
+
+// types returns the resource types of the request's tenant: Users carry
+// the tenant's own extensions (see tenantTypes). Like the principal, they
+// ride in the request's context from serveSCIM to the handlers.
+func (s *Server) types(ctx context.Context) []scimlib.ResourceType {
+	if t, ok := ctx.Value(typesKey{}).([]scimlib.ResourceType); ok {
+		return t
+	}
+	return s.resourceTypes
+}
+
+// tenantTypes adds the tenant's own User extension schemas, which its
+// connector configuration declares, to the User resource type: they are
+// listed in /Schemas and /ResourceTypes, validated, stored, returned,
+// patched and filtered like the enterprise extension.
+func (s *Server) tenantTypes(ctx context.Context, p store.Principal) ([]scimlib.ResourceType, error) {
+	exts, err := s.engine.UserExtensions(ctx, p.TenantID, p.TenantName)
+	if err != nil || len(exts) == 0 {
+		return s.resourceTypes, err
+	}
+	types := slices.Clone(s.resourceTypes)
+	user := &types[0]
+	user.SchemaExtensions = slices.Clone(user.SchemaExtensions)
+	for _, x := range exts {
+		user.SchemaExtensions = append(user.SchemaExtensions, scimlib.SchemaExtension{Schema: x})
+	}
+	return types, nil
+}
+
+// userExtensions are the extension schemas of the request's Users, for
+// queries to filter and sort on.
+func (s *Server) userExtensions(ctx context.Context) []schema.Schema {
+	var out []schema.Schema
+	for _, x := range s.types(ctx)[0].SchemaExtensions {
+		out = append(out, x.Schema)
+	}
+	return out
 }
 
 // writeJSON writes a 200 SCIM response.

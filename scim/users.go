@@ -51,7 +51,7 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 	}
 	res := userResource(u, groups, h.s.baseURL(r))
 	// The library lists the extensions in "schemas" (see route).
-	dropEmptyExtensions(h.s.resourceTypes[0], res.Attributes)
+	dropEmptyExtensions(h.s.types(r.Context())[0], res.Attributes)
 	return h.s.project(r, res, 0)
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/elimity-com/scim/schema"
 	filter "github.com/scim2/filter-parser/v2"
 	"github.com/uptrace/bun"
 )
@@ -17,6 +18,9 @@ type Query struct {
 	ConnectorID int64
 	// Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2); nil matches all.
 	Filter filter.Expression
+	// Extensions are the tenant's own User extension schemas, whose
+	// attributes filter and sort like the enterprise extension's.
+	Extensions []schema.Schema
 	// Lenient makes attributes the resource type does not have compare as
 	// absent instead of failing: for queries that span resource types.
 	Lenient bool

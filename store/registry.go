@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/elimity-com/scim/schema"
@@ -34,12 +35,27 @@ func newRegistry(core schema.Schema, extensions ...schema.Schema) registry {
 	for _, a := range core.Attributes {
 		r[strings.ToLower(a.Name())] = newAttr(a, nil)
 	}
+	r.add(extensions...)
+	return r
+}
+
+// add registers the attributes of extension schemas, under their URNs.
+func (r registry) add(extensions ...schema.Schema) {
 	for _, ext := range extensions {
 		for _, a := range ext.Attributes {
 			r[strings.ToLower(ext.ID+":"+a.Name())] = newAttr(a, []string{ext.ID})
 		}
 	}
-	return r
+}
+
+// with returns res whose registry also holds extensions' attributes.
+func (res resource) with(extensions []schema.Schema) resource {
+	if len(extensions) == 0 {
+		return res
+	}
+	res.reg = maps.Clone(res.reg)
+	res.reg.add(extensions...)
+	return res
 }
 
 func newAttr(a schema.CoreAttribute, parent []string) *attr {

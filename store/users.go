@@ -88,12 +88,13 @@ func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string
 // Users lists the users of q.TenantID that match q.Filter, one page of
 // them, with the total number of matches.
 func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
-	where, args, err := r.translate(usersTable, q)
+	res := usersTable.with(q.Extensions)
+	where, args, err := r.translate(res, q)
 	if err != nil {
 		return Page[User]{}, err
 	}
 	base := r.usersBase(q, where, args)
-	return page(ctx, r, usersTable, q, base, func(u User) int64 { return u.PK })
+	return page(ctx, r, res, q, base, func(u User) int64 { return u.PK })
 }
 
 // usersBase returns a builder of SELECTs over the tenant's users that match

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -341,6 +343,88 @@ tenants:
 		}
 		if status, doc := do("POST", "/Users", tokens["okta"], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"BJENSEN@example.com"}`); status != 409 || doc["scimType"] != "uniqueness" {
 			t.Fatalf("okta re-creating a userName: %d %v", status, doc)
+		}
+	})
+}
+
+const schoolExt = "urn:ietf:params:scim:schemas:extension:school:2.0:User"
+
+// TestCustomExtension: a tenant's own extension, declared in its
+// configuration, is served, validated, stored, returned, filtered, patched
+// and given to the rules; another tenant knows nothing of it.
+func TestCustomExtension(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		config := filepath.Join(t.TempDir(), "scimd.yaml")
+		os.WriteFile(config, []byte(`
+tenants:
+  - name: school
+    roles: [{name: lecturer}]
+    extensions:
+      - schema: `+schoolExt+`
+        name: School
+        attributes:
+          - {name: gradYear, type: integer}
+          - {name: employeeType}
+    connectors:
+      - name: okta
+        allow: {groups: ["Class of *"], roles: [lecturer]}
+        rules:
+          - name: cohort
+            if: gradYear > 0
+            groups: ["Class of ${gradYear}"]
+            skipMissing: true
+          - name: lecturers
+            if: >-
+              has(attributes["`+schoolExt+`"].employeeType) &&
+              attributes["`+schoolExt+`"].employeeType == "Lecturer"
+            roles: [lecturer]
+`), 0o600)
+		okta := newToken(t, dsn, "school", "okta")
+		other := newToken(t, dsn, "other", "okta")
+		admin := newToken(t, dsn, "school", "admins", "--admin")
+		addr := freeAddr(t)
+		stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr, "SCIMD_CONFIG": config})
+		defer stop()
+		base := "http://" + addr
+		do := func(method, path, token, body string) (int, string) { return call(t, method, base+path, token, body) }
+
+		if status, body := do("GET", "/scim/v2/school/Schemas", okta, ""); status != 200 || !strings.Contains(body, schoolExt) || !strings.Contains(body, `"gradYear"`) {
+			t.Fatalf("/Schemas: %d %s", status, body)
+		}
+		if status, body := do("GET", "/scim/v2/other/Schemas", other, ""); status != 200 || strings.Contains(body, schoolExt) {
+			t.Fatalf("another tenant's /Schemas: %d lists the extension: %v", status, strings.Contains(body, schoolExt))
+		}
+		if status, body := do("POST", "/scim/v2/school/Groups", okta, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Class of 2027"}`); status != 201 {
+			t.Fatalf("POST group: %d %s", status, body)
+		}
+		student := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","` + schoolExt + `"],"userName":"ada","` + schoolExt + `":{"gradYear":2027,"employeeType":"Lecturer"}}`
+		status, body := do("POST", "/scim/v2/school/Users", okta, student)
+		var created struct {
+			ID      string
+			Schemas []string
+			School  map[string]any `json:"urn:ietf:params:scim:schemas:extension:school:2.0:User"`
+		}
+		json.Unmarshal([]byte(body), &created)
+		if status != 201 || !slices.Contains(created.Schemas, schoolExt) || created.School["gradYear"] != float64(2027) {
+			t.Fatalf("POST user: %d %s", status, body)
+		}
+		_, body = do("GET", "/admin/v1/school/users/"+created.ID, admin, "")
+		if !strings.Contains(body, `"target": "Class of 2027"`) || !strings.Contains(body, `"target": "lecturer"`) {
+			t.Fatalf("the rules did not read the extension: %s", body)
+		}
+		if status, body := do("GET", "/scim/v2/school/Users?filter="+url.QueryEscape(schoolExt+":gradYear eq 2027"), okta, ""); status != 200 || !strings.Contains(body, `"totalResults":1`) {
+			t.Fatalf("filter on the extension: %d %s", status, body)
+		}
+		if status, body := do("PATCH", "/scim/v2/school/Users/"+created.ID, okta, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			"Operations":[{"op":"replace","path":"`+schoolExt+`:gradYear","value":2028}]}`); status != 200 || !strings.Contains(body, `"gradYear":2028`) {
+			t.Fatalf("PATCH the extension: %d %s", status, body)
+		}
+		if status, body := do("POST", "/scim/v2/school/Users", okta, strings.Replace(strings.Replace(student, "2027", `"soon"`, 1), `"ada"`, `"bob"`, 1)); status != 400 || !strings.Contains(body, "gradYear") {
+			t.Fatalf("a string gradYear: %d %s", status, body)
+		}
+		status, body = do("POST", "/scim/v2/other/Users", other, student)
+		if status != 201 || strings.Contains(body, "gradYear") {
+			t.Fatalf("another tenant stored the undeclared extension: %d %s", status, body)
 		}
 	})
 }

@@ -15,6 +15,9 @@ type Config struct {
 // Connector returns the named connector of the named tenant, and false
 // when the file does not configure it (callers then use [Default]).
 func (c *Config) Connector(tenant, name string) (*Connector, bool) {
+	if c == nil {
+		return nil, false
+	}
 	for _, t := range c.Tenants {
 		if t.Name != tenant {
 			continue
@@ -32,8 +35,42 @@ func (c *Config) Connector(tenant, name string) (*Connector, bool) {
 type Tenant struct {
 	Name string
 	// Roles is the tenant's role catalogue.
-	Roles      []RoleDef
+	Roles []RoleDef
+	// Extensions are the tenant's own User extension schemas: what its
+	// identity providers send beyond the core and enterprise schemas
+	// (RFC 7643 §3.3), served, stored, filtered and given to the rules.
+	Extensions []Extension
 	Connectors []*Connector
+}
+
+// Extension is a custom User extension schema.
+type Extension struct {
+	Schema string // its URN
+	Name   string
+	// Attributes are simple (RFC 7643 §2.3) and optional.
+	Attributes []ExtensionAttribute
+}
+
+// ExtensionAttribute is one attribute of an [Extension].
+type ExtensionAttribute struct {
+	Name string
+	// Type is string (the default), boolean, integer, decimal or dateTime.
+	Type                   string
+	MultiValued, CaseExact bool
+	Description            string
+}
+
+// Tenant returns the tenant named name.
+func (c *Config) Tenant(name string) (*Tenant, bool) {
+	if c == nil {
+		return nil, false
+	}
+	for _, t := range c.Tenants {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
 // RoleDef is one role of a tenant's catalogue.

@@ -3,6 +3,7 @@ package rules_test
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -533,5 +534,42 @@ tenants:
 		if got := c.c.Reads(c.name); got != c.want {
 			t.Errorf("connector %s reads %s: %v, want %v", c.c.Name, c.name, got, c.want)
 		}
+	}
+}
+
+func TestExtensions(t *testing.T) {
+	t.Run("a tenant's extension is read with its attributes", func(t *testing.T) {
+		cfg, err := rules.Load("ext.yaml", []byte(`
+tenants:
+  - name: school
+    extensions:
+      - schema: urn:ietf:params:scim:schemas:extension:school:2.0:User
+        attributes:
+          - {name: gradYear, type: integer}
+          - {name: tags, multiValued: true, caseExact: true}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn, _ := cfg.Tenant("school")
+		want := []rules.ExtensionAttribute{{Name: "gradYear", Type: "integer"}, {Name: "tags", Type: "string", MultiValued: true, CaseExact: true}}
+		if len(tn.Extensions) != 1 || !slices.Equal(tn.Extensions[0].Attributes, want) {
+			t.Fatalf("extensions %+v", tn.Extensions)
+		}
+	})
+	for _, c := range []struct{ name, yaml, want string }{
+		{"a schema that is not a URN", "      - schema: school\n        attributes: [{name: x}]\n", `ext.yaml:5:17: extension schema "school" is not a URN`},
+		{"the enterprise schema", "      - schema: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\n        attributes: [{name: x}]\n", "is one scimd serves already"},
+		{"an unknown type", "      - schema: urn:x:2.0:User\n        attributes: [{name: x, type: int}]\n", `ext.yaml:6:38: unknown attribute type "int"`},
+		{"a bad attribute name", "      - schema: urn:x:2.0:User\n        attributes: [{name: 2x}]\n", `attribute name "2x" is not a SCIM attribute name`},
+		{"no attributes", "      - schema: urn:x:2.0:User\n", "declares no attributes"},
+		{"a repeated schema", "      - schema: urn:x:2.0:User\n        attributes: [{name: x}]\n      - schema: URN:X:2.0:User\n        attributes: [{name: y}]\n", "repeated"},
+	} {
+		t.Run("refuses "+c.name, func(t *testing.T) {
+			_, err := rules.Load("ext.yaml", []byte("\ntenants:\n  - name: school\n    extensions:\n"+c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
 	}
 }

@@ -18,14 +18,16 @@ import (
 // $defs entry of schemas/connector.schema.json describing it ("config" is
 // the file itself). A test holds the schema to it.
 var keys = map[string][]string{
-	"config":     {"tenants"},
-	"tenant":     {"name", "roles", "connectors"},
-	"role":       {"name", "groups"},
-	"connector":  {"name", "profile", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
-	"create":     {"roles", "groups", "orgUnits"},
-	"allow":      {"roles", "groups", "orgUnits"},
-	"precedence": attributes,
-	"rule":       {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
+	"config":             {"tenants"},
+	"tenant":             {"name", "roles", "extensions", "connectors"},
+	"extension":          {"schema", "name", "attributes"},
+	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
+	"role":               {"name", "groups"},
+	"connector":          {"name", "profile", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"create":             {"roles", "groups", "orgUnits"},
+	"allow":              {"roles", "groups", "orgUnits"},
+	"precedence":         attributes,
+	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
 }
 
 // Values the file may use, each checked against the schema by a test.
@@ -43,6 +45,9 @@ var (
 	loginNames   = []string{"", LoginFirstLast}
 	revisions    = []string{"", RevisionsAddGroups}
 	statuses     = []string{"active", "disabled", "pending"}
+	// attributeTypes are the SCIM types an extension attribute may have
+	// (RFC 7643 §2.3, less complex, reference and binary).
+	attributeTypes = []string{"string", "boolean", "integer", "decimal", "dateTime"}
 )
 
 // maxAliases bounds how many YAML aliases a file may expand, so that a
@@ -174,6 +179,7 @@ func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
 		}
 		t.Roles = append(t.Roles, r)
 	}
+	t.Extensions = l.extensions(m["extensions"])
 	connectors := map[string]int{}
 	l.connectorNames = connectorNames(l.resolve(m["connectors"]))
 	for _, cn := range l.seq(m["connectors"], "connectors") {
@@ -182,6 +188,80 @@ func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
 		}
 	}
 	return t
+}
+
+// extensions reads a tenant's custom User extension schemas.
+func (l *loader) extensions(n *yaml.Node) []Extension {
+	var out []Extension
+	urns := map[string]int{}
+	for _, en := range l.seq(n, "extensions") {
+		m := l.mapping(en, "extension")
+		if m == nil {
+			continue
+		}
+		e := Extension{Schema: strings.TrimSpace(l.str(m["schema"], "schema")), Name: l.str(m["name"], "name")}
+		switch {
+		case e.Schema == "":
+			l.add(l.resolve(en), "extension has no schema", "add schema: urn:ietf:params:scim:schemas:extension:<yours>:2.0:User")
+		case !strings.HasPrefix(strings.ToLower(e.Schema), "urn:") || strings.ContainsAny(e.Schema, " \t"):
+			l.add(m["schema"], fmt.Sprintf("extension schema %q is not a URN", e.Schema), "write it as urn:ietf:params:scim:schemas:extension:<yours>:2.0:User")
+		case slices.Contains(reservedURNs, strings.ToLower(e.Schema)):
+			l.add(m["schema"], fmt.Sprintf("extension schema %q is one scimd serves already", e.Schema), "name your own URN")
+		default:
+			if line, dup := urns[strings.ToLower(e.Schema)]; dup {
+				l.add(m["schema"], fmt.Sprintf("extension schema %q repeated", e.Schema), fmt.Sprintf("it is first declared at line %d", line))
+			}
+			urns[strings.ToLower(e.Schema)] = m["schema"].Line
+		}
+		names := map[string]int{}
+		for _, an := range l.seq(m["attributes"], "attributes") {
+			am := l.mapping(an, "extensionAttribute")
+			if am == nil {
+				continue
+			}
+			a := ExtensionAttribute{Name: l.name(an, am, "attribute", "within an extension", names),
+				Type: "string", Description: l.str(am["description"], "description")}
+			if a.Name != "" && !validAttrName(a.Name) {
+				l.add(am["name"], fmt.Sprintf("attribute name %q is not a SCIM attribute name", a.Name), "start with a letter; then letters, digits, - and _ (RFC 7643 §2.1)")
+			}
+			if v := am["type"]; present(l.resolve(v)) {
+				a.Type = l.str(v, "type")
+				if !slices.Contains(attributeTypes, a.Type) {
+					l.add(v, fmt.Sprintf("unknown attribute type %q", a.Type), didYouMean(a.Type, attributeTypes, "types"))
+				}
+			}
+			if v := am["multiValued"]; present(l.resolve(v)) {
+				a.MultiValued = l.boolean(v, "multiValued")
+			}
+			if v := am["caseExact"]; present(l.resolve(v)) {
+				a.CaseExact = l.boolean(v, "caseExact")
+			}
+			e.Attributes = append(e.Attributes, a)
+		}
+		if len(e.Attributes) == 0 {
+			l.add(l.resolve(en), fmt.Sprintf("extension %s declares no attributes", e.Schema), "list its attributes: [{name: gradYear, type: integer}]")
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// reservedURNs are the schemas scimd serves itself.
+var reservedURNs = []string{
+	"urn:ietf:params:scim:schemas:core:2.0:user",
+	"urn:ietf:params:scim:schemas:core:2.0:group",
+	"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user",
+}
+
+// validAttrName is RFC 7643 §2.1's ATTRNAME: ALPHA *(nameChar).
+func validAttrName(s string) bool {
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '-' || r == '_')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connector {
