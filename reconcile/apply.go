@@ -195,21 +195,12 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			}
 		}
 	case p.Group != nil:
-		remap := p.conn != nil && p.conn.Reads("groups")
-		var members []int64
-		if remap && in.Op != Create {
-			var err error
-			if members, err = tx.GroupUserPKs(ctx, p.Group.PK); err != nil {
+		if p.conn == nil || !p.conn.Reads("groups") {
+			if err := writeGroup(ctx, tx, p); err != nil {
 				return err
 			}
-		}
-		if err := writeGroup(ctx, tx, p); err != nil {
+		} else if err := writeGroupRemapping(ctx, tx, p); err != nil {
 			return err
-		}
-		if remap {
-			if err := remapMembers(ctx, tx, p, members); err != nil {
-				return err
-			}
 		}
 		event.ResourceID = p.Group.ID
 		if in.Op != Delete {
@@ -234,21 +225,75 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	return nil
 }
 
-// remapMembers runs the connector's rules again for the users whose groups
-// a group write changed (those in it before, given, and after), when the
-// rules read groups: the IdP's group membership is a rule input. Users the
-// connector does not manage keep what they have. One pass: grants this
-// makes do not trigger another.
-func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, before []int64) error {
-	in := gp.Input
-	after := []int64{}
-	if in.Op != Delete {
+// writeGroupRemapping writes a group plan, then runs the connector's rules
+// again for the users whose groups it changed, since the rules read groups
+// (the IdP's group membership is a rule input): every member when the group
+// is renamed or deleted, else only those who joined or left, so that adding
+// one member to a large group maps one user.
+func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
+	in := p.Input
+	renamed := in.Op == Delete || in.Op != Create && p.Before != nil && p.Before["displayName"] != p.Group.DisplayName
+	patchOnly := in.Op == Patch && !slices.ContainsFunc(p.MemberChanges, func(c MemberChange) bool { return c.Op == "replace" || c.All })
+	var before []int64
+	if (!patchOnly || renamed) && in.Op != Create {
 		var err error
-		if after, err = tx.GroupUserPKs(ctx, gp.Group.PK); err != nil {
+		if before, err = tx.GroupUserPKs(ctx, p.Group.PK); err != nil {
 			return err
 		}
 	}
-	pks := append(before, after...)
+	if err := writeGroup(ctx, tx, p); err != nil {
+		return err
+	}
+	var affected []int64
+	switch {
+	case patchOnly && !renamed:
+		for _, c := range p.MemberChanges {
+			for _, m := range c.Members {
+				if m.Type == store.MemberUser {
+					affected = append(affected, m.PK)
+				}
+			}
+		}
+	case in.Op == Delete:
+		affected = before
+	default:
+		after, err := tx.GroupUserPKs(ctx, p.Group.PK)
+		if err != nil {
+			return err
+		}
+		if renamed {
+			affected = append(before, after...)
+		} else {
+			affected = symmetricDifference(before, after)
+		}
+	}
+	return remapMembers(ctx, tx, p, affected)
+}
+
+// symmetricDifference returns what is in exactly one of two sorted lists.
+func symmetricDifference(a, b []int64) []int64 {
+	var out []int64
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// remapMembers runs the connector's rules again for the users pks. Users
+// the connector does not manage keep what they have. One pass: grants this
+// makes do not trigger another.
+func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) error {
+	in := gp.Input
 	slices.Sort(pks)
 	for _, pk := range slices.Compact(pks) {
 		linked, err := tx.Linked(ctx, in.ConnectorID, pk)

@@ -666,6 +666,35 @@ tenants:
 				t.Fatalf("ann after leaving: %v", got)
 			}
 		})
+		t.Run("a PATCH adding one member maps that member only", func(t *testing.T) {
+			carl := w.apply(w.input("okta", reconcile.Create, "", user("carl")))
+			dan := w.apply(w.input("okta", reconcile.Create, "", user("dan")))
+			in := w.input("okta", reconcile.Patch, "", nil)
+			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
+			add := func(id string) {
+				in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+					return d, []reconcile.MemberEdit{{Op: "add", IDs: []string{id}}}, nil
+				}
+				w.apply(in)
+			}
+			add(carl.User.ID)
+			// Take carl's grant away behind the rules' back: mapping carl
+			// again would give it back.
+			w.tx(func(ctx context.Context, tx *store.Tx) error {
+				gs, err := tx.UserGrants(ctx, carl.User.PK)
+				if err != nil || len(gs) != 1 {
+					return fmt.Errorf("carl's grants %v: %v", gs, err)
+				}
+				return tx.RemoveGrant(ctx, carl.User.PK, gs[0])
+			})
+			add(dan.User.ID)
+			if got := w.grants(carl.User.ID); len(got) != 0 {
+				t.Fatalf("adding dan mapped carl again: %v", got)
+			}
+			if got := w.grants(dan.User.ID); !slices.Equal(got, []string{"role:engineer"}) {
+				t.Fatalf("dan: %v", got)
+			}
+		})
 	})
 }
 
