@@ -695,6 +695,21 @@ tenants:
 				t.Fatalf("dan: %v", got)
 			}
 		})
+		t.Run("a PATCH renaming the group maps every member", func(t *testing.T) {
+			in := w.input("okta", reconcile.Patch, "", nil)
+			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
+			in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				attrs := map[string]any{"displayName": "Platform"}
+				return reconcile.Doc{Attrs: attrs, ExternalID: d.ExternalID}, nil, nil
+			}
+			w.apply(in)
+			for _, name := range []string{"carl", "dan"} {
+				u, _ := db.UserByUserName(ctx, w.tenant.ID, 0, name)
+				if got := w.grants(u.ID); len(got) != 0 {
+					t.Fatalf("%s after the rename: %v", name, got)
+				}
+			}
+		})
 	})
 }
 
