@@ -28,7 +28,7 @@ PostgreSQL or, by default, an SQLite file.
 Usage:
   scimd serve   [--addr 127.0.0.1:8080] [--database-url URL] [--base-url URL] [--config FILE]
   scimd migrate [--database-url URL]
-  scimd token create --tenant T --connector C [--database-url URL]
+  scimd token create --tenant T --connector C [--admin [--org-unit PATH]] [--database-url URL]
   scimd token list   [--tenant T] [--database-url URL]
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
