@@ -68,11 +68,11 @@ func (r reader) LookupMembers(ctx context.Context, tenantID int64, refs []Member
 		err := r.idb.NewSelect().
 			TableExpr("users").
 			ColumnExpr("'User' AS type, pk, id, COALESCE(display_name, user_name) AS display").
-			Where("tenant_id = ? AND id IN (?)", tenantID, bun.In(part)).
+			Where("tenant_id = ? AND id IN (?)", tenantID, bun.List(part)).
 			UnionAll(r.idb.NewSelect().
 				TableExpr("groups").
 				ColumnExpr("'Group' AS type, pk, id, display_name AS display").
-				Where("tenant_id = ? AND id IN (?)", tenantID, bun.In(part))).
+				Where("tenant_id = ? AND id IN (?)", tenantID, bun.List(part))).
 			Scan(ctx, &ms)
 		if err != nil {
 			return nil, nil, mapError(err)
@@ -173,17 +173,17 @@ func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) err
 	}
 	for part := range slices.Chunk(users, chunk) {
 		if _, err := tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND user_pk IN (?) AND NOT `+granted,
-			groupPK, bun.In(part)).Exec(ctx); err != nil {
+			groupPK, bun.List(part)).Exec(ctx); err != nil {
 			return mapError(err)
 		}
 		if _, err := tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ? AND user_pk IN (?)`,
-			false, groupPK, bun.In(part)).Exec(ctx); err != nil {
+			false, groupPK, bun.List(part)).Exec(ctx); err != nil {
 			return mapError(err)
 		}
 	}
 	for part := range slices.Chunk(groups, chunk) {
 		if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).
-			Where("group_pk = ? AND member_pk IN (?)", groupPK, bun.In(part)).Exec(ctx); err != nil {
+			Where("group_pk = ? AND member_pk IN (?)", groupPK, bun.List(part)).Exec(ctx); err != nil {
 			return mapError(err)
 		}
 	}

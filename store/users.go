@@ -134,7 +134,7 @@ func (r reader) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]Gr
 			TableExpr("group_users AS m").
 			ColumnExpr("m.user_pk, g.id, g.display_name").
 			Join("JOIN groups AS g ON g.pk = m.group_pk").
-			Where("m.user_pk IN (?)", bun.In(part)).
+			Where("m.user_pk IN (?)", bun.List(part)).
 			OrderExpr("g.display_name_folded, g.pk").
 			Scan(ctx, &refs)
 		if err != nil {
