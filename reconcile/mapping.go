@@ -140,14 +140,38 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	if res.AccessEnd != nil {
 		u.AccessEnd, endRule = res.AccessEnd.Value, res.AccessEnd.Rule
 	}
+	if p.owners == nil {
+		if p.owners, err = loadOwners(ctx, r, conn, in, u); err != nil {
+			return err
+		}
+	}
+	keep := func(attr, policy string) bool {
+		why, kept := p.owners.keeps(attr, policy)
+		if kept {
+			p.Kept = append(p.Kept, why)
+		}
+		return kept
+	}
 	if u.Status != prev.Status {
-		p.change("status", prev.Status, u.Status, statusRule)
+		if keep("status", "status") {
+			u.Status = prev.Status
+		} else {
+			p.change("status", prev.Status, u.Status, statusRule)
+		}
 	}
 	if !u.AccessStart.Equal(prev.AccessStart) {
-		p.change("accessStart", timeOrNil(prev.AccessStart), timeOrNil(u.AccessStart), startRule)
+		if keep("accessStart", "accessWindow") {
+			u.AccessStart = prev.AccessStart
+		} else {
+			p.change("accessStart", timeOrNil(prev.AccessStart), timeOrNil(u.AccessStart), startRule)
+		}
 	}
 	if !u.AccessEnd.Equal(prev.AccessEnd) {
-		p.change("accessEnd", timeOrNil(prev.AccessEnd), timeOrNil(u.AccessEnd), endRule)
+		if keep("accessEnd", "accessWindow") {
+			u.AccessEnd = prev.AccessEnd
+		} else {
+			p.change("accessEnd", timeOrNil(prev.AccessEnd), timeOrNil(u.AccessEnd), endRule)
+		}
 	}
 	if res.ExternalID != nil && in.ExternalID == "" && res.ExternalID.Value != prev.ExternalID {
 		u.ExternalID = res.ExternalID.Value
@@ -333,18 +357,11 @@ func year(doc map[string]any, key string) int64 {
 // attributes that change. Attributes are the top-level ones and, inside
 // the enterprise extension, its own (department, manager, …), by name.
 func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, before, after map[string]any, p *Plan) error {
-	var sources map[string]store.AttributeSource
-	var connectors map[int64]string // names, which precedence may list
-	if u.PK != 0 && len(conn.Precedence) > 0 {
-		var err error
-		if sources, err = r.AttributeSources(ctx, u.PK); err != nil {
-			return err
-		}
-		if connectors, err = r.ConnectorNames(ctx, in.TenantID); err != nil {
-			return err
-		}
+	o, err := loadOwners(ctx, r, conn, in, u)
+	if err != nil {
+		return err
 	}
-	incoming := rules.Writer{Source: string(in.Source), Connector: in.Connector}
+	p.owners = o
 	oldFields, newFields := fields(before), fields(after)
 	names := make([]string, 0, len(oldFields)+len(newFields))
 	for k := range oldFields {
@@ -359,14 +376,56 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 		if reflect.DeepEqual(old, now) {
 			continue
 		}
-		if src, ok := sources[k]; ok && conn.Outranks(k, rules.Writer{Source: src.Source, Connector: connectors[src.ConnectorID]}, incoming) {
-			p.Kept = append(p.Kept, fmt.Sprintf("%s (set by %s, which outranks %s)", k, writer(src.Source, connectors[src.ConnectorID]), writer(string(in.Source), in.Connector)))
+		if why, kept := o.keeps(k, k); kept {
+			p.Kept = append(p.Kept, why)
 			setField(after, k, old)
 			continue
 		}
 		p.change(k, old, now, "")
 	}
 	return nil
+}
+
+// owners says who set a user's mapped attributes, for the connector's
+// precedence policy.
+type owners struct {
+	conn     *rules.Connector
+	sources  map[string]store.AttributeSource
+	names    map[int64]string // connector names, which precedence may list
+	incoming rules.Writer
+}
+
+// loadOwners reads who set u's attributes, when the connector's
+// precedence can make it matter.
+func loadOwners(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User) (*owners, error) {
+	o := &owners{conn: conn, incoming: rules.Writer{Source: string(in.Source), Connector: in.Connector}}
+	if u.PK == 0 || len(conn.Precedence) == 0 {
+		return o, nil
+	}
+	var err error
+	if o.sources, err = r.AttributeSources(ctx, u.PK); err != nil {
+		return nil, err
+	}
+	if o.names, err = r.ConnectorNames(ctx, in.TenantID); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// keeps reports whether attr keeps its value because whoever set it
+// outranks the input's writer for policy (the precedence entry's name),
+// and says why.
+func (o *owners) keeps(attr, policy string) (string, bool) {
+	src, ok := o.sources[attr]
+	if !ok {
+		return "", false
+	}
+	holder := rules.Writer{Source: src.Source, Connector: o.names[src.ConnectorID]}
+	if !o.conn.Outranks(policy, holder, o.incoming) {
+		return "", false
+	}
+	return fmt.Sprintf("%s (set by %s, which outranks %s)", attr, writer(holder.Source, holder.Connector),
+		writer(o.incoming.Source, o.incoming.Connector)), true
 }
 
 func writer(source, connector string) string {

@@ -495,6 +495,7 @@ tenants:
         precedence:
           title: [admin, scim]
           department: [admin, scim]
+          status: [admin, scim]
 `)
 		p := w.apply(w.input("okta", reconcile.Create, "", user("fay", "title", "Engineer")))
 		in := w.input("okta", reconcile.Replace, "", user("fay", "title", "Chief"))
@@ -511,6 +512,15 @@ tenants:
 		if s := sources["title"]; s.Source != "admin" || sources["displayName"].Source != "scim" {
 			t.Fatalf("sources %+v", sources)
 		}
+		t.Run("an account an admin disabled stays disabled when the IdP says active", func(t *testing.T) {
+			in := withID(w.input("okta", reconcile.Replace, "", user("fay", "active", false)), p.User.ID)
+			in.Source = reconcile.SourceAdmin
+			w.apply(in)
+			q := w.apply(withID(w.input("okta", reconcile.Replace, "", user("fay", "active", true)), p.User.ID))
+			if q.User.Status != store.StatusDisabled || !slices.ContainsFunc(q.Kept, func(k string) bool { return strings.HasPrefix(k, "status") }) {
+				t.Fatalf("status %s, kept %v: want the admin's disabled kept", q.User.Status, q.Kept)
+			}
+		})
 		t.Run("precedence may name connectors: Entra owns userName, Okta the rest", func(t *testing.T) {
 			w := newWorld(t, db, `
 tenants:

@@ -57,7 +57,8 @@ type Plan struct {
 	// Changes are the mapped attributes the plan changes.
 	Changes []AttributeChange
 
-	conn *rules.Connector // the configuration the plan was made with
+	conn   *rules.Connector // the configuration the plan was made with
+	owners *owners          // who set the user's attributes
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx
