@@ -203,8 +203,11 @@ type Connector struct {
 	// a role only when the rule grants its group again.
 	Revisions string
 	Allow     Allow
-	// Precedence maps an attribute to the sources that own it, highest
-	// first; nil or absent attributes have no owner.
+	// Precedence maps an attribute to the writers (sources or connectors
+	// of the tenant) that own it, highest first; nil or absent attributes
+	// have no owner. Grants (orgUnit, groups, roles) need none: a rule
+	// only ever revokes what it granted itself, never another writer's
+	// grant.
 	Precedence map[string][]string
 	// Roles is the tenant's role catalogue.
 	Roles []RoleDef
