@@ -410,7 +410,7 @@ func create(ctx context.Context, tx *store.Tx, tenantID int64, c *GrantChange) (
 		o, err := tx.EnsureOrgUnit(ctx, tenantID, c.Name)
 		return o.PK, err
 	case rules.KindRole:
-		ro, _, err := tx.EnsureRole(ctx, tenantID, c.Name)
+		ro, err := tx.EnsureRole(ctx, tenantID, c.Name)
 		return ro.PK, err
 	default:
 		g := &store.Group{TenantID: tenantID, DisplayName: c.Name, Attrs: map[string]any{"displayName": c.Name}}

@@ -110,7 +110,7 @@ func (w *world) group(name string) store.Group {
 
 func (w *world) role(name string) {
 	w.tx(func(ctx context.Context, tx *store.Tx) error {
-		_, _, err := tx.EnsureRole(ctx, w.tenant.ID, name)
+		_, err := tx.EnsureRole(ctx, w.tenant.ID, name)
 		return err
 	})
 }
@@ -397,7 +397,7 @@ func TestMatching(t *testing.T) {
 		t.Run("a push cannot take over an administrator by sending their email", func(t *testing.T) {
 			admin := w.apply(w.input("other", reconcile.Create, "", user("root", "emails", email("root@example.com"))))
 			w.tx(func(ctx context.Context, tx *store.Tx) error {
-				ro, _, err := tx.EnsureRole(ctx, w.tenant.ID, "admin")
+				ro, err := tx.EnsureRole(ctx, w.tenant.ID, "admin")
 				if err != nil {
 					return err
 				}

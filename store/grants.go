@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -106,14 +105,14 @@ func (tx *Tx) EnsureOrgUnit(ctx context.Context, tenantID int64, path string) (O
 }
 
 // EnsureRole returns the tenant's role named name, creating it if missing.
-func (tx *Tx) EnsureRole(ctx context.Context, tenantID int64, name string) (Role, bool, error) {
+func (tx *Tx) EnsureRole(ctx context.Context, tenantID int64, name string) (Role, error) {
 	ro, err := tx.Role(ctx, tenantID, name)
 	if !errors.Is(err, ErrNotFound) {
-		return ro, false, err
+		return ro, err
 	}
 	ro = Role{TenantID: tenantID, Name: name, NameFolded: Fold(name), CreatedAt: now()}
 	_, err = tx.idb.NewInsert().Model(&ro).Returning("pk").Exec(ctx)
-	return ro, true, mapError(err)
+	return ro, mapError(err)
 }
 
 // UserGrants returns the grants a user holds, with their targets' names,
@@ -278,9 +277,9 @@ func (r reader) UserNameTaken(ctx context.Context, tenantID int64, userName stri
 	return n > 0, mapError(err)
 }
 
-// OrgUnitScope limits a user list to the users holding a unit at or below
+// orgUnitScope limits a user list to the users holding a unit at or below
 // path: what an admin of that unit may see (an empty path is no limit).
-func OrgUnitScope(path string) func(*bun.SelectQuery) *bun.SelectQuery {
+func orgUnitScope(path string) func(*bun.SelectQuery) *bun.SelectQuery {
 	return func(q *bun.SelectQuery) *bun.SelectQuery {
 		if path == "" {
 			return q
@@ -295,7 +294,7 @@ func OrgUnitScope(path string) func(*bun.SelectQuery) *bun.SelectQuery {
 // UserInOrgUnit reports whether a user holds a unit at or below path.
 func (r reader) UserInOrgUnit(ctx context.Context, userPK int64, path string) (bool, error) {
 	q := r.idb.NewSelect().TableExpr("users AS u").Where("u.pk = ?", userPK)
-	n, err := OrgUnitScope(path)(q).Count(ctx)
+	n, err := orgUnitScope(path)(q).Count(ctx)
 	return n > 0, mapError(err)
 }
 
@@ -304,9 +303,6 @@ func (r reader) UserInOrgUnit(ctx context.Context, userPK int64, path string) (b
 func (r reader) UsersInOrgUnit(ctx context.Context, tenantID int64, path string, after int64, limit int) ([]User, error) {
 	var us []User
 	q := r.selectUsers(&us, 0).Where("u.tenant_id = ? AND u.pk > ?", tenantID, after)
-	err := OrgUnitScope(path)(q).OrderExpr("u.pk").Limit(int64(limit)).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	err := orgUnitScope(path)(q).OrderExpr("u.pk").Limit(int64(limit)).Scan(ctx)
 	return us, mapError(err)
 }
