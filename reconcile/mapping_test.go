@@ -358,6 +358,10 @@ func TestMatching(t *testing.T) {
 			if p.Match == nil || p.Match.By != rules.MatchExternalID || p.User.UserName != "renamed" {
 				t.Fatalf("match %+v, userName %s", p.Match, p.User.UserName)
 			}
+			p = w.apply(w.input("okta", reconcile.Upsert, "", user("renamed", "title", "Eng")))
+			if p.Match == nil || p.User.ExternalID != "00u1" {
+				t.Fatalf("an upsert without an external ID: match %+v, externalId %q; want the userName match keeping 00u1", p.Match, p.User.ExternalID)
+			}
 			p = w.apply(w.input("other", reconcile.Upsert, "00u1", user("stranger")))
 			if p.Match != nil {
 				t.Fatalf("another connector's external ID matched: %+v", p.Match)

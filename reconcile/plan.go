@@ -163,12 +163,15 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 		attrs, in.ExternalID = clone(doc.Attrs), doc.ExternalID
 	case p.Match != nil:
 		// A source that knows no SCIM id sends what it has: what it
-		// leaves out stays as it was.
+		// leaves out stays as it was, its external ID included.
 		merged := clone(u.Attrs)
 		for k, v := range attrs {
 			merged[k] = v
 		}
 		attrs = merged
+		if in.ExternalID == "" {
+			in.ExternalID = u.ExternalID
+		}
 	}
 	if err := loginName(ctx, r, conn, in, attrs); err != nil {
 		return err
