@@ -64,3 +64,50 @@ tenants:
 		}
 	}
 }
+
+// BenchmarkRemapOnRename is what a group rename costs when the connector's
+// rules read groups: every member is mapped again, in the rename's
+// transaction. Reported per member (ns/member); compare the databases, and
+// the same figure at other sizes (-members).
+//
+//	go test -run '^$' -bench RemapOnRename -benchtime 3x ./reconcile
+func BenchmarkRemapOnRename(b *testing.B) {
+	const members = 1000
+	for _, d := range []struct{ name, dsn string }{
+		{"sqlite", storetest.SQLiteDSN(b)},
+		{"postgres", storetest.PostgresDSN(b)},
+	} {
+		db := storetest.Open(b, d.dsn)
+		w := newWorld(b, db, `
+tenants:
+  - name: acme
+    roles: [{name: engineer}]
+    connectors:
+      - name: okta
+        allow: {roles: [engineer]}
+        rules:
+          - name: engineers
+            if: '"Engineering" in groups'
+            roles: [engineer]
+`)
+		var refs []store.MemberRef
+		for i := range members {
+			p := w.apply(w.input("okta", reconcile.Create, "", user(fmt.Sprintf("u%d", i))))
+			refs = append(refs, store.MemberRef{ID: p.User.ID})
+		}
+		in := w.input("okta", reconcile.Create, "", map[string]any{"displayName": "Engineering"})
+		in.Kind, in.Members = reconcile.KindGroup, refs
+		g := w.apply(in)
+		names := []string{"Platform", "Engineering"}
+		b.Run(d.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				in := w.input("okta", reconcile.Replace, "", map[string]any{"displayName": names[i%2]})
+				in.Kind, in.ID, in.Members = reconcile.KindGroup, g.Group.ID, refs
+				w.apply(in)
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/member")
+		})
+	}
+}
