@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"sync"
 
 	"github.com/elimity-com/scim/schema"
@@ -221,119 +220,6 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	}
 	if err := tx.AppendAudit(ctx, event); err != nil {
 		return fmt.Errorf("audit: %w", err)
-	}
-	return nil
-}
-
-// writeGroupRemapping writes a group plan, then runs the connector's rules
-// again for the users whose groups it changed, since the rules read groups
-// (the IdP's group membership is a rule input): every member when the group
-// is renamed or deleted, else only those who joined or left, so that adding
-// one member to a large group maps one user.
-func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
-	in := p.Input
-	renamed := in.Op == Delete || in.Op != Create && p.Before != nil && p.Before["displayName"] != p.Group.DisplayName
-	patchOnly := in.Op == Patch && !slices.ContainsFunc(p.MemberChanges, func(c MemberChange) bool { return c.Op == "replace" || c.All })
-	var before []int64
-	if (!patchOnly || renamed) && in.Op != Create {
-		var err error
-		if before, err = tx.GroupUserPKs(ctx, p.Group.PK); err != nil {
-			return err
-		}
-	}
-	if err := writeGroup(ctx, tx, p); err != nil {
-		return err
-	}
-	var affected []int64
-	switch {
-	case patchOnly && !renamed:
-		for _, c := range p.MemberChanges {
-			for _, m := range c.Members {
-				if m.Type == store.MemberUser {
-					affected = append(affected, m.PK)
-				}
-			}
-		}
-	case in.Op == Delete:
-		affected = before
-	default:
-		after, err := tx.GroupUserPKs(ctx, p.Group.PK)
-		if err != nil {
-			return err
-		}
-		if renamed {
-			affected = append(before, after...)
-		} else {
-			affected = symmetricDifference(before, after)
-		}
-	}
-	return remapMembers(ctx, tx, p, affected)
-}
-
-// symmetricDifference returns what is in exactly one of two sorted lists.
-func symmetricDifference(a, b []int64) []int64 {
-	var out []int64
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j == len(b) || i < len(a) && a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case i == len(a) || b[j] < a[i]:
-			out = append(out, b[j])
-			j++
-		default:
-			i, j = i+1, j+1
-		}
-	}
-	return out
-}
-
-// remapMembers runs the connector's rules again for the users pks. Users
-// the connector does not manage keep what they have. One pass: grants this
-// makes do not trigger another.
-func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) error {
-	in := gp.Input
-	slices.Sort(pks)
-	for _, pk := range slices.Compact(pks) {
-		linked, err := tx.Linked(ctx, in.ConnectorID, pk)
-		if err != nil {
-			return err
-		}
-		if !linked {
-			continue
-		}
-		u, err := tx.UserByPK(ctx, in.TenantID, in.ConnectorID, pk)
-		if err != nil {
-			return err
-		}
-		up := &Plan{Input: Input{Source: in.Source, TenantID: in.TenantID, ConnectorID: in.ConnectorID,
-			Tenant: in.Tenant, Connector: in.Connector, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
-			Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
-		prev := u
-		u.Status = baseStatus(u.Active)
-		if err := mapUser(ctx, tx, gp.conn, up.Input, &u, prev, up); err != nil {
-			return fmt.Errorf("group %s, member %s: %w", gp.Group.DisplayName, u.UserName, err)
-		}
-		changed := len(up.Changes) > 0
-		for _, c := range up.Grants {
-			changed = changed || c.Op != "keep"
-		}
-		if !changed {
-			continue
-		}
-		if err := tx.UpdateUser(ctx, &u); err != nil {
-			return err
-		}
-		if err := writeGrants(ctx, tx, up); err != nil {
-			return err
-		}
-		event := &store.AuditEvent{TenantID: in.TenantID, Source: string(in.Source), ConnectorID: in.ConnectorID,
-			Action: "remap", ResourceType: string(KindUser), ResourceID: u.ID,
-			Detail: map[string]any{"group": gp.Group.ID, "fired": up.Fired, "grants": up.Grants, "changes": up.Changes}}
-		if err := tx.AppendAudit(ctx, event); err != nil {
-			return fmt.Errorf("audit: %w", err)
-		}
 	}
 	return nil
 }

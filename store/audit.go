@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -28,6 +29,20 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *AuditEvent) error {
 	e.At = now()
 	_, err := tx.idb.NewInsert().Model(e).Returning("id").Exec(ctx)
 	return mapError(err)
+}
+
+// AppendAudits appends events, a thousand per statement.
+func (tx *Tx) AppendAudits(ctx context.Context, events []AuditEvent) error {
+	at := now()
+	for i := range events {
+		events[i].At = at
+	}
+	for part := range slices.Chunk(events, chunk) {
+		if _, err := tx.idb.NewInsert().Model(&part).Exec(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
 }
 
 // AuditEvents lists a tenant's events for one resource, oldest first.

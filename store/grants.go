@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,6 +130,31 @@ func (r reader) UserGrants(ctx context.Context, userPK int64) ([]Grant, error) {
 		OrderExpr("CASE ug.kind WHEN 'orgUnit' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target, ug.connector_id, ug.rule").
 		Scan(ctx, &gs)
 	return gs, mapError(err)
+}
+
+// GrantsOf returns the grants of each of the users, as [reader.UserGrants]
+// does for one, in one query per thousand users.
+func (r reader) GrantsOf(ctx context.Context, userPKs []int64) (map[int64][]Grant, error) {
+	out := map[int64][]Grant{}
+	for part := range slices.Chunk(userPKs, chunk) {
+		var rows []userGrant
+		err := r.idb.NewSelect().TableExpr("user_grants AS ug").
+			ColumnExpr("ug.user_pk, ug.kind, ug.target_pk, ug.group_pk, ug.source, ug.connector_id, ug.rule, ug.granted_at").
+			ColumnExpr("COALESCE(o.path, g.display_name, ro.name, '') AS target").
+			Join("LEFT JOIN org_units AS o ON ug.kind = 'orgUnit' AND o.pk = ug.target_pk").
+			Join("LEFT JOIN groups AS g ON ug.kind = 'group' AND g.pk = ug.target_pk").
+			Join("LEFT JOIN roles AS ro ON ug.kind = 'role' AND ro.pk = ug.target_pk").
+			Where("ug.user_pk IN (?)", bun.List(part)).
+			OrderExpr("ug.user_pk, CASE ug.kind WHEN 'orgUnit' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target, ug.connector_id, ug.rule").
+			Scan(ctx, &rows)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		for _, g := range rows {
+			out[g.UserPK] = append(out[g.UserPK], g.Grant)
+		}
+	}
+	return out, nil
 }
 
 // AddGrant records g for a user. A group grant also makes the user a
@@ -267,6 +293,24 @@ func (r reader) GroupUserPKs(ctx context.Context, groupPK int64) ([]int64, error
 	err := r.idb.NewSelect().TableExpr("group_users").Column("user_pk").
 		Where("group_pk = ?", groupPK).OrderExpr("user_pk").Scan(ctx, &pks)
 	return pks, mapError(err)
+}
+
+// ManagedUsers returns those of the tenant's users pks that connectorID
+// manages, with its external IDs, in pk order: one query per thousand.
+func (r reader) ManagedUsers(ctx context.Context, tenantID, connectorID int64, pks []int64) ([]User, error) {
+	var out []User
+	for part := range slices.Chunk(pks, chunk) {
+		var us []User
+		err := r.selectUsers(&us, connectorID).
+			Where("u.tenant_id = ? AND u.pk IN (?)", tenantID, bun.List(part)).
+			Where("EXISTS (SELECT 1 FROM user_links AS l WHERE l.user_pk = u.pk AND l.connector_id = ?)", connectorID).
+			OrderExpr("u.pk").Scan(ctx)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, us...)
+	}
+	return out, nil
 }
 
 // UserNameTaken reports whether the tenant has a user named userName in
