@@ -231,6 +231,10 @@ tenants:
     connectors:
       - name: csv
         loginName: first.last
+        rules:
+          - name: email-as-external-id
+            if: externalId == "" && email != ""
+            externalId: "${email}"
 `)
 		named := func(given, family string) map[string]any {
 			return map[string]any{"name": map[string]any{"givenName": given, "familyName": family}}
@@ -241,6 +245,16 @@ tenants:
 				if p.User.UserName != want {
 					t.Fatalf("userName %q, want %q", p.User.UserName, want)
 				}
+			}
+		})
+		t.Run("without an external ID, the email stands in for it (001)", func(t *testing.T) {
+			p := w.apply(w.input("csv", reconcile.Upsert, "", user("eve", "emails", email("eve@example.com"))))
+			if p.User.ExternalID != "eve@example.com" {
+				t.Fatalf("externalId %q", p.User.ExternalID)
+			}
+			again := w.apply(w.input("csv", reconcile.Upsert, "eve@example.com", user("eve", "title", "Dr")))
+			if again.Match == nil || again.Match.By != rules.MatchExternalID || again.User.ID != p.User.ID {
+				t.Fatalf("the next import did not find eve by it: %+v", again.Match)
 			}
 		})
 		t.Run("a superior is found by their external ID (001, 002)", func(t *testing.T) {
