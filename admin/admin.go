@@ -30,6 +30,7 @@ func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.H
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
+	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}/events", a.auth(a.events))
 	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(tenantWide(a.preview)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(tenantWide(a.connector)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(tenantWide(a.getConfig)))
@@ -146,17 +147,54 @@ type provenance struct {
 	SetAt     time.Time `json:"setAt"`
 }
 
-func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	ctx := r.Context()
-	u, err := a.db.User(ctx, p.TenantID, 0, r.PathValue("id"))
+// visibleUser returns the user the request names, if the administrator may
+// see it: outside their unit, a user does not exist.
+func (a *api) visibleUser(r *http.Request, p store.Principal) (store.User, error) {
+	u, err := a.db.User(r.Context(), p.TenantID, 0, r.PathValue("id"))
+	if err != nil || p.OrgUnit == "" {
+		return u, err
+	}
+	if in, err := a.db.UserInOrgUnit(r.Context(), u.PK, p.OrgUnit); err != nil || !in {
+		return store.User{}, cmpOr(err, store.ErrNotFound)
+	}
+	return u, nil
+}
+
+// events lists the audit events of a user, oldest first: every change,
+// with its source, connector, the rules that fired and the attributes'
+// before and after.
+func (a *api) events(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	u, err := a.visibleUser(r, p)
 	if err != nil {
 		return err
 	}
-	if p.OrgUnit != "" {
-		// Outside the administrator's unit, a user does not exist.
-		if in, err := a.db.UserInOrgUnit(ctx, u.PK, p.OrgUnit); err != nil || !in {
-			return cmpOr(err, store.ErrNotFound)
-		}
+	evs, err := a.db.AuditEvents(r.Context(), p.TenantID, u.ID)
+	if err != nil {
+		return err
+	}
+	names, err := a.db.ConnectorNames(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	type event struct {
+		At        time.Time      `json:"at"`
+		Source    string         `json:"source"`
+		Connector string         `json:"connector,omitempty"`
+		Action    string         `json:"action"`
+		Detail    map[string]any `json:"detail"`
+	}
+	out := make([]event, len(evs))
+	for i, e := range evs {
+		out[i] = event{e.At, e.Source, names[e.ConnectorID], e.Action, e.Detail}
+	}
+	return writeJSON(w, map[string]any{"events": out})
+}
+
+func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	ctx := r.Context()
+	u, err := a.visibleUser(r, p)
+	if err != nil {
+		return err
 	}
 	names, err := a.db.ConnectorNames(ctx, p.TenantID)
 	if err != nil {

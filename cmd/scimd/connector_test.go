@@ -140,6 +140,18 @@ func TestConnectorRules(t *testing.T) {
 		if s := account.SetBy["userName"]; s.Source != "scim" || s.Connector != "okta" {
 			t.Fatalf("userName set by %+v, want scim via okta", s)
 		}
+		status, body = do("GET", "/admin/v1/acme/users/"+created.ID+"/events", tokens["admin"], "")
+		var history struct {
+			Events []struct {
+				Source, Connector, Action string
+				Detail                    struct{ Fired []string }
+			}
+		}
+		json.Unmarshal([]byte(body), &history)
+		if status != 200 || len(history.Events) != 1 || history.Events[0].Action != "create" ||
+			history.Events[0].Connector != "okta" || fmt.Sprint(history.Events[0].Detail.Fired) != "[radiology]" {
+			t.Fatalf("events: %d %s", status, body)
+		}
 	})
 }
 
@@ -274,6 +286,9 @@ func TestScopedAdmin(t *testing.T) {
 		}
 		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["surg"], medicine, ""); status != 404 {
 			t.Fatalf("Medicine's admin read a Surgery user: %d", status)
+		}
+		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["surg"]+"/events", medicine, ""); status != 404 {
+			t.Fatalf("Medicine's admin read a Surgery user's history: %d", status)
 		}
 		if status, _ := do("GET", "/admin/v1/acme/users/"+ids["med"], radiology, ""); status != 404 {
 			t.Fatalf("Radiology's admin read a user of the unit above: %d", status)
