@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -155,7 +156,7 @@ func (a *api) visibleUser(r *http.Request, p store.Principal) (store.User, error
 		return u, err
 	}
 	if in, err := a.db.UserInOrgUnit(r.Context(), u.PK, p.OrgUnit); err != nil || !in {
-		return store.User{}, cmpOr(err, store.ErrNotFound)
+		return store.User{}, cmp.Or(err, store.ErrNotFound)
 	}
 	return u, nil
 }
@@ -262,13 +263,6 @@ func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) e
 		out.Next = &us[len(us)-1].PK
 	}
 	return writeJSON(w, out)
-}
-
-func cmpOr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
 }
 
 func (a *api) preview(w http.ResponseWriter, r *http.Request, p store.Principal) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/scimd/scimd/store"
 )
@@ -170,17 +169,17 @@ func (p *prefetched) UserGroups(ctx context.Context, userPKs []int64) (map[int64
 
 // Targets missing now are not remembered: the batch may create them.
 func (p *prefetched) OrgUnit(ctx context.Context, tenantID int64, path string) (store.OrgUnit, error) {
-	return remember(p.units, strings.ToLower(path), func() (store.OrgUnit, error) { return p.reads.OrgUnit(ctx, tenantID, path) })
+	return remember(p.units, store.Fold(path), func() (store.OrgUnit, error) { return p.reads.OrgUnit(ctx, tenantID, path) })
 }
 
 func (p *prefetched) Role(ctx context.Context, tenantID int64, name string) (store.Role, error) {
-	return remember(p.roles, strings.ToLower(name), func() (store.Role, error) { return p.reads.Role(ctx, tenantID, name) })
+	return remember(p.roles, store.Fold(name), func() (store.Role, error) { return p.reads.Role(ctx, tenantID, name) })
 }
 
 func (p *prefetched) GroupsNamed(ctx context.Context, tenantID int64, name string) ([]store.Group, error) {
-	gs, err := remember(p.named, strings.ToLower(name), func() ([]store.Group, error) { return p.reads.GroupsNamed(ctx, tenantID, name) })
+	gs, err := remember(p.named, store.Fold(name), func() ([]store.Group, error) { return p.reads.GroupsNamed(ctx, tenantID, name) })
 	if len(gs) == 0 {
-		delete(p.named, strings.ToLower(name))
+		delete(p.named, store.Fold(name))
 	}
 	return gs, err
 }

@@ -119,21 +119,13 @@ func (tx *Tx) EnsureRole(ctx context.Context, tenantID int64, name string) (Role
 // UserGrants returns the grants a user holds, with their targets' names,
 // org units first, then groups, then roles.
 func (r reader) UserGrants(ctx context.Context, userPK int64) ([]Grant, error) {
-	var gs []Grant
-	err := r.idb.NewSelect().TableExpr("user_grants AS ug").
-		ColumnExpr("ug.kind, ug.target_pk, ug.group_pk, ug.source, ug.connector_id, ug.rule, ug.granted_at").
-		ColumnExpr("COALESCE(o.path, g.display_name, ro.name, '') AS target").
-		Join("LEFT JOIN org_units AS o ON ug.kind = 'orgUnit' AND o.pk = ug.target_pk").
-		Join("LEFT JOIN groups AS g ON ug.kind = 'group' AND g.pk = ug.target_pk").
-		Join("LEFT JOIN roles AS ro ON ug.kind = 'role' AND ro.pk = ug.target_pk").
-		Where("ug.user_pk = ?", userPK).
-		OrderExpr("CASE ug.kind WHEN 'orgUnit' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target, ug.connector_id, ug.rule").
-		Scan(ctx, &gs)
-	return gs, mapError(err)
+	byUser, err := r.GrantsOf(ctx, []int64{userPK})
+	return byUser[userPK], err
 }
 
-// GrantsOf returns the grants of each of the users, as [reader.UserGrants]
-// does for one, in one query per thousand users.
+// GrantsOf returns the grants of each of the users, with their targets'
+// names, org units first, then groups, then roles: one query per thousand
+// users.
 func (r reader) GrantsOf(ctx context.Context, userPKs []int64) (map[int64][]Grant, error) {
 	out := map[int64][]Grant{}
 	for part := range slices.Chunk(userPKs, chunk) {
@@ -277,14 +269,6 @@ func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, e
 		Where("u.tenant_id = ? AND u.pk IN (SELECT user_pk FROM user_emails WHERE tenant_id = ? AND email = ?)", tenantID, tenantID, Fold(email)).
 		OrderExpr("u.pk").Limit(2).Scan(ctx)
 	return us, mapError(err)
-}
-
-// UserByPK returns a user of the tenant by its internal key, with
-// connectorID's external ID, or [ErrNotFound].
-func (r reader) UserByPK(ctx context.Context, tenantID, connectorID, pk int64) (User, error) {
-	var u User
-	err := r.selectUsers(&u, connectorID).Where("u.tenant_id = ? AND u.pk = ?", tenantID, pk).Scan(ctx)
-	return u, mapError(err)
 }
 
 // GroupUserPKs lists the users a group holds, by internal key.

@@ -246,16 +246,9 @@ func (db *DB) SetAdmin(ctx context.Context, tenant, connector, orgUnit string) e
 			}
 		}
 		_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", KindAdmin).
-			Set("org_unit = ?", nullIfEmpty(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
+			Set("org_unit = ?", bun.NullZero(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
 		return mapError(err)
 	})
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // SetProfile sets the compatibility profile of the named connector of the
