@@ -37,14 +37,15 @@ func (e *MatchError) Error() string { return e.Msg }
 // match finds the existing user in identifies, trying the connector's keys
 // in order (by default its own external ID, then userName, then email);
 // the first key that finds anyone decides. A Create matches only users the
-// connector does not manage yet, or its own by userName (a duplicate). It returns nil when nobody
-// matches. Two candidates for one key is a [*MatchError], never a merge;
+// connector does not manage yet, or its own by userName (a duplicate, which
+// the caller refuses). It returns nil when nobody matches. Two candidates for one key is a [*MatchError], never a merge;
 // so is a user the connector does not manage yet who holds grants outside
 // the connector's allow-list (a push must not take over an administrator by
 // sending their userName or email). Email is matched only on addresses the
 // connector vouches for (rules.Connector.Vouches). Matching never leaves the
 // tenant.
 func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc map[string]any) (*Match, error) {
+	creating := in.Op == Create
 	for _, key := range conn.Match {
 		var (
 			found []store.User
@@ -53,7 +54,11 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 		)
 		switch key {
 		case rules.MatchExternalID:
-			if value = in.ExternalID; value == "" {
+			// A connector's create is a new object of its own, even with
+			// an external ID it used before (RFC 7643 §3.1 makes it not
+			// unique); and a user has this connector's external ID only
+			// if the connector manages them.
+			if value = in.ExternalID; value == "" || creating {
 				continue
 			}
 			found, err = r.UsersByExternalID(ctx, in.TenantID, in.ConnectorID, value)
@@ -74,22 +79,15 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 					continue
 				}
 				value = email
-				if found, err = r.UsersByEmail(ctx, in.TenantID, in.ConnectorID, email); err != nil || len(found) > 0 {
+				// A create matches only people the connector does not
+				// manage: two of its own may share an address.
+				if found, err = r.UsersByEmail(ctx, in.TenantID, in.ConnectorID, email, creating); err != nil || len(found) > 0 {
 					break
 				}
 			}
 		}
 		if err != nil {
 			return nil, err
-		}
-		if in.Op == Create && key != rules.MatchUserName {
-			// A connector's create is a new object of its own, even with
-			// an external ID or email it used before (RFC 7643 §3.1 makes
-			// neither unique): it matches only users it does not manage.
-			// Its own userName, though, is a duplicate (below).
-			if found, err = unlinked(ctx, r, in.ConnectorID, found); err != nil {
-				return nil, err
-			}
 		}
 		switch len(found) {
 		case 0:
@@ -112,21 +110,6 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 		return m, nil
 	}
 	return nil, nil
-}
-
-// unlinked keeps the users that connectorID does not manage.
-func unlinked(ctx context.Context, r reads, connectorID int64, users []store.User) ([]store.User, error) {
-	out := users[:0:0]
-	for _, u := range users {
-		linked, err := r.Linked(ctx, connectorID, u.PK)
-		if err != nil {
-			return nil, err
-		}
-		if !linked {
-			out = append(out, u)
-		}
-	}
-	return out, nil
 }
 
 // mayClaim refuses to link a connector to a user holding any grant the

@@ -73,7 +73,7 @@ type reads interface {
 	Linked(ctx context.Context, connectorID, userPK int64) (bool, error)
 	UsersByExternalID(ctx context.Context, tenantID, connectorID int64, value string) ([]store.User, error)
 	UserByUserName(ctx context.Context, tenantID, connectorID int64, userName string) (store.User, error)
-	UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string) ([]store.User, error)
+	UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string, unmanaged bool) ([]store.User, error)
 	UserNameTaken(ctx context.Context, tenantID int64, userName string) (bool, error)
 	OrgUnit(ctx context.Context, tenantID int64, path string) (store.OrgUnit, error)
 	Role(ctx context.Context, tenantID int64, name string) (store.Role, error)

@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"io/fs"
+
+	"github.com/uptrace/bun/migrate"
+)
 
 // ExplainUsers is EXPLAIN of the page query Users runs for q, with
 // sequential scans disabled: a plan that still scans the users table
@@ -50,4 +55,29 @@ func (db *DB) explain(ctx context.Context, query string) (string, error) {
 // Exec runs a statement, for tests that tune the database (ANALYZE).
 func (db *DB) Exec(ctx context.Context, query string) (any, error) {
 	return db.bun.ExecContext(ctx, query)
+}
+
+// MigrateThrough applies the migrations up to and including version
+// ("0001"), as a database of that age would have them.
+func (db *DB) MigrateThrough(ctx context.Context, version string) error {
+	sub, err := fs.Sub(migrationFiles, "migrations/"+string(db.dialect))
+	if err != nil {
+		return err
+	}
+	all := migrate.NewMigrations()
+	if err := all.Discover(sub); err != nil {
+		return err
+	}
+	some := migrate.NewMigrations()
+	for _, m := range all.Sorted() {
+		if m.Name <= version {
+			some.Add(m)
+		}
+	}
+	m, err := db.migratorOf(ctx, some)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx)
+	return err
 }

@@ -261,13 +261,18 @@ func (r reader) UserByUserName(ctx context.Context, tenantID, connectorID int64,
 }
 
 // UsersByEmail returns up to two users of the tenant with email among
-// their emails (any case): more than one is an ambiguous match. It is an
-// index lookup on user_emails, which triggers keep in step with attrs.
-func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string) ([]User, error) {
+// their emails (any case): more than one is an ambiguous match. With
+// unmanaged, users connectorID manages are left out (what the connector's
+// own create may match). It is an index lookup on user_emails, which
+// triggers keep in step with attrs.
+func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, email string, unmanaged bool) ([]User, error) {
 	var us []User
-	err := r.selectUsers(&us, connectorID).
-		Where("u.tenant_id = ? AND u.pk IN (SELECT user_pk FROM user_emails WHERE tenant_id = ? AND email = ?)", tenantID, tenantID, Fold(email)).
-		OrderExpr("u.pk").Limit(2).Scan(ctx)
+	q := r.selectUsers(&us, connectorID).
+		Where("u.tenant_id = ? AND u.pk IN (SELECT user_pk FROM user_emails WHERE tenant_id = ? AND email = ?)", tenantID, tenantID, Fold(email))
+	if unmanaged {
+		q = q.Where("NOT EXISTS (SELECT 1 FROM user_links AS l WHERE l.user_pk = u.pk AND l.connector_id = ?)", connectorID)
+	}
+	err := q.OrderExpr("u.pk").Limit(2).Scan(ctx)
 	return us, mapError(err)
 }
 

@@ -58,6 +58,11 @@ func (db *DB) migrator(ctx context.Context) (*migrate.Migrator, error) {
 	if err := migs.Discover(sub); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	return db.migratorOf(ctx, migs)
+}
+
+// migratorOf returns a migrator of migs, with scimd's table names.
+func (db *DB) migratorOf(ctx context.Context, migs *migrate.Migrations) (*migrate.Migrator, error) {
 	m := migrate.NewMigrator(db.bun, migs,
 		migrate.WithTableName("schema_migrations"),
 		migrate.WithLocksTableName("schema_migration_locks"),

@@ -52,6 +52,17 @@ CREATE TABLE user_links (
     PRIMARY KEY (user_pk, connector_id)
 );
 
+-- Users written before links existed: a connector manages those it gave
+-- an external ID, and those it created (the audit log says which).
+INSERT INTO user_links (connector_id, user_pk, linked_at)
+SELECT x.connector_id, x.user_pk, u.created_at
+FROM user_external_ids AS x JOIN users AS u ON u.pk = x.user_pk
+UNION
+SELECT a.connector_id, u.pk, u.created_at
+FROM audit_events AS a JOIN users AS u ON u.id = a.resource_id AND u.tenant_id = a.tenant_id
+WHERE a.resource_type = 'User' AND a.connector_id IS NOT NULL
+ON CONFLICT DO NOTHING;
+
 -- Who last set each mapped attribute of a user: source precedence and the
 -- admin API's "which source and rule set it, and when".
 CREATE TABLE user_attribute_sources (
