@@ -60,13 +60,15 @@ func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant,
 }
 
 // UserExtensions returns the tenant's own User extension schemas, as its
-// configuration declares them.
-func (e *Engine) UserExtensions(ctx context.Context, tenantID int64, tenant string) ([]schema.Schema, error) {
-	cfg, err := e.config(ctx, e.db, tenantID, tenant)
+// configuration declares them, for a request of p. p's configuration
+// version, read with its token, finds the compiled configuration without
+// another query.
+func (e *Engine) UserExtensions(ctx context.Context, p store.Principal) ([]schema.Schema, error) {
+	cfg, err := e.configAt(ctx, e.db, p.TenantID, p.TenantName, p.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := cfg.Tenant(tenant)
+	t, ok := cfg.Tenant(p.TenantName)
 	if !ok {
 		return nil, nil
 	}
@@ -84,18 +86,30 @@ func (e *Engine) UserExtensions(ctx context.Context, tenantID int64, tenant stri
 // config returns the tenant's configuration: the one saved through the
 // admin API if any, else the file's (which may be nil). It reads the saved
 // version with the caller's other reads, so that every replica maps with
-// the configuration saved last; the compiled configuration is cached per
-// version.
+// the configuration saved last.
 func (e *Engine) config(ctx context.Context, r reads, tenantID int64, tenant string) (*rules.Config, error) {
-	text, version, err := r.TenantConfig(ctx, tenantID)
-	if err != nil || version == 0 {
-		return e.cfg, err
+	version, err := r.TenantConfigVersion(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return e.configAt(ctx, r, tenantID, tenant, version)
+}
+
+// configAt is config at a known version: 0 is the file's; others are
+// compiled once per process and version, the text read only then.
+func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant string, version int64) (*rules.Config, error) {
+	if version == 0 {
+		return e.cfg, nil
 	}
 	e.mu.Lock()
 	sc, ok := e.saved[tenantID]
 	e.mu.Unlock()
-	if ok && sc.version == version {
+	if ok && sc.version >= version {
 		return sc.cfg, nil
+	}
+	text, version, err := r.TenantConfig(ctx, tenantID)
+	if err != nil {
+		return nil, err
 	}
 	c, err := ParseTenantConfig(tenant, text)
 	if err != nil {

@@ -66,6 +66,7 @@ type Plan struct {
 // transaction that applies it.
 type reads interface {
 	TenantConfig(ctx context.Context, tenantID int64) (string, int64, error)
+	TenantConfigVersion(ctx context.Context, tenantID int64) (int64, error)
 	ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error)
 	UserGrants(ctx context.Context, userPK int64) ([]store.Grant, error)
 	UserGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error)

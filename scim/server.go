@@ -302,7 +302,7 @@ func (s *Server) types(ctx context.Context) []scimlib.ResourceType {
 // listed in /Schemas and /ResourceTypes, validated, stored, returned,
 // patched and filtered like the enterprise extension.
 func (s *Server) tenantTypes(ctx context.Context, p store.Principal) ([]scimlib.ResourceType, error) {
-	exts, err := s.engine.UserExtensions(ctx, p.TenantID, p.TenantName)
+	exts, err := s.engine.UserExtensions(ctx, p)
 	if err != nil || len(exts) == 0 {
 		return s.resourceTypes, err
 	}

@@ -75,6 +75,9 @@ type Principal struct {
 	// Kind and OrgUnit are the connector's (see [Connector]).
 	Kind    string
 	OrgUnit string
+	// ConfigVersion is the version of the tenant's configuration saved
+	// through the admin API when the principal was read (0: none).
+	ConfigVersion int64
 }
 
 // MaxActiveTokens is how many unrevoked tokens a connector may hold: two, so
@@ -99,10 +102,11 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		Profile       string `bun:"profile"`
 		Kind          string `bun:"kind"`
 		OrgUnit       string `bun:"org_unit"`
+		ConfigVersion int64  `bun:"config_version"`
 	}
 	err := r.idb.NewSelect().Model(&row).
 		ModelTableExpr("tokens AS t").
-		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '') AS org_unit").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '') AS org_unit, n.config_version").
 		Join("JOIN connectors AS c ON c.id = t.connector_id").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("t.hash = ?", hash).
@@ -119,6 +123,7 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		Profile:       row.Profile,
 		Kind:          row.Kind,
 		OrgUnit:       row.OrgUnit,
+		ConfigVersion: row.ConfigVersion,
 	}, row.Token, nil
 }
 
@@ -128,10 +133,10 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 func (r reader) ConnectorPrincipal(ctx context.Context, tenant, connector string) (Principal, error) {
 	var p Principal
 	err := r.idb.NewSelect().TableExpr("connectors AS c").
-		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '')").
+		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, ''), n.config_version").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("n.name = ? AND c.name = ?", tenant, connector).
-		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile, &p.Kind, &p.OrgUnit)
+		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile, &p.Kind, &p.OrgUnit, &p.ConfigVersion)
 	return p, mapError(err)
 }
 
@@ -145,6 +150,14 @@ func (r reader) TenantConfig(ctx context.Context, tenantID int64) (text string, 
 		text = *cfg
 	}
 	return text, version, mapError(err)
+}
+
+// TenantConfigVersion returns the version of the tenant's configuration
+// saved through the admin API; 0 means none was saved.
+func (r reader) TenantConfigVersion(ctx context.Context, tenantID int64) (int64, error) {
+	var version int64
+	err := r.idb.NewSelect().TableExpr("tenants").Column("config_version").Where("id = ?", tenantID).Scan(ctx, &version)
+	return version, mapError(err)
 }
 
 // SetTenantConfig saves a tenant's connector configuration, which the

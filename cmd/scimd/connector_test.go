@@ -221,7 +221,11 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 			t.Fatalf("replica b mapped with %s, want version 1's rule", got)
 		}
 
+		if _, body := do(b, "GET", "/scim/v2/acme/Schemas", tokens["okta"], ""); strings.Contains(body, schoolExt) {
+			t.Fatalf("version 1 declares no extension, and /Schemas lists one")
+		}
 		v2 := strings.Replace(radiologyConfig, "orgUnit: Medicine/Radiology", "orgUnit: Medicine/Imaging", 1)
+		v2 = strings.Replace(v2, "    connectors:", "    extensions:\n      - schema: "+schoolExt+"\n        attributes: [{name: gradYear, type: integer}]\n    connectors:", 1)
 		if status, body := do(a, "PUT", "/admin/v1/acme/config", tokens["admin"], v2); status != 200 || !strings.Contains(body, `"version": 2`) {
 			t.Fatalf("PUT config v2: %d %s", status, body)
 		}
@@ -230,6 +234,9 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 		}
 		if got := grants(); got != "[{orgUnit Medicine/Imaging radiology} {role faculty radiology}]" {
 			t.Fatalf("replica b mapped with %s, want version 2's rule", got)
+		}
+		if _, body := do(b, "GET", "/scim/v2/acme/Schemas", tokens["okta"], ""); !strings.Contains(body, schoolExt) {
+			t.Fatalf("replica b's /Schemas does not list the extension version 2 declares")
 		}
 		if status, body := do(b, "GET", "/admin/v1/acme/config", tokens["admin"], ""); status != 200 || !strings.Contains(body, "Medicine/Imaging") {
 			t.Fatalf("GET config: %d %s", status, body)
