@@ -90,21 +90,16 @@ tenants:
             if: '"Engineering" in groups'
             roles: [engineer]
 `)
-		var refs []store.MemberRef
+		var ids []string
 		for i := range members {
-			p := w.apply(w.input("okta", reconcile.Create, "", user(fmt.Sprintf("u%d", i))))
-			refs = append(refs, store.MemberRef{ID: p.User.ID})
+			ids = append(ids, w.apply(w.input("okta", reconcile.Create, "", user(fmt.Sprintf("u%d", i)))).User.ID)
 		}
-		in := w.input("okta", reconcile.Create, "", map[string]any{"displayName": "Engineering"})
-		in.Kind, in.Members = reconcile.KindGroup, refs
-		g := w.apply(in)
+		g := w.apply(w.groupInput("okta", reconcile.Create, "", map[string]any{"displayName": "Engineering"}, ids...))
 		names := []string{"Platform", "Engineering"}
 		b.Run(d.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				in := w.input("okta", reconcile.Replace, "", map[string]any{"displayName": names[i%2]})
-				in.Kind, in.ID, in.Members = reconcile.KindGroup, g.Group.ID, refs
-				w.apply(in)
+				w.apply(w.groupInput("okta", reconcile.Replace, g.Group.ID, map[string]any{"displayName": names[i%2]}, ids...))
 				i++
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/member")

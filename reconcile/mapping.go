@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -318,20 +319,22 @@ func rulesInput(in Input, u *store.User, groups []string) rules.Input {
 	}
 }
 
-// year reads a year a source sent as key, at the top level or in any
-// extension: a number or a numeric string; 0 when absent.
+// year reads a year a source sent as key (any case), at the top level or
+// else in the first extension, by URN order, that has it: a number or a
+// numeric string; 0 when absent. The order makes it deterministic, as a
+// plan must be.
 func year(doc map[string]any, key string) int64 {
 	find := func(m map[string]any) (any, bool) {
-		for k, v := range m {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if strings.EqualFold(k, key) {
-				return v, true
+				return m[k], true
 			}
 		}
 		return nil, false
 	}
 	v, ok := find(doc)
-	for k, ext := range doc {
-		if m, isMap := ext.(map[string]any); !ok && isMap && strings.HasPrefix(k, "urn:") {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		if m, isMap := doc[k].(map[string]any); !ok && isMap && strings.HasPrefix(k, "urn:") {
 			v, ok = find(m)
 		}
 	}

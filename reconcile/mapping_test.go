@@ -63,6 +63,23 @@ func (w *world) input(c string, op reconcile.Op, ext string, attrs map[string]an
 	}
 }
 
+// groupInput is a group create or replace of connector c with members.
+func (w *world) groupInput(c string, op reconcile.Op, id string, attrs map[string]any, members ...string) reconcile.Input {
+	in := w.input(c, op, "", attrs)
+	in.Kind, in.ID = reconcile.KindGroup, id
+	for _, m := range members {
+		in.Members = append(in.Members, store.MemberRef{ID: m})
+	}
+	return in
+}
+
+// groupPatch is a group PATCH of connector c that runs edit.
+func (w *world) groupPatch(c, id string, edit reconcile.Edit) reconcile.Input {
+	in := w.input(c, reconcile.Patch, "", nil)
+	in.Kind, in.ID, in.Edit = reconcile.KindGroup, id, edit
+	return in
+}
+
 func (w *world) apply(in reconcile.Input) *reconcile.Plan {
 	w.t.Helper()
 	p, err := w.e.Apply(context.Background(), in)
@@ -652,12 +669,7 @@ tenants:
 		ann := w.apply(w.input("okta", reconcile.Create, "", user("ann")))
 		bob := w.apply(w.input("other", reconcile.Create, "", user("bob")))
 		group := func(op reconcile.Op, id string, attrs map[string]any, members ...string) *reconcile.Plan {
-			in := w.input("okta", op, "", attrs)
-			in.Kind, in.ID = reconcile.KindGroup, id
-			for _, m := range members {
-				in.Members = append(in.Members, store.MemberRef{ID: m})
-			}
-			return w.apply(in)
+			return w.apply(w.groupInput("okta", op, id, attrs, members...))
 		}
 		g := group(reconcile.Create, "", map[string]any{"displayName": "Engineering"}, ann.User.ID, bob.User.ID)
 
@@ -684,12 +696,9 @@ tenants:
 			if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"role:engineer"}) {
 				t.Fatalf("ann back in: %v", got)
 			}
-			in := w.input("okta", reconcile.Patch, "", nil)
-			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
-			in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+			w.apply(w.groupPatch("okta", g.Group.ID, func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
 				return d, []reconcile.MemberEdit{{Op: "remove", IDs: []string{ann.User.ID}}}, nil
-			}
-			w.apply(in)
+			}))
 			if got := w.grants(ann.User.ID); len(got) != 0 {
 				t.Fatalf("ann after leaving: %v", got)
 			}
@@ -697,13 +706,10 @@ tenants:
 		t.Run("a PATCH adding one member maps that member only", func(t *testing.T) {
 			carl := w.apply(w.input("okta", reconcile.Create, "", user("carl")))
 			dan := w.apply(w.input("okta", reconcile.Create, "", user("dan")))
-			in := w.input("okta", reconcile.Patch, "", nil)
-			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
 			add := func(id string) {
-				in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				w.apply(w.groupPatch("okta", g.Group.ID, func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
 					return d, []reconcile.MemberEdit{{Op: "add", IDs: []string{id}}}, nil
-				}
-				w.apply(in)
+				}))
 			}
 			add(carl.User.ID)
 			// Take carl's grant away behind the rules' back: mapping carl
@@ -724,13 +730,9 @@ tenants:
 			}
 		})
 		t.Run("a PATCH renaming the group maps every member", func(t *testing.T) {
-			in := w.input("okta", reconcile.Patch, "", nil)
-			in.Kind, in.ID = reconcile.KindGroup, g.Group.ID
-			in.Edit = func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
-				attrs := map[string]any{"displayName": "Platform"}
-				return reconcile.Doc{Attrs: attrs, ExternalID: d.ExternalID}, nil, nil
-			}
-			w.apply(in)
+			w.apply(w.groupPatch("okta", g.Group.ID, func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				return reconcile.Doc{Attrs: map[string]any{"displayName": "Platform"}, ExternalID: d.ExternalID}, nil, nil
+			}))
 			for _, name := range []string{"carl", "dan"} {
 				u, _ := db.UserByUserName(ctx, w.tenant.ID, 0, name)
 				if got := w.grants(u.ID); len(got) != 0 {
