@@ -1,6 +1,6 @@
 module github.com/scimd/scimd
 
-go 1.26.8
+go 1.27.3
 
 require (
 	cel.dev/cel-go v0.33.2
