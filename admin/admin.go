@@ -2,8 +2,6 @@ package admin
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
@@ -19,15 +16,25 @@ import (
 	"github.com/scimd/scimd/store"
 )
 
-// maxBody bounds a preview's payload.
-const maxBody = 1 << 20
+// Config tunes the admin API. The zero value is a safe default.
+type Config struct {
+	// MaxBodyBytes bounds a request body; larger ones get 413. 0 means 1 MiB.
+	MaxBodyBytes int64
+	// Logger receives errors with their IDs; nil discards them.
+	Logger *slog.Logger
+}
 
-// NewHandler returns the admin API, to be mounted at /admin/v1/.
-func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.Handler {
+// NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
+// through db; every change goes through engine, which audits it.
+func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{db: db, engine: engine, log: log}
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -36,6 +43,8 @@ func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.H
 	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(tenantWide(a.connector)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(tenantWide(a.getConfig)))
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
+	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -43,9 +52,10 @@ func NewHandler(db *store.DB, engine *reconcile.Engine, log *slog.Logger) http.H
 }
 
 type api struct {
-	db     *store.DB
-	engine *reconcile.Engine
-	log    *slog.Logger
+	db      store.Reader
+	engine  *reconcile.Engine
+	log     *slog.Logger
+	maxBody int64
 }
 
 // Error is an admin API error: its status and a detail meant for a person.
@@ -62,20 +72,11 @@ type handler func(w http.ResponseWriter, r *http.Request, tenant store.Principal
 // turns a handler's error into its JSON answer.
 func (a *api) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		hash := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		p, stored, err := a.db.Principal(r.Context(), hash[:])
-		if !strings.EqualFold(scheme, "Bearer") || err != nil || subtle.ConstantTimeCompare(stored.Hash, hash[:]) != 1 ||
-			p.Kind != store.KindAdmin || p.TenantName != r.PathValue("tenant") {
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				a.fail(w, r, err)
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="scimd admin"`)
-			writeError(w, &Error{http.StatusUnauthorized, "send a token of one of this tenant's admin connectors: scimd token create --tenant T --connector admins --admin"})
-			return
+		p, err := a.engine.Authenticate(r.Context(), r.Header.Get("Authorization"), r.PathValue("tenant"), store.KindAdmin)
+		if err == nil {
+			err = h(w, r, p)
 		}
-		if err := h(w, r, p); err != nil {
+		if err != nil {
 			a.fail(w, r, err)
 		}
 	}
@@ -94,13 +95,28 @@ func tenantWide(h handler) handler {
 
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		ae *Error
-		ie *reconcile.InputError
-		me *reconcile.MatchError
-		ce *store.ConflictError
+		ae      *Error
+		auth    *reconcile.AuthError
+		denied  *reconcile.ForbiddenError
+		ie      *reconcile.InputError
+		me      *reconcile.MatchError
+		ce      *store.ConflictError
+		le      *store.LimitError
+		invalid *rules.Error
 	)
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &auth):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd admin"`)
+		ae = &Error{http.StatusUnauthorized, auth.Msg}
+	case errors.As(err, &denied):
+		ae = &Error{http.StatusForbidden, denied.Msg}
+	case errors.As(err, &invalid):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"status": "400",
+			"detail": fmt.Sprintf("the configuration has %d problem(s); nothing was saved", len(invalid.Problems)), "problems": invalid.Problems})
+		return
 	case errors.Is(err, store.ErrNotFound):
 		ae = &Error{http.StatusNotFound, "no such resource in this tenant"}
 	case errors.As(err, &ie):
@@ -108,9 +124,11 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &me):
 		ae = &Error{http.StatusConflict, me.Msg}
 	case errors.As(err, &ce):
-		ae = &Error{http.StatusConflict, ce.Error()}
+		ae = &Error{http.StatusConflict, ce.Error() + " in this tenant"}
+	case errors.As(err, &le):
+		ae = &Error{http.StatusConflict, le.What}
 	default:
-		id := strconv.FormatInt(time.Now().UnixNano(), 36)
+		id := reconcile.ErrorID()
 		a.log.ErrorContext(r.Context(), "admin api", "error_id", id, "err", err)
 		ae = &Error{http.StatusInternalServerError, "internal error; the server log has it under error_id " + id}
 	}
@@ -123,8 +141,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 	json.NewEncoder(w).Encode(map[string]string{"status": strconv.Itoa(e.Status), "detail": e.Detail})
 }
 
-func writeJSON(w http.ResponseWriter, v any) error {
+func writeJSON(w http.ResponseWriter, v any) error { return writeStatus(w, http.StatusOK, v) }
+
+func writeStatus(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
@@ -270,13 +291,9 @@ func (a *api) preview(w http.ResponseWriter, r *http.Request, p store.Principal)
 	if err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		return &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the payload is larger than %d bytes", maxBody)}
-	}
 	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return &Error{http.StatusBadRequest, "the payload is not a JSON object (a SCIM User): " + err.Error()}
+	if err := a.readJSON(w, r, &doc, "a SCIM User"); err != nil {
+		return err
 	}
 	plan, err := a.engine.Plan(r.Context(), PreviewInput(c, doc))
 	if err != nil {
@@ -298,8 +315,7 @@ func PreviewInput(c store.Principal, doc map[string]any) reconcile.Input {
 		}
 	}
 	return reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: c.TenantID, ConnectorID: c.ConnectorID,
-		Tenant: c.TenantName, Connector: c.ConnectorName,
+		Source: reconcile.SourceSCIM, Principal: c,
 		Kind: reconcile.KindUser, Op: reconcile.Upsert, Attrs: attrs, ExternalID: externalID,
 	}
 }
@@ -338,21 +354,11 @@ func (a *api) getConfig(w http.ResponseWriter, r *http.Request, p store.Principa
 // the next write on, every replica maps through it. A configuration with
 // problems is refused whole (400), listing each with its line.
 func (a *api) putConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	raw, err := a.readBody(w, r)
 	if err != nil {
-		return &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the configuration is larger than %d bytes", maxBody)}
-	}
-	if _, err := reconcile.ParseTenantConfig(p.TenantName, string(raw)); err != nil {
-		var invalid *rules.Error
-		if errors.As(err, &invalid) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			return json.NewEncoder(w).Encode(map[string]any{"status": "400",
-				"detail": fmt.Sprintf("the configuration has %d problem(s); nothing was saved", len(invalid.Problems)), "problems": invalid.Problems})
-		}
 		return err
 	}
-	version, err := a.db.SetTenantConfig(r.Context(), p.TenantID, string(raw))
+	version, err := a.engine.SaveConfig(r.Context(), p, string(raw))
 	if err != nil {
 		return err
 	}
@@ -371,4 +377,59 @@ func connectorNames(tenant, text string) []string {
 		}
 	}
 	return names
+}
+
+// readBody reads a request's body, up to the server's limit (413 past it).
+func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"the request body is larger than the %d bytes this server accepts (serve --max-body-bytes)", tooLarge.Limit)}
+	}
+	if err != nil {
+		return nil, &Error{http.StatusBadRequest, "could not read the request body"}
+	}
+	return raw, nil
+}
+
+// readJSON reads a request's body, a JSON object described by what, into v.
+func (a *api) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) error {
+	raw, err := a.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &Error{http.StatusBadRequest, fmt.Sprintf("the body is not a JSON object (%s): %v", what, err)}
+	}
+	return nil
+}
+
+// createOrgUnit creates an org unit, and any missing unit above it, so that
+// rules may grant it: {"path": "Medicine/Cardiology"}. An org unit's
+// administrator creates units below their own only.
+func (a *api) createOrgUnit(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var body struct{ Path string }
+	if err := a.readJSON(w, r, &body, `{"path": "Medicine/Cardiology"}`); err != nil {
+		return err
+	}
+	u, err := a.engine.CreateOrgUnit(r.Context(), p, body.Path)
+	if err != nil {
+		return err
+	}
+	return writeStatus(w, http.StatusCreated, map[string]any{"path": u.Path, "createdAt": u.CreatedAt})
+}
+
+// createGroup creates an empty group, so that rules may grant it:
+// {"displayName": "Faculty"}. Groups belong to the whole tenant.
+func (a *api) createGroup(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var body struct{ DisplayName string }
+	if err := a.readJSON(w, r, &body, `{"displayName": "Faculty"}`); err != nil {
+		return err
+	}
+	g, err := a.engine.CreateGroup(r.Context(), p, body.DisplayName)
+	if err != nil {
+		return err
+	}
+	return writeStatus(w, http.StatusCreated, map[string]any{"id": g.ID, "displayName": g.DisplayName, "createdAt": g.CreatedAt})
 }

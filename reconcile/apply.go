@@ -144,7 +144,7 @@ func ParseTenantConfig(tenant, text string) (*rules.Config, error) {
 // Plan works out what in would change, reading the database but writing
 // nothing: the dry run (a preview).
 func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
-	conn, err := e.connector(ctx, e.db, in.TenantID, in.Tenant, in.Connector)
+	conn, err := e.connector(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	for attempt := 0; ; attempt++ {
 		var p *Plan
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-			conn, err := e.connector(ctx, tx, in.TenantID, in.Tenant, in.Connector)
+			conn, err := e.connector(ctx, tx, in.TenantID, in.TenantName, in.ConnectorName)
 			if err != nil {
 				return err
 			}

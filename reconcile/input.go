@@ -10,6 +10,8 @@ const (
 	SourceOIDC  Source = "oidc"
 	SourceCSV   Source = "csv"
 	SourceAdmin Source = "admin"
+	// SourceCLI is scimd's own commands (token create, connector set).
+	SourceCLI Source = "cli"
 )
 
 // Op is what the source asks for.
@@ -36,14 +38,13 @@ const (
 
 // Input is one write from any source, before matching and mapping.
 type Input struct {
-	Source      Source
-	TenantID    int64
-	ConnectorID int64
-	// Tenant and Connector are the names of TenantID and ConnectorID: the
-	// connector's configuration is found by them.
-	Tenant, Connector string
-	Kind              Kind
-	Op                Op
+	Source Source
+	// Principal is who writes, as the edge authenticated it: the tenant
+	// and the connector, whose configuration maps the write (in.TenantID,
+	// in.ConnectorName… are the principal's; in.Kind is the resource's).
+	store.Principal
+	Kind Kind
+	Op   Op
 	// ID names the resource for Replace and Delete.
 	ID string
 	// IfMatch, when not zero, is the version the client holds (If-Match);

@@ -401,7 +401,7 @@ type owners struct {
 // loadOwners reads who set u's attributes, when the connector's
 // precedence can make it matter.
 func loadOwners(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User) (*owners, error) {
-	o := &owners{conn: conn, incoming: rules.Writer{Source: string(in.Source), Connector: in.Connector}}
+	o := &owners{conn: conn, incoming: rules.Writer{Source: string(in.Source), Connector: in.ConnectorName}}
 	if u.PK == 0 || len(conn.Precedence) == 0 {
 		return o, nil
 	}

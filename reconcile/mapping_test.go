@@ -57,8 +57,8 @@ func (w *world) tx(fn func(ctx context.Context, tx *store.Tx) error) {
 func (w *world) input(c string, op reconcile.Op, ext string, attrs map[string]any) reconcile.Input {
 	conn := w.conns[c]
 	return reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: w.tenant.ID, ConnectorID: conn.ID,
-		Tenant: w.tenant.Name, Connector: c, Kind: reconcile.KindUser, Op: op,
+		Source: reconcile.SourceSCIM, Principal: store.Principal{TenantID: w.tenant.ID, ConnectorID: conn.ID,
+			TenantName: w.tenant.Name, ConnectorName: c}, Kind: reconcile.KindUser, Op: op,
 		Attrs: attrs, ExternalID: ext,
 	}
 }

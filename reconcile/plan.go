@@ -270,7 +270,7 @@ func manager(ctx context.Context, r reads, in Input, attrs map[string]any) error
 	}
 	switch len(found) {
 	case 0:
-		return &InputError{Attribute: "manager", Msg: fmt.Sprintf("the superior's external ID %q names no user of connector %s: import the superior first", in.ManagerExternalID, in.Connector)}
+		return &InputError{Attribute: "manager", Msg: fmt.Sprintf("the superior's external ID %q names no user of connector %s: import the superior first", in.ManagerExternalID, in.ConnectorName)}
 	case 1:
 	default:
 		return &MatchError{Key: rules.MatchExternalID, Msg: fmt.Sprintf("the superior's external ID %q names more than one user", in.ManagerExternalID)}

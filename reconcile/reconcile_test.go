@@ -38,7 +38,7 @@ func TestPlanWritesNothingAndApplyMatchesIt(t *testing.T) {
 		tenant, conn := setup(t, db)
 		e := reconcile.New(db, nil)
 		in := reconcile.Input{
-			Source: reconcile.SourceSCIM, TenantID: tenant.ID, ConnectorID: conn.ID,
+			Source: reconcile.SourceSCIM, Principal: store.Principal{TenantID: tenant.ID, ConnectorID: conn.ID},
 			Kind: reconcile.KindUser, Op: reconcile.Create,
 			Attrs: map[string]any{"userName": "alice", "displayName": "Alice"}, ExternalID: "00u1",
 		}
@@ -77,7 +77,7 @@ func TestConcurrentReplace(t *testing.T) {
 		tenant, conn := setup(t, db)
 		e := reconcile.New(db, nil)
 		created, err := e.Apply(ctx, reconcile.Input{
-			Source: reconcile.SourceSCIM, TenantID: tenant.ID, ConnectorID: conn.ID,
+			Source: reconcile.SourceSCIM, Principal: store.Principal{TenantID: tenant.ID, ConnectorID: conn.ID},
 			Kind: reconcile.KindUser, Op: reconcile.Create, Attrs: map[string]any{"userName": "alice"},
 		})
 		if err != nil {
@@ -85,7 +85,7 @@ func TestConcurrentReplace(t *testing.T) {
 		}
 		replace := func(i int, ifMatch int64) error {
 			_, err := e.Apply(ctx, reconcile.Input{
-				Source: reconcile.SourceSCIM, TenantID: tenant.ID, ConnectorID: conn.ID,
+				Source: reconcile.SourceSCIM, Principal: store.Principal{TenantID: tenant.ID, ConnectorID: conn.ID},
 				Kind: reconcile.KindUser, Op: reconcile.Replace, ID: created.User.ID, IfMatch: ifMatch,
 				Attrs: map[string]any{"userName": "alice", "nickName": fmt.Sprint(i)},
 			})

@@ -91,8 +91,7 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 		}
 		var events []store.AuditEvent
 		for _, u := range users {
-			up := &Plan{Input: Input{Source: in.Source, TenantID: in.TenantID, ConnectorID: in.ConnectorID,
-				Tenant: in.Tenant, Connector: in.Connector, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
+			up := &Plan{Input: Input{Source: in.Source, Principal: in.Principal, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
 				Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
 			prev := u
 			u.Status = baseStatus(u.Active)

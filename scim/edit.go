@@ -76,8 +76,7 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		return reconcile.Doc{Attrs: out, ExternalID: ext}, edits, nil
 	}
 	plan, err := s.engine.Apply(ctx, reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: pr.TenantID, ConnectorID: pr.ConnectorID,
-		Tenant: pr.TenantName, Connector: pr.ConnectorName,
+		Source: reconcile.SourceSCIM, Principal: pr,
 		Kind: kind, Op: reconcile.Patch, ID: id, IfMatch: ifMatch, Edit: edit,
 		IgnoreUnknownMembers: profile.IgnoreUnknownMembers,
 	})

@@ -2,8 +2,6 @@ package scim
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +52,7 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		filterE  *store.FilterError
 		inputE   *reconcile.InputError
 		matchE   *reconcile.MatchError
+		authE    *reconcile.AuthError
 	)
 	if pe, ok := patchError(err); ok {
 		return pe
@@ -77,20 +76,16 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return badRequest(scimerr.ScimTypeInvalidFilter, "%s", filterE.Msg)
 	case errors.As(err, &matchE):
 		return newError(http.StatusConflict, scimerr.ScimTypeUniqueness, "%s", matchE.Msg)
+	case errors.As(err, &authE):
+		return newError(http.StatusUnauthorized, "", "%s", authE.Msg)
 	case errors.As(err, &inputE):
 		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "", "the request was cancelled or timed out")
 	}
-	id := errorID()
+	id := reconcile.ErrorID()
 	s.log.ErrorContext(ctx, "internal error", "error_id", id, "err", err)
 	return newError(http.StatusInternalServerError, "", "internal error; the server log has the details under error_id %s", id)
-}
-
-func errorID() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // errPreconditionFailed is an If-Match that names an older version.

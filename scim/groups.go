@@ -12,7 +12,10 @@ import (
 )
 
 // groupHandler serves /Groups for the library.
-type groupHandler struct{ s *Server }
+type groupHandler struct {
+	servedBeforeLibrary
+	s *Server
+}
 
 var _ scimlib.ResourceHandler = groupHandler{}
 
@@ -36,8 +39,7 @@ func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs s
 	}
 	doc, ext := document(attrs)
 	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
-		Tenant: p.TenantName, Connector: p.ConnectorName,
+		Source: reconcile.SourceSCIM, Principal: p,
 		Kind: reconcile.KindGroup, Op: op, ID: id, IfMatch: ifMatch,
 		Attrs: doc, ExternalID: ext, Members: members,
 	})
@@ -47,43 +49,8 @@ func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs s
 	return h.s.project(r, groupResource(*plan.Group, plan.Members, h.s.baseURL(r)), 1)
 }
 
-func (h groupHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {
-	p := principal(r.Context())
-	g, err := h.s.db.Group(r.Context(), p.TenantID, p.ConnectorID, id)
-	if err != nil {
-		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
-	}
-	res, err := h.s.loadGroupResource(r, g, h.s.baseURL(r))
-	if err != nil {
-		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
-	}
-	return res, nil
-}
-
-// GetAll is never reached: serveList answers lists before the library.
-func (h groupHandler) GetAll(r *http.Request, _ scimlib.ListRequestParams) (scimlib.Page, error) {
-	return scimlib.Page{}, libError(newError(http.StatusInternalServerError, "", "list requests are served before the library"))
-}
-
 func (h groupHandler) Delete(r *http.Request, id string) error {
 	return h.s.delete(r, reconcile.KindGroup, id)
-}
-
-func (h groupHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
-	return scimlib.Resource{}, libError(errPatchUnsupported)
-}
-
-// loadGroupResource reads a stored group's members and makes it a resource.
-func (s *Server) loadGroupResource(r *http.Request, g store.Group, base string) (scimlib.Resource, error) {
-	var members []store.Member
-	err := s.db.EachMember(r.Context(), g.PK, func(m store.Member) error {
-		members = append(members, m)
-		return nil
-	})
-	if err != nil {
-		return scimlib.Resource{}, err
-	}
-	return groupResource(g, members, base), nil
 }
 
 func groupResource(g store.Group, members []store.Member, base string) scimlib.Resource {

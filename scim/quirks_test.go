@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -186,7 +187,7 @@ func TestGroupMembershipPatch(t *testing.T) {
 		t.Logf("added %d members in one PATCH in %v", n, time.Since(start))
 		count := func() int {
 			ctx := context.Background()
-			pr, _, _ := db.Principal(ctx, scim.HashToken(c.token))
+			pr, _ := db.ConnectorPrincipal(ctx, "acme", "okta")
 			grp, err := db.Group(ctx, pr.TenantID, pr.ConnectorID, g)
 			if err != nil {
 				t.Fatal(err)
@@ -213,7 +214,7 @@ func TestGroupMembershipPatch(t *testing.T) {
 		if got := count(); got != n-1 {
 			t.Fatalf("members after a partly unknown add: %d, want %d", got, n-1)
 		}
-		if err := db.SetProfile(context.Background(), "acme", "okta", "strict"); err != nil {
+		if err := reconcile.New(db, nil).SetProfile(context.Background(), reconcile.CommandLine, "acme", "okta", "strict"); err != nil {
 			t.Fatal(err)
 		}
 		c.do("PATCH", "/Groups/"+g, patchBody(`{"op":"add","path":"members","value":[{"value":"6e8bc430-9c3a-11d9-9669-0800200c9a66"}]}`)).wantError(t, 400, "invalidValue", "6e8bc430")

@@ -41,20 +41,18 @@ type Config struct {
 // Server is the SCIM 2.0 endpoint of every tenant.
 type Server struct {
 	cfg    Config
-	db     *store.DB
+	db     store.Reader
 	engine *reconcile.Engine
 	log    *slog.Logger
 
 	resourceTypes []scimlib.ResourceType
 }
 
-// NewHandler returns the HTTP handler for scimd's SCIM endpoint and its
-// health checks:
-//
-//	GET  /healthz                       the process is up
-//	GET  /readyz                        the database answers
-//	     /scim/v2/{tenant}/...          SCIM 2.0, bearer token of a connector of {tenant}
-func NewHandler(cfg Config, db *store.DB, engine *reconcile.Engine) http.Handler {
+// NewHandler returns the HTTP handler for scimd's SCIM endpoint, to be
+// mounted at /scim/v2/: SCIM 2.0 at /scim/v2/{tenant}/..., with the bearer
+// token of a connector of {tenant}. It reads through db and writes through
+// engine.
+func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -77,7 +75,7 @@ func NewHandler(cfg Config, db *store.DB, engine *reconcile.Engine) http.Handler
 			SchemaExtensions: []scimlib.SchemaExtension{
 				{Schema: schemas.EnterpriseUser()},
 			},
-			Handler: userHandler{s},
+			Handler: userHandler{s: s},
 		},
 		{
 			ID:          optional.NewString("Group"),
@@ -85,22 +83,11 @@ func NewHandler(cfg Config, db *store.DB, engine *reconcile.Engine) http.Handler
 			Description: optional.NewString("Group"),
 			Endpoint:    "/Groups",
 			Schema:      schemas.Group(),
-			Handler:     groupHandler{s},
+			Handler:     groupHandler{s: s},
 		},
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := db.Ping(r.Context()); err != nil {
-			log.ErrorContext(r.Context(), "readyz", "err", err)
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ok\n")
-	})
 	mux.HandleFunc("/scim/v2/{tenant}/", s.serveSCIM)
 	mux.HandleFunc("/scim/v2/{tenant}", s.serveSCIM)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -116,10 +103,10 @@ func NewHandler(cfg Config, db *store.DB, engine *reconcile.Engine) http.Handler
 // schema and calls our resource handlers.
 func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	p, e := s.authenticate(r, tenant)
-	if e != nil {
+	p, err := s.engine.Authenticate(r.Context(), r.Header.Get("Authorization"), tenant, store.KindSCIM)
+	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
-		writeError(w, e)
+		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
 	ctx := context.WithValue(r.Context(), principalKey{}, p)
@@ -187,13 +174,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		s.serveList(w, r, s.searched(r.Context(), rt, isResource), p)
 		return
-	case r.Method == http.MethodGet && isResource && !strings.Contains(id, "/"):
+	case isResource && strings.Contains(id, "/"):
+		writeError(w, newError(http.StatusNotFound, "", "no such endpoint below %s: a resource's path is %s/{id}", rt.Endpoint, rt.Endpoint))
+		return
+	case r.Method == http.MethodGet && isResource:
 		s.serveGet(w, r, rt, id)
 		return
 	case r.Method == http.MethodGet && resource == "ServiceProviderConfig" && id == "":
 		s.serveServiceProviderConfig(w, r)
 		return
-	case r.Method == http.MethodPatch && isResource && id != "" && !strings.Contains(id, "/"):
+	case r.Method == http.MethodPatch && isResource && id != "":
 		s.servePatch(w, r, rt, id, body)
 		return
 	case resource == "Bulk" && id == "":
@@ -251,6 +241,27 @@ func (s *Server) library(r *http.Request, override ...scimlib.ResourceType) scim
 		panic(err) // only for nil arguments, which we never pass
 	}
 	return srv
+}
+
+// servedBeforeLibrary completes the library's ResourceHandler interface
+// with the methods route never lets it call: route answers every GET and
+// PATCH of a resource itself (the library can neither page, project nor
+// stream, and scimd applies PATCH in the connector's dialect), and so
+// hands the library only POST, PUT and DELETE.
+type servedBeforeLibrary struct{}
+
+var errServedBeforeLibrary = newError(http.StatusInternalServerError, "", "this request is served before the SCIM library; please report it")
+
+func (servedBeforeLibrary) Get(*http.Request, string) (scimlib.Resource, error) {
+	return scimlib.Resource{}, libError(errServedBeforeLibrary)
+}
+
+func (servedBeforeLibrary) GetAll(*http.Request, scimlib.ListRequestParams) (scimlib.Page, error) {
+	return scimlib.Page{}, libError(errServedBeforeLibrary)
+}
+
+func (servedBeforeLibrary) Patch(*http.Request, string, []scimlib.PatchOperation) (scimlib.Resource, error) {
+	return scimlib.Resource{}, libError(errServedBeforeLibrary)
 }
 
 // baseURL is the SCIM base of the request's tenant, e.g.

@@ -12,7 +12,10 @@ import (
 
 // userHandler serves /Users for the library: it turns requests into
 // reconcile inputs and rows into resources.
-type userHandler struct{ s *Server }
+type userHandler struct {
+	servedBeforeLibrary
+	s *Server
+}
 
 var _ scimlib.ResourceHandler = userHandler{}
 
@@ -32,8 +35,7 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 	}
 	doc, ext := document(attrs)
 	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
-		Tenant: p.TenantName, Connector: p.ConnectorName,
+		Source: reconcile.SourceSCIM, Principal: p,
 		Kind: reconcile.KindUser, Op: op, ID: id, IfMatch: ifMatch,
 		Attrs: doc, ExternalID: ext,
 	})
@@ -55,34 +57,9 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 	return h.s.project(r, res, 0)
 }
 
-func (h userHandler) Get(r *http.Request, id string) (scimlib.Resource, error) {
-	p := principal(r.Context())
-	u, err := h.s.db.User(r.Context(), p.TenantID, p.ConnectorID, id)
-	if err != nil {
-		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
-	}
-	groups, err := h.s.db.UserGroups(r.Context(), []int64{u.PK})
-	if err != nil {
-		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
-	}
-	return userResource(u, groups[u.PK], h.s.baseURL(r)), nil
-}
-
-// GetAll is never reached: serveList answers lists before the library.
-func (h userHandler) GetAll(r *http.Request, _ scimlib.ListRequestParams) (scimlib.Page, error) {
-	return scimlib.Page{}, libError(newError(http.StatusInternalServerError, "", "list requests are served before the library"))
-}
-
 func (h userHandler) Delete(r *http.Request, id string) error {
 	return h.s.delete(r, reconcile.KindUser, id)
 }
-
-func (h userHandler) Patch(r *http.Request, id string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
-	return scimlib.Resource{}, libError(errPatchUnsupported)
-}
-
-// errPatchUnsupported: servePatch answers PATCH before the library could.
-var errPatchUnsupported = newError(http.StatusInternalServerError, "", "PATCH requests are served before the library")
 
 func userResource(u store.User, groups []store.GroupRef, base string) scimlib.Resource {
 	attrs := make(scimlib.ResourceAttributes, len(u.Attrs)+1)
@@ -135,8 +112,7 @@ func (s *Server) delete(r *http.Request, kind reconcile.Kind, id string) error {
 		return libError(e)
 	}
 	_, err := s.engine.Apply(r.Context(), reconcile.Input{
-		Source: reconcile.SourceSCIM, TenantID: p.TenantID, ConnectorID: p.ConnectorID,
-		Tenant: p.TenantName, Connector: p.ConnectorName,
+		Source: reconcile.SourceSCIM, Principal: p,
 		Kind: kind, Op: reconcile.Delete, ID: id, IfMatch: ifMatch,
 	})
 	if err != nil {

@@ -29,6 +29,9 @@ const (
 
 // DB is the scimd database. Reads run on it directly; writes run in a
 // transaction opened with [DB.RunInTx]. It is safe for concurrent use.
+//
+// Only reconcile, the write pipeline, and cmd/scimd (migrations, wiring)
+// hold a DB; the sources (scim, admin, …) get its [Reader].
 type DB struct {
 	reader
 	bun *bun.DB
@@ -146,6 +149,14 @@ type reader struct {
 	idb     bun.IDB
 	dialect Dialect
 }
+
+// Reader is the read-only view of the database that sources hold: every
+// query of [DB], and no way to write. Writes go through reconcile, so that
+// each has its audit event; deps_test.go checks that no source holds more.
+type Reader struct{ reader }
+
+// Reader returns the database's read-only view.
+func (db *DB) Reader() Reader { return Reader{db.reader} }
 
 // Tx is a write transaction. Its methods are the only way to change data.
 type Tx struct {

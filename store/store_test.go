@@ -342,14 +342,31 @@ func TestMembers(t *testing.T) {
 func TestTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		first, err := db.CreateToken(ctx, "acme", "okta", []byte("hash-1"), "scimd_aaaa")
+		add := func(hash string) (tok store.Token, err error) {
+			err = db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+				_, c, err := tx.EnsureConnector(ctx, "acme", "okta")
+				if err == nil {
+					tok, err = tx.AddToken(ctx, c.ID, []byte(hash), "scimd_"+hash[:4])
+				}
+				return err
+			})
+			return tok, err
+		}
+		revoke := func(id int64) (info store.TokenInfo, err error) {
+			err = db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+				info, err = tx.RevokeToken(ctx, id)
+				return err
+			})
+			return info, err
+		}
+		first, err := add("hash-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CreateToken(ctx, "acme", "okta", []byte("hash-2"), "scimd_bbbb"); err != nil {
+		if _, err := add("hash-2"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = db.CreateToken(ctx, "acme", "okta", []byte("hash-3"), "scimd_cccc")
+		_, err = add("hash-3")
 		var limit *store.LimitError
 		if !errors.As(err, &limit) {
 			t.Fatalf("third active token: err = %v, want LimitError", err)
@@ -358,17 +375,17 @@ func TestTokens(t *testing.T) {
 		if err != nil || p.TenantName != "acme" || p.ConnectorName != "okta" {
 			t.Fatalf("principal = %+v, %v", p, err)
 		}
-		if err := db.RevokeToken(ctx, first.ID); err != nil {
-			t.Fatal(err)
+		if info, err := revoke(first.ID); err != nil || info.Tenant != "acme" || info.Connector != "okta" || info.TenantID != p.TenantID {
+			t.Fatalf("revoke: %+v, %v", info, err)
 		}
 		if _, _, err := db.Principal(ctx, []byte("hash-1")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("revoked token still authenticates: %v", err)
 		}
 		// With one revoked, a new one may be made.
-		if _, err := db.CreateToken(ctx, "acme", "okta", []byte("hash-3"), "scimd_cccc"); err != nil {
+		if _, err := add("hash-3"); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.RevokeToken(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		if _, err := revoke(999999); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("revoke unknown: %v", err)
 		}
 		list, err := db.Tokens(ctx, "acme")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -51,12 +52,14 @@ type Token struct {
 
 // TokenInfo is a token as an admin lists it.
 type TokenInfo struct {
-	ID        int64
-	Tenant    string
-	Connector string
-	Hint      string
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID          int64
+	TenantID    int64
+	Tenant      string
+	ConnectorID int64
+	Connector   string
+	Hint        string
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
 }
 
 // Connector kinds.
@@ -162,16 +165,12 @@ func (r reader) TenantConfigVersion(ctx context.Context, tenantID int64) (int64,
 
 // SetTenantConfig saves a tenant's connector configuration, which the
 // caller has checked, and returns its new version.
-func (db *DB) SetTenantConfig(ctx context.Context, tenantID int64, text string) (int64, error) {
-	var version int64
-	err := db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
-		res, err := tx.idb.NewRaw("UPDATE tenants SET config = ?, config_version = config_version + 1 WHERE id = ?", text, tenantID).Exec(ctx)
-		if err := checkOne(res, err, ErrNotFound); err != nil {
-			return err
-		}
-		_, version, err = tx.TenantConfig(ctx, tenantID)
-		return err
-	})
+func (tx *Tx) SetTenantConfig(ctx context.Context, tenantID int64, text string) (int64, error) {
+	res, err := tx.idb.NewRaw("UPDATE tenants SET config = ?, config_version = config_version + 1 WHERE id = ?", text, tenantID).Exec(ctx)
+	if err := checkOne(res, err, ErrNotFound); err != nil {
+		return 0, err
+	}
+	_, version, err := tx.TenantConfig(ctx, tenantID)
 	return version, err
 }
 
@@ -191,27 +190,43 @@ func (r reader) ConnectorNames(ctx context.Context, tenantID int64) (map[int64]s
 // Tokens lists the tokens of a tenant (every tenant when tenant is ""),
 // newest first, revoked ones included.
 func (r reader) Tokens(ctx context.Context, tenant string) ([]TokenInfo, error) {
-	var rows []struct {
-		Token
-		TenantName    string `bun:"tenant_name"`
-		ConnectorName string `bun:"connector_name"`
-	}
-	q := r.idb.NewSelect().Model(&rows).
-		ModelTableExpr("tokens AS t").
-		ColumnExpr("t.*, n.name AS tenant_name, c.name AS connector_name").
-		Join("JOIN connectors AS c ON c.id = t.connector_id").
-		Join("JOIN tenants AS n ON n.id = c.tenant_id").
-		OrderExpr("t.id DESC")
+	q := r.selectTokens().OrderExpr("t.id DESC")
 	if tenant != "" {
 		q = q.Where("n.name = ?", tenant)
 	}
-	if err := q.Scan(ctx); err != nil {
+	return scanTokens(ctx, q)
+}
+
+// TokenInfo returns the token with the given id, or [ErrNotFound].
+func (r reader) TokenInfo(ctx context.Context, id int64) (TokenInfo, error) {
+	ts, err := scanTokens(ctx, r.selectTokens().Where("t.id = ?", id))
+	if err != nil || len(ts) == 0 {
+		return TokenInfo{}, cmp.Or(err, ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+func (r reader) selectTokens() *bun.SelectQuery {
+	return r.idb.NewSelect().TableExpr("tokens AS t").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name").
+		Join("JOIN connectors AS c ON c.id = t.connector_id").
+		Join("JOIN tenants AS n ON n.id = c.tenant_id")
+}
+
+func scanTokens(ctx context.Context, q *bun.SelectQuery) ([]TokenInfo, error) {
+	var rows []struct {
+		Token
+		TenantID      int64  `bun:"tenant_id"`
+		TenantName    string `bun:"tenant_name"`
+		ConnectorName string `bun:"connector_name"`
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
 		return nil, mapError(err)
 	}
 	out := make([]TokenInfo, len(rows))
 	for i, row := range rows {
-		out[i] = TokenInfo{ID: row.ID, Tenant: row.TenantName, Connector: row.ConnectorName,
-			Hint: row.Hint, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt}
+		out[i] = TokenInfo{ID: row.ID, TenantID: row.TenantID, Tenant: row.TenantName, ConnectorID: row.ConnectorID,
+			Connector: row.ConnectorName, Hint: row.Hint, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt}
 	}
 	return out, nil
 }
@@ -236,64 +251,40 @@ func (tx *Tx) EnsureConnector(ctx context.Context, tenant, connector string) (Te
 	return t, c, nil
 }
 
-// SetAdmin makes the named connector of the named tenant (both created if
-// missing) an admin connector, scoped to the org unit at orgUnit ("" for
-// the whole tenant). A connector that already pushes SCIM users stays what
-// it is: a [*LimitError].
-func (db *DB) SetAdmin(ctx context.Context, tenant, connector, orgUnit string) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
-		t, c, err := tx.EnsureConnector(ctx, tenant, connector)
+// SetAdmin makes connector c an admin connector, scoped to the org unit at
+// orgUnit ("" for the whole tenant), and returns it so. A connector that
+// already pushes SCIM users stays what it is: a [*LimitError].
+func (tx *Tx) SetAdmin(ctx context.Context, c Connector, orgUnit string) (Connector, error) {
+	n, err := tx.idb.NewSelect().TableExpr("user_links").Where("connector_id = ?", c.ID).Count(ctx)
+	if err != nil {
+		return Connector{}, mapError(err)
+	}
+	if c.Kind != KindAdmin && n > 0 {
+		return Connector{}, &LimitError{What: fmt.Sprintf("connector %s already provisions %d users; give the administrators a connector of their own", c.Name, n)}
+	}
+	if orgUnit != "" {
+		u, err := tx.OrgUnit(ctx, c.TenantID, orgUnit)
 		if err != nil {
-			return err
+			return Connector{}, fmt.Errorf("org unit %q: %w", orgUnit, err)
 		}
-		n, err := tx.idb.NewSelect().TableExpr("user_links").Where("connector_id = ?", c.ID).Count(ctx)
-		if err != nil {
-			return mapError(err)
-		}
-		if c.Kind != KindAdmin && n > 0 {
-			return &LimitError{What: fmt.Sprintf("connector %s already provisions %d users; give the administrators a connector of their own", connector, n)}
-		}
-		if orgUnit != "" {
-			if _, err := tx.OrgUnit(ctx, t.ID, orgUnit); err != nil {
-				return fmt.Errorf("org unit %q: %w", orgUnit, err)
-			}
-		}
-		_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", KindAdmin).
-			Set("org_unit = ?", bun.NullZero(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
-		return mapError(err)
-	})
+		orgUnit = u.Path
+	}
+	c.Kind, c.OrgUnit = KindAdmin, orgUnit
+	_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", KindAdmin).
+		Set("org_unit = ?", bun.NullZero(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
+	return c, mapError(err)
 }
 
-// SetProfile sets the compatibility profile of the named connector of the
-// named tenant, creating both if missing.
-func (db *DB) SetProfile(ctx context.Context, tenant, connector, profile string) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
-		_, c, err := tx.EnsureConnector(ctx, tenant, connector)
-		if err != nil {
-			return err
-		}
-		_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("profile = ?", profile).Where("id = ?", c.ID).Exec(ctx)
-		return mapError(err)
-	})
+// SetProfile sets the compatibility profile of the connector with the
+// given id.
+func (tx *Tx) SetProfile(ctx context.Context, connectorID int64, profile string) error {
+	_, err := tx.idb.NewUpdate().Model((*Connector)(nil)).Set("profile = ?", profile).Where("id = ?", connectorID).Exec(ctx)
+	return mapError(err)
 }
 
-// CreateToken stores a token's hash for the named connector of the named
-// tenant, creating both if missing. It refuses with a [*LimitError] when the
-// connector already has [MaxActiveTokens].
-func (db *DB) CreateToken(ctx context.Context, tenant, connector string, hash []byte, hint string) (Token, error) {
-	var t Token
-	err := db.RunInTx(ctx, func(ctx context.Context, tx *Tx) error {
-		_, c, err := tx.EnsureConnector(ctx, tenant, connector)
-		if err != nil {
-			return err
-		}
-		t, err = tx.addToken(ctx, c.ID, hash, hint)
-		return err
-	})
-	return t, err
-}
-
-func (tx *Tx) addToken(ctx context.Context, connectorID int64, hash []byte, hint string) (Token, error) {
+// AddToken stores a token's hash for a connector. It refuses with a
+// [*LimitError] when the connector already has [MaxActiveTokens].
+func (tx *Tx) AddToken(ctx context.Context, connectorID int64, hash []byte, hint string) (Token, error) {
 	if tx.dialect == Postgres {
 		// Serialise token creation per connector so that two concurrent
 		// creations cannot both pass the count. SQLite's write lock,
@@ -318,17 +309,15 @@ func (tx *Tx) addToken(ctx context.Context, connectorID int64, hash []byte, hint
 	return t, nil
 }
 
-// RevokeToken revokes a token by id. Revoking twice is not an error;
-// an unknown id is [ErrNotFound].
-func (db *DB) RevokeToken(ctx context.Context, id int64) error {
-	res, err := db.bun.NewUpdate().Model((*Token)(nil)).
+// RevokeToken revokes a token by id and returns it as it was before.
+// Revoking twice is not an error; an unknown id is [ErrNotFound].
+func (tx *Tx) RevokeToken(ctx context.Context, id int64) (TokenInfo, error) {
+	t, err := tx.TokenInfo(ctx, id)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	_, err = tx.idb.NewUpdate().Model((*Token)(nil)).
 		Set("revoked_at = COALESCE(revoked_at, ?)", now()).
 		Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return mapError(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return t, mapError(err)
 }

@@ -39,7 +39,7 @@ func connector(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.SetProfile(ctx, *tenant, *name, *profile); err != nil {
+	if err := reconcile.New(db, nil).SetProfile(ctx, reconcile.CommandLine, *tenant, *name, *profile); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "Connector %q of tenant %q now uses the %s profile.\n", *name, *tenant, *profile)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/store"
 )
 
 func serve(ctx context.Context, e env, args []string) error {
@@ -37,16 +39,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer db.Close()
 
-	engine := reconcile.New(db, cfg)
-	handler := http.NewServeMux()
-	handler.Handle("/admin/v1/", admin.NewHandler(db, engine, log))
-	handler.Handle("/", scim.NewHandler(scim.Config{
-		BaseURL:      *baseURL,
-		MaxBodyBytes: *maxBody,
-		Logger:       log,
-	}, db, engine))
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           routes(db, reconcile.New(db, cfg), *baseURL, *maxBody, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
@@ -77,6 +71,35 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// routes is scimd's top-level route table. Each source serves below its
+// own prefix, reading through the store's read-only view and writing
+// through the engine; only this table holds the database itself.
+//
+//	GET  /healthz      the process is up
+//	GET  /readyz       the database answers
+//	     /scim/v2/     SCIM 2.0 (scim.NewHandler): /scim/v2/{tenant}/Users, ...
+//	     /admin/v1/    the admin API (admin.NewHandler): /admin/v1/{tenant}/...
+func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.Ping(r.Context()); err != nil {
+			log.ErrorContext(r.Context(), "readyz", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log}, db.Reader(), engine))
+	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log}, db.Reader(), engine))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/", http.StatusNotFound)
+	})
+	return mux
 }
 
 func envOr(e env, key, def string) string {

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/reconcile"
 )
 
 func token(ctx context.Context, e env, args []string) error {
@@ -49,19 +49,19 @@ func tokenCreate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	engine := reconcile.New(db, nil)
 	if *admin {
-		if err := db.SetAdmin(ctx, *tenant, *connector, *orgUnit); err != nil {
+		if err := engine.SetConnectorAdmin(ctx, reconcile.CommandLine, *tenant, *connector, *orgUnit); err != nil {
 			return err
 		}
 	}
-	secret, hash, hint := scim.NewToken()
-	t, err := db.CreateToken(ctx, *tenant, *connector, hash, hint)
+	t, err := engine.IssueToken(ctx, reconcile.CommandLine, *tenant, *connector)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "Created token %d (%s…) for connector %q of tenant %q.\n", t.ID, hint, *connector, *tenant)
+	fmt.Fprintf(e.stderr, "Created token %d (%s…) for connector %q of tenant %q.\n", t.ID, t.Hint, *connector, *tenant)
 	fmt.Fprintf(e.stderr, "It is shown only this once; scimd keeps only its hash. SCIM base path: /scim/v2/%s\n", *tenant)
-	fmt.Fprintln(e.stdout, secret)
+	fmt.Fprintln(e.stdout, t.Secret)
 	return nil
 }
 
@@ -116,7 +116,7 @@ func tokenRevoke(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.RevokeToken(ctx, n); err != nil {
+	if _, err := reconcile.New(db, nil).RevokeToken(ctx, reconcile.CommandLine, n); err != nil {
 		return fmt.Errorf("revoke token %d: %w", n, err)
 	}
 	fmt.Fprintf(e.stderr, "Revoked token %d.\n", n)

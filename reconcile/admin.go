@@ -1,0 +1,253 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/store"
+)
+
+// The administration of a tenant (tokens, connectors, configuration, org
+// units, groups) goes through the engine like a user's write: each change
+// is one transaction with an audit event that names who made it and what
+// it was before and after. No event holds a token or its hash.
+
+// CommandLine is who scimd's own commands (token create, connector set)
+// act as: an operator with the database in hand and no connector. Their
+// audit events have source cli; an admin connector's have source admin.
+var CommandLine store.Principal
+
+// ForbiddenError is an administrative change the principal may not make,
+// such as an org unit's administrator configuring the whole tenant (403).
+type ForbiddenError struct{ Msg string }
+
+func (e *ForbiddenError) Error() string { return e.Msg }
+
+// IssuedToken is a token just made. Secret is shown once and never stored.
+type IssuedToken struct {
+	store.TokenInfo
+	Secret string
+}
+
+// IssueToken makes a bearer token for the named connector of the named
+// tenant, creating both if missing.
+func (e *Engine) IssueToken(ctx context.Context, by store.Principal, tenant, connector string) (IssuedToken, error) {
+	if err := mayAdminister(by, tenant); err != nil {
+		return IssuedToken{}, err
+	}
+	secret, hash, hint := newToken()
+	var out IssuedToken
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		c, err := ensureConnector(ctx, tx, by, tenant, connector)
+		if err != nil {
+			return err
+		}
+		t, err := tx.AddToken(ctx, c.ID, hash, hint)
+		if err != nil {
+			return err
+		}
+		out = IssuedToken{Secret: secret, TokenInfo: store.TokenInfo{ID: t.ID, TenantID: c.TenantID, Tenant: tenant,
+			ConnectorID: c.ID, Connector: c.Name, Hint: hint, CreatedAt: t.CreatedAt}}
+		return audit(ctx, tx, by, c.TenantID, "issue", "Token", strconv.FormatInt(t.ID, 10),
+			map[string]any{"after": map[string]any{"connector": c.Name, "active": true}})
+	})
+	return out, err
+}
+
+// RevokeToken revokes a token by id and returns it as it was. Revoking
+// twice is not an error; an unknown id is [store.ErrNotFound].
+func (e *Engine) RevokeToken(ctx context.Context, by store.Principal, id int64) (store.TokenInfo, error) {
+	var t store.TokenInfo
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if t, err = tx.RevokeToken(ctx, id); err != nil {
+			return err
+		}
+		if err := mayAdminister(by, t.Tenant); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, t.TenantID, "revoke", "Token", strconv.FormatInt(id, 10), map[string]any{
+			"before": map[string]any{"connector": t.Connector, "active": t.RevokedAt == nil},
+			"after":  map[string]any{"connector": t.Connector, "active": false}})
+	})
+	return t, err
+}
+
+// SetProfile sets the compatibility profile of the named connector of the
+// named tenant, creating both if missing.
+func (e *Engine) SetProfile(ctx context.Context, by store.Principal, tenant, connector, profile string) error {
+	if err := mayAdminister(by, tenant); err != nil {
+		return err
+	}
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		c, err := ensureConnector(ctx, tx, by, tenant, connector)
+		if err != nil || c.Profile == profile {
+			return err
+		}
+		if err := tx.SetProfile(ctx, c.ID, profile); err != nil {
+			return err
+		}
+		before := connectorDoc(c)
+		c.Profile = profile
+		return audit(ctx, tx, by, c.TenantID, "update", "Connector", c.Name, map[string]any{"before": before, "after": connectorDoc(c)})
+	})
+}
+
+// SetConnectorAdmin makes the named connector of the named tenant (both
+// created if missing) an admin connector, scoped to the org unit at
+// orgUnit ("" for the whole tenant). A connector that already pushes SCIM
+// users stays what it is: a [*store.LimitError].
+func (e *Engine) SetConnectorAdmin(ctx context.Context, by store.Principal, tenant, connector, orgUnit string) error {
+	if err := mayAdminister(by, tenant); err != nil {
+		return err
+	}
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		c, err := ensureConnector(ctx, tx, by, tenant, connector)
+		if err != nil {
+			return err
+		}
+		after, err := tx.SetAdmin(ctx, c, orgUnit)
+		if err != nil || after.Kind == c.Kind && after.OrgUnit == c.OrgUnit {
+			return err
+		}
+		return audit(ctx, tx, by, c.TenantID, "update", "Connector", c.Name, map[string]any{"before": connectorDoc(c), "after": connectorDoc(after)})
+	})
+}
+
+// SaveConfig checks a connector configuration for by's tenant and saves
+// it (see [ParseTenantConfig]); from the next write on, every replica maps
+// through it. It returns the configuration's new version. A configuration
+// with problems is a [*rules.Error] listing each; nothing is saved.
+func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string) (int64, error) {
+	if err := mayAdminister(by, by.TenantName); err != nil {
+		return 0, err
+	}
+	if _, err := ParseTenantConfig(by.TenantName, text); err != nil {
+		return 0, err
+	}
+	var version int64
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		old, oldVersion, err := tx.TenantConfig(ctx, by.TenantID)
+		if err != nil {
+			return err
+		}
+		if version, err = tx.SetTenantConfig(ctx, by.TenantID, text); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, by.TenantID, "replace", "Config", by.TenantName, map[string]any{
+			"before": map[string]any{"version": oldVersion, "yaml": old},
+			"after":  map[string]any{"version": version, "yaml": text}})
+	})
+	return version, err
+}
+
+// CreateOrgUnit creates the org unit at path in by's tenant, and any
+// missing unit above it, so that rules may grant it. An org unit's
+// administrator creates units below their own only. A unit that exists
+// already is a [*store.ConflictError].
+func (e *Engine) CreateOrgUnit(ctx context.Context, by store.Principal, path string) (store.OrgUnit, error) {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return store.OrgUnit{}, &InputError{Attribute: "path", Msg: fmt.Sprintf("path %q: an org unit path is names joined by /, none of them empty (Medicine/Radiology)", path)}
+		}
+	}
+	path = strings.Join(parts, "/")
+	if by.OrgUnit != "" && !strings.HasPrefix(store.Fold(path), store.Fold(by.OrgUnit)+"/") {
+		return store.OrgUnit{}, &ForbiddenError{fmt.Sprintf("administrators of org unit %s create units below it only (%s/…)", by.OrgUnit, by.OrgUnit)}
+	}
+	var u store.OrgUnit
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.OrgUnit(ctx, by.TenantID, path)
+		if err == nil {
+			return &store.ConflictError{Attribute: "path"}
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if u, err = tx.EnsureOrgUnit(ctx, by.TenantID, path); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, by.TenantID, "create", "OrgUnit", u.Path, map[string]any{"after": map[string]any{"path": u.Path}})
+	})
+	return u, err
+}
+
+// CreateGroup creates a group named displayName in by's tenant, with no
+// members, so that rules may grant it. Groups belong to the whole tenant,
+// so this takes a tenant-wide administrator. A name the tenant already
+// uses (in any case) is a [*store.ConflictError].
+func (e *Engine) CreateGroup(ctx context.Context, by store.Principal, displayName string) (store.Group, error) {
+	if err := mayAdminister(by, by.TenantName); err != nil {
+		return store.Group{}, err
+	}
+	displayName = strings.TrimSpace(displayName)
+	if displayName == "" {
+		return store.Group{}, &InputError{Attribute: "displayName", Msg: "displayName is required: the group's name"}
+	}
+	g := store.Group{TenantID: by.TenantID, DisplayName: displayName, Attrs: map[string]any{"displayName": displayName}}
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if named, err := tx.GroupsNamed(ctx, by.TenantID, displayName); err != nil || len(named) > 0 {
+			return cmp.Or[error](err, &store.ConflictError{Attribute: "displayName"})
+		}
+		if err := tx.InsertGroup(ctx, &g); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, by.TenantID, "create", "Group", g.ID, map[string]any{"after": g.Attrs})
+	})
+	return g, err
+}
+
+// mayAdminister refuses an admin connector's principal a change outside
+// its tenant, or of the whole tenant when it is scoped to an org unit.
+// The command line may change anything.
+func mayAdminister(by store.Principal, tenant string) error {
+	switch {
+	case by.ConnectorID == 0:
+		return nil
+	case by.TenantName != tenant:
+		return &ForbiddenError{fmt.Sprintf("an admin connector of tenant %s cannot change tenant %s", by.TenantName, tenant)}
+	case by.OrgUnit != "":
+		return &ForbiddenError{fmt.Sprintf("administrators of org unit %s cannot do this; it takes a tenant-wide admin connector", by.OrgUnit)}
+	}
+	return nil
+}
+
+// ensureConnector returns the named connector of the named tenant,
+// creating either if missing; a connector created is audited.
+func ensureConnector(ctx context.Context, tx *store.Tx, by store.Principal, tenant, connector string) (store.Connector, error) {
+	_, err := tx.ConnectorPrincipal(ctx, tenant, connector)
+	created := errors.Is(err, store.ErrNotFound)
+	if err != nil && !created {
+		return store.Connector{}, err
+	}
+	_, c, err := tx.EnsureConnector(ctx, tenant, connector)
+	if err != nil || !created {
+		return c, err
+	}
+	return c, audit(ctx, tx, by, c.TenantID, "create", "Connector", c.Name, map[string]any{"after": connectorDoc(c)})
+}
+
+// connectorDoc is a connector as its audit events show it.
+func connectorDoc(c store.Connector) map[string]any {
+	return map[string]any{"kind": c.Kind, "profile": c.Profile, "orgUnit": c.OrgUnit}
+}
+
+// audit appends the event of an administrative change made by by.
+func audit(ctx context.Context, tx *store.Tx, by store.Principal, tenantID int64, action, resourceType, resourceID string, detail map[string]any) error {
+	source := SourceAdmin
+	if by.ConnectorID == 0 {
+		source = SourceCLI
+	}
+	err := tx.AppendAudit(ctx, &store.AuditEvent{TenantID: tenantID, Source: string(source), ConnectorID: by.ConnectorID,
+		Action: action, ResourceType: resourceType, ResourceID: resourceID, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
