@@ -157,20 +157,27 @@ func (e *Engine) CreateOrgUnit(ctx context.Context, by store.Principal, path str
 			return store.OrgUnit{}, &InputError{Attribute: "path", Msg: fmt.Sprintf("path %q: an org unit path is names joined by /, none of them empty (Medicine/Radiology)", path)}
 		}
 	}
-	path = strings.Join(parts, "/")
-	if by.OrgUnit != "" && !strings.HasPrefix(store.Fold(path), store.Fold(by.OrgUnit)+"/") {
+	if by.OrgUnit != "" && !strings.HasPrefix(store.Fold(strings.Join(parts, "/")), store.Fold(by.OrgUnit)+"/") {
 		return store.OrgUnit{}, &ForbiddenError{fmt.Sprintf("administrators of org unit %s create units below it only (%s/…)", by.OrgUnit, by.OrgUnit)}
 	}
 	var u store.OrgUnit
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.OrgUnit(ctx, by.TenantID, path)
-		if err == nil {
-			return &store.ConflictError{Attribute: "path"}
+		// Units that exist keep the case they were created with.
+		for i := range parts {
+			o, err := tx.OrgUnit(ctx, by.TenantID, strings.Join(parts[:i+1], "/"))
+			if errors.Is(err, store.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if i == len(parts)-1 {
+				return &store.ConflictError{Attribute: "path"}
+			}
+			copy(parts, strings.Split(o.Path, "/"))
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if u, err = tx.EnsureOrgUnit(ctx, by.TenantID, path); err != nil {
+		var err error
+		if u, err = tx.EnsureOrgUnit(ctx, by.TenantID, strings.Join(parts, "/")); err != nil {
 			return err
 		}
 		return audit(ctx, tx, by, by.TenantID, "create", "OrgUnit", u.Path, map[string]any{"after": map[string]any{"path": u.Path}})
