@@ -9,6 +9,13 @@
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
+//	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
+//	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
+//
+// Every change (configuration, org unit, group) is an engine operation:
+// one transaction with an audit event naming the admin connector, before
+// and after. The API reads through a store.Reader and holds no database.
+// Bodies are bounded by Config.MaxBodyBytes (serve --max-body-bytes): 413.
 //
 // A configuration saved through the API takes the place of the file's for
 // that tenant, on every replica from the next write on (each write reads
@@ -19,7 +26,9 @@
 // (scimd token create --tenant T --connector NAME --admin [--org-unit PATH]).
 // An admin connector scoped to an org unit sees the users of that unit and
 // everything below it, and nothing above or beside (001 seed): other users
-// answer 404; configuring connectors takes a tenant-wide one (403). Admin
+// answer 404; it creates org units below its own only; configuring
+// connectors and creating groups (which belong to the whole tenant) take
+// a tenant-wide one (403). Admin
 // tokens do not open the SCIM endpoint, nor SCIM tokens this API. Errors are
 // JSON objects {"status", "detail"}.
 package admin

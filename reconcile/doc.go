@@ -10,6 +10,15 @@
 // disagree; when another writer got there first, Apply plans again, unless
 // the client pinned a version with If-Match.
 //
-// Today planning passes SCIM documents through: matching identities across
-// sources and connector mapping rules build on this seam.
+// It is the only package that writes (deps_test.go checks that no source
+// holds a *store.DB or *store.Tx). Beside users and groups, admin.go holds
+// the administration of a tenant: tokens, connectors' profiles and admin
+// scope, the saved configuration, org units and groups, each one
+// transaction with an audit event naming who (the principal, or the
+// command line) and what before and after, never a token or its hash.
+//
+// principal.go is who a write comes from: the token format, and
+// Authenticate, the one check every edge runs to turn a bearer token into
+// the store.Principal that an Input carries; and ErrorID, the random ID
+// under which every edge logs an internal error.
 package reconcile

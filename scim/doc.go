@@ -4,9 +4,11 @@
 //
 // A request, hop by hop:
 //
-//  1. server.go: route /scim/v2/{tenant}/..., bound the body (413 past
-//     Config.MaxBodyBytes), trim a trailing slash.
-//  2. auth.go: bearer token → connector of {tenant}; anything else is 401.
+//  1. server.go: route /scim/v2/{tenant}/... (cmd/scimd mounts it at
+//     /scim/v2/), bound the body (413 past Config.MaxBodyBytes), trim a
+//     trailing slash.
+//  2. reconcile.Engine.Authenticate: bearer token → connector of
+//     {tenant}; anything else is 401. principal.go carries the result.
 //  3. Reads are ours (resources.go): lists with filter and paging evaluated
 //     in the database, single resources, and the service provider config
 //     (discovery.go), because elimity-com/scim can neither page, project
@@ -16,6 +18,11 @@
 //     users.go or groups.go, which build a reconcile.Input and apply it.
 //  5. errors.go: every error becomes a SCIM error body; unknown errors are
 //     logged under an ID and never shown.
+//
+// The package reads through a store.Reader and writes only through the
+// engine. The library is handed POST, PUT and DELETE of a resource, and
+// /Schemas and /ResourceTypes; the handler methods it cannot reach (Get,
+// GetAll, Patch) are one stub its interface requires.
 //
 // The tenant and connector travel from auth to the handlers in the request
 // context, because the library's handler interface passes only the request.

@@ -4,9 +4,12 @@
 // else of scimd's.
 //
 // Files:
-//   - db.go: [Open] by DSN, pools, [DB.RunInTx] (the only way to write).
+//   - db.go: [Open] by DSN, pools, [DB.RunInTx] (the only way to write),
+//     and [Reader], the read-only view the sources hold.
 //   - migrate.go and migrations/{postgres,sqlite}: embedded, forward-only SQL.
-//   - tenants.go: tenants, connectors, tokens (stored as SHA-256 only).
+//   - tenants.go: tenants, connectors, tokens (stored as SHA-256 only);
+//     their writes are [Tx] methods, which reconcile calls with an audit
+//     event.
 //   - users.go, groups.go, members.go: SCIM resources. A row keeps the SCIM
 //     document as JSON beside the columns that queries need; memberships are
 //     rows, one per member; external IDs are kept per connector.
