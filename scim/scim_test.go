@@ -353,6 +353,10 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("a refused request wrote: %s", list.raw)
 		}
 		c.do("GET", "/Nothing", nil).wantError(t, 404, "", "")
+		// Below a resource's path only {id} is served; the library's
+		// PATCH answered these 500.
+		c.do("PATCH", "/Users/a/b", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}`).wantError(t, 404, "", "/Users/{id}")
+		c.do("GET", "/Groups/a/b", nil).wantError(t, 404, "", "/Groups/{id}")
 	})
 }
 

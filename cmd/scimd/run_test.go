@@ -75,6 +75,14 @@ func TestServeSurvivesRestart(t *testing.T) {
 			t.Fatalf("after restart: %d %v", res.StatusCode, body)
 		}
 
+		// serve owns the top-level routes: health without a token, and a
+		// 404 for what no source serves.
+		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/nothing": 404, "/scim/v2/": 404} {
+			if res, err := http.Get("http://" + addr + path); err != nil || res.StatusCode != want {
+				t.Errorf("GET %s: %v %v, want %d", path, res.StatusCode, err, want)
+			}
+		}
+
 		// The token list shows the token by hint, never the token itself.
 		code, out, _ = scimd(t, environ, "token", "list")
 		if code != 0 || !strings.Contains(out, "okta") || strings.Contains(out, token) {
