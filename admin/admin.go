@@ -399,8 +399,13 @@ func (a *api) readJSON(w http.ResponseWriter, r *http.Request, v any, what strin
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return &Error{http.StatusBadRequest, fmt.Sprintf("the body is not a JSON object (%s): %v", what, err)}
+	err = json.Unmarshal(raw, v)
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return &Error{http.StatusBadRequest, fmt.Sprintf("the body is not JSON (%s): %v at byte %d", what, syntax, syntax.Offset)}
+	case err != nil: // the message of any other error names Go types
+		return &Error{http.StatusBadRequest, fmt.Sprintf("the body is not a JSON object of the expected shape: %s", what)}
 	}
 	return nil
 }

@@ -117,6 +117,7 @@ func TestCreateOrgUnitsAndGroups(t *testing.T) {
 			{"/orgunits", wide, `{"path":"medicine/cardiology"}`, 409, "path"},
 			{"/orgunits", wide, `{"path":"Medicine/"}`, 400, "empty"},
 			{"/orgunits", wide, `["Medicine"]`, 400, "JSON object"},
+			{"/orgunits", wide, `{"path":`, 400, "not JSON"},
 			{"/groups", medicine, `{"displayName":"Faculty"}`, 403, "tenant-wide"},
 			{"/groups", wide, `{"displayName":"Faculty"}`, 201, ""},
 			{"/groups", wide, `{"displayName":"faculty"}`, 409, "displayName"},
@@ -126,7 +127,7 @@ func TestCreateOrgUnitsAndGroups(t *testing.T) {
 		} {
 			status, doc, header := call(t, "POST", api+c.path, c.token, c.body)
 			detail, _ := doc["detail"].(string)
-			if status != c.status || !strings.Contains(detail, c.detailHas) {
+			if status != c.status || !strings.Contains(detail, c.detailHas) || strings.Contains(detail, "struct") {
 				t.Errorf("POST %s %s: %d %v, want %d with %q", c.path, c.body, status, doc, c.status, c.detailHas)
 			}
 			if status == 401 && header.Get("WWW-Authenticate") == "" {
