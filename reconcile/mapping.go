@@ -48,13 +48,13 @@ type AttributeChange struct {
 // place. prev is the user as stored (zero when new).
 func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User, prev store.User, p *Plan) error {
 	var current []store.Grant
-	var groups []string
+	var groups []string // the groups a group write gave u, not a rule's grant
 	if u.PK != 0 {
 		var err error
 		if current, err = r.UserGrants(ctx, u.PK); err != nil {
 			return err
 		}
-		byUser, err := r.UserGroups(ctx, []int64{u.PK})
+		byUser, err := r.PushedGroups(ctx, []int64{u.PK})
 		if err != nil {
 			return err
 		}

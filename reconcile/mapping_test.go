@@ -783,3 +783,59 @@ tenants:
 		}
 	})
 }
+
+// TestRulesReadPushedGroups is the move from Engineering to Finance: a rule
+// reading groups sees the groups the IdP pushed, never the ones rules
+// granted, so a grant of the group the rule reads cannot keep itself alive.
+func TestRulesReadPushedGroups(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    roles:
+      - {name: engineer, groups: [Engineering]}
+      - {name: finance-approver, groups: [Finance]}
+    connectors:
+      - name: okta
+        allow: {roles: [engineer, finance-approver], groups: [Engineering, Finance]}
+        rules:
+          - name: engineering
+            if: '"Engineering" in groups'
+            groups: [Engineering]
+            roles: [engineer]
+          - name: finance
+            if: '"Finance" in groups'
+            groups: [Finance]
+            roles: [finance-approver]
+`)
+		ann := w.apply(w.input("okta", reconcile.Create, "00u1", user("ann")))
+		eng := w.apply(w.groupInput("okta", reconcile.Create, "", map[string]any{"displayName": "Engineering"}, ann.User.ID))
+		fin := w.apply(w.groupInput("okta", reconcile.Create, "", map[string]any{"displayName": "Finance"}))
+		if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"group:Engineering", "role:engineer"}) {
+			t.Fatalf("ann in Engineering: %v", got)
+		}
+		members := func(op, id string) reconcile.Edit {
+			return func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				return d, []reconcile.MemberEdit{{Op: op, IDs: []string{id}}}, nil
+			}
+		}
+		// Okta moves her: out of Engineering, into Finance.
+		w.apply(w.groupPatch("okta", eng.Group.ID, members("remove", ann.User.ID)))
+		w.apply(w.groupPatch("okta", fin.Group.ID, members("add", ann.User.ID)))
+		if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"group:Finance", "role:finance-approver"}) {
+			t.Fatalf("ann after moving to Finance: %v, want Engineering's grants gone", got)
+		}
+		ctx := context.Background()
+		groups, err := db.UserGroups(ctx, []int64{ann.User.PK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, g := range groups[ann.User.PK] {
+			names = append(names, g.DisplayName)
+		}
+		if !slices.Equal(names, []string{"Finance"}) {
+			t.Fatalf("ann's groups: %v, want Finance only", names)
+		}
+	})
+}

@@ -69,7 +69,7 @@ type reads interface {
 	TenantConfigVersion(ctx context.Context, tenantID int64) (int64, error)
 	ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error)
 	UserGrants(ctx context.Context, userPK int64) ([]store.Grant, error)
-	UserGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error)
+	PushedGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error)
 	AttributeSources(ctx context.Context, userPK int64) (map[string]store.AttributeSource, error)
 	Linked(ctx context.Context, connectorID, userPK int64) (bool, error)
 	UsersByExternalID(ctx context.Context, tenantID, connectorID int64, value string) ([]store.User, error)

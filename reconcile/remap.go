@@ -146,7 +146,7 @@ func prefetch(ctx context.Context, tx *store.Tx, users []store.User) (*prefetche
 	if err != nil {
 		return nil, err
 	}
-	groups, err := tx.UserGroups(ctx, pks)
+	groups, err := tx.PushedGroups(ctx, pks)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (p *prefetched) UserGrants(ctx context.Context, userPK int64) ([]store.Gran
 	return p.grants[userPK], nil
 }
 
-func (p *prefetched) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error) {
+func (p *prefetched) PushedGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error) {
 	out := make(map[int64][]store.GroupRef, len(userPKs))
 	for _, pk := range userPKs {
 		out[pk] = p.groups[pk]

@@ -217,3 +217,36 @@ func (tx *Tx) AddMembers(ctx context.Context, groupPK int64, ms []Member) error 
 	}
 	return nil
 }
+
+// PushedGroups returns, for each of the users, the groups a group write
+// gave it (what an identity provider pushed, or an admin set), leaving out
+// the memberships that only a rule's grant holds: what rules read as the
+// user's groups, so that a rule granting a group cannot keep its own grant
+// alive once the provider takes the user out.
+func (r reader) PushedGroups(ctx context.Context, userPKs []int64) (map[int64][]GroupRef, error) {
+	return r.userGroups(ctx, userPKs, true)
+}
+
+// userGroups reads [reader.UserGroups], or with pushed [reader.PushedGroups],
+// in a query per thousand users.
+func (r reader) userGroups(ctx context.Context, userPKs []int64, pushed bool) (map[int64][]GroupRef, error) {
+	out := map[int64][]GroupRef{}
+	for part := range slices.Chunk(userPKs, chunk) {
+		var refs []GroupRef
+		q := r.idb.NewSelect().
+			TableExpr("group_users AS m").
+			ColumnExpr("m.user_pk, g.id, g.display_name").
+			Join("JOIN groups AS g ON g.pk = m.group_pk").
+			Where("m.user_pk IN (?)", bun.List(part))
+		if pushed {
+			q = q.Where("m.direct")
+		}
+		if err := q.OrderExpr("g.display_name_folded, g.pk").Scan(ctx, &refs); err != nil {
+			return nil, mapError(err)
+		}
+		for _, ref := range refs {
+			out[ref.UserPK] = append(out[ref.UserPK], ref)
+		}
+	}
+	return out, nil
+}

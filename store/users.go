@@ -127,24 +127,7 @@ type GroupRef struct {
 // UserGroups returns, for each of the users, the groups that hold it
 // directly, in one query for the whole page.
 func (r reader) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]GroupRef, error) {
-	out := map[int64][]GroupRef{}
-	for part := range slices.Chunk(userPKs, chunk) {
-		var refs []GroupRef
-		err := r.idb.NewSelect().
-			TableExpr("group_users AS m").
-			ColumnExpr("m.user_pk, g.id, g.display_name").
-			Join("JOIN groups AS g ON g.pk = m.group_pk").
-			Where("m.user_pk IN (?)", bun.List(part)).
-			OrderExpr("g.display_name_folded, g.pk").
-			Scan(ctx, &refs)
-		if err != nil {
-			return nil, mapError(err)
-		}
-		for _, ref := range refs {
-			out[ref.UserPK] = append(out[ref.UserPK], ref)
-		}
-	}
-	return out, nil
+	return r.userGroups(ctx, userPKs, false)
 }
 
 // InsertUser creates u, giving it a new id, version 1 and timestamps. A
