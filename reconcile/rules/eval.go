@@ -43,7 +43,8 @@ type Input struct {
 	EmployeeNumber, CostCenter, Organization, Division, Department, Manager string
 
 	GradYear, EntryYear int64
-	// Groups are the display names of the groups the user is in.
+	// Groups are the display names of the groups the identity provider put
+	// the user in (pushed), not those a rule granted.
 	Groups []string
 	// Attributes is everything the source sent, as it sent it: the SCIM
 	// document with extensions under their URNs, CSV columns, OIDC claims.
