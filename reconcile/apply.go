@@ -313,25 +313,24 @@ func create(ctx context.Context, tx *store.Tx, tenantID int64, c *GrantChange) (
 		ro, err := tx.EnsureRole(ctx, tenantID, c.Name)
 		return ro.PK, err
 	default:
-		g := &store.Group{TenantID: tenantID, DisplayName: c.Name, Attrs: map[string]any{"displayName": c.Name}}
-		err := tx.InsertGroup(ctx, g)
+		g, err := tx.EnsureGroup(ctx, tenantID, c.Name)
 		return g.PK, err
 	}
 }
 
 func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) error {
 	g, in := p.Group, p.Input
-	switch in.Op {
-	case Create:
+	switch {
+	case in.Op == Delete:
+		return tx.DeleteGroup(ctx, g.PK)
+	case g.PK == 0:
 		if err := tx.InsertGroup(ctx, g); err != nil {
 			return err
 		}
-	case Replace, Patch:
+	default: // a replace, a patch, or a create adopting a group (see planGroup)
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
-	case Delete:
-		return tx.DeleteGroup(ctx, g.PK)
 	}
 	if in.Op != Patch {
 		if err := tx.ReplaceMembers(ctx, g.PK, p.Members); err != nil {

@@ -234,16 +234,9 @@ func resolve(ctx context.Context, r reads, conn *rules.Connector, in Input, c *G
 		// A role of the tenant's catalogue exists from its first grant on.
 		c.Create = conn.Create.Roles || slices.ContainsFunc(conn.Roles, func(d rules.RoleDef) bool { return strings.EqualFold(d.Name, c.Name) })
 	case rules.KindGroup:
-		var gs []store.Group
-		if gs, err = r.GroupsNamed(ctx, in.TenantID, c.Name); err == nil {
-			switch len(gs) {
-			case 0:
-				err = store.ErrNotFound
-			case 1:
-				c.grant.TargetPK, c.Name = gs[0].PK, gs[0].DisplayName
-			default:
-				return false, &MatchError{Msg: fmt.Sprintf("rule %s grants group %q, and two groups have that name (%s, %s): rename one", c.Rule, c.Name, gs[0].ID, gs[1].ID)}
-			}
+		var g store.Group
+		if g, err = r.GroupNamed(ctx, in.TenantID, c.Name); err == nil {
+			c.grant.TargetPK, c.Name = g.PK, g.DisplayName
 		}
 		c.Create = conn.Create.Groups
 	}

@@ -839,3 +839,78 @@ tenants:
 		}
 	})
 }
+
+// TestGroupPushAdoptsRuleGroup: Okta's Group Push of a group a rule created
+// on demand adopts that group instead of creating a second one of the same
+// name (after which every grant of the name was refused as ambiguous);
+// a name a connector manages already is a uniqueness conflict.
+func TestGroupPushAdoptsRuleGroup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    roles: [{name: engineer, groups: [Engineering]}]
+    connectors:
+      - name: okta
+        create: {groups: true}
+        allow: {roles: [engineer], groups: [Engineering, Finance]}
+        rules:
+          - name: engineering
+            if: department == "Engineering"
+            groups: [Engineering]
+            roles: [engineer]
+          - name: finance
+            if: department == "Finance"
+            groups: [Finance]
+      - name: entra
+`)
+		ctx := context.Background()
+		ann := w.apply(w.input("okta", reconcile.Create, "00u1", user("ann", schemas.EnterpriseUserURN, dept("Engineering"))))
+		bob := w.apply(w.input("okta", reconcile.Create, "00u2", user("bob")))
+		byRule, err := db.GroupNamed(ctx, w.tenant.ID, "Engineering")
+		if err != nil || byRule.ManagedBy != 0 {
+			t.Fatalf("the rule's group: %+v (%v), want one no connector manages", byRule, err)
+		}
+
+		in := w.groupInput("okta", reconcile.Create, "", map[string]any{"displayName": "engineering"}, ann.User.ID, bob.User.ID)
+		in.ExternalID = "00g1"
+		push := w.apply(in)
+		if push.Action != "adopt" || push.Group.ID != byRule.ID {
+			t.Fatalf("push: action %s, group %s; want the rule's group %s adopted", push.Action, push.Group.ID, byRule.ID)
+		}
+		g, err := db.Group(ctx, w.tenant.ID, w.conns["okta"].ID, byRule.ID)
+		if err != nil || g.DisplayName != "engineering" || g.ExternalID != "00g1" || g.ManagedBy != w.conns["okta"].ID {
+			t.Fatalf("adopted group: %+v (%v), want Okta's name, external ID and management", g, err)
+		}
+		if page, err := db.Groups(ctx, store.Query{TenantID: w.tenant.ID, Count: 10}); err != nil || page.Total != 1 {
+			t.Fatalf("groups: %d (%v), want 1", page.Total, err)
+		}
+		if members, _ := db.GroupUserPKs(ctx, g.PK, true); !slices.Equal(members, []int64{ann.User.PK, bob.User.PK}) {
+			t.Fatalf("pushed members %v, want ann and bob", members)
+		}
+		if got := w.grants(ann.User.ID); !slices.Equal(got, []string{"group:engineering", "role:engineer"}) {
+			t.Fatalf("ann: %v, want her grants kept", got)
+		}
+
+		t.Run("the rule grants the adopted group to the next engineer", func(t *testing.T) {
+			carl := w.apply(w.input("okta", reconcile.Create, "00u3", user("carl", schemas.EnterpriseUserURN, dept("Engineering"))))
+			if got := w.grants(carl.User.ID); !slices.Equal(got, []string{"group:engineering", "role:engineer"}) {
+				t.Fatalf("carl: %v", got)
+			}
+		})
+		t.Run("a name a connector manages is taken, for it and for others", func(t *testing.T) {
+			for _, c := range []string{"okta", "entra"} {
+				err := w.refused(w.groupInput(c, reconcile.Create, "", map[string]any{"displayName": "ENGINEERING"}), "displayName is already in use")
+				if ce := (*store.ConflictError)(nil); !errors.As(err, &ce) || ce.Attribute != "displayName" {
+					t.Fatalf("%s: %v, want a displayName conflict", c, err)
+				}
+			}
+		})
+		t.Run("a rename to a taken name is a conflict, even of a group rules created", func(t *testing.T) {
+			w.apply(w.input("okta", reconcile.Create, "00u4", user("dan", schemas.EnterpriseUserURN, dept("Finance"))))
+			sales := w.apply(w.groupInput("entra", reconcile.Create, "", map[string]any{"displayName": "Sales"}))
+			w.refused(w.groupInput("entra", reconcile.Replace, sales.Group.ID, map[string]any{"displayName": "finance"}), "displayName is already in use")
+			w.apply(w.groupInput("entra", reconcile.Replace, sales.Group.ID, map[string]any{"displayName": "SALES"}))
+		})
+	})
+}

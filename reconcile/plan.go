@@ -21,7 +21,8 @@ import (
 // disagree.
 type Plan struct {
 	Input Input
-	// Action is what Apply will do: "create", "replace" or "delete".
+	// Action is what Apply will do: "create", "replace" or "delete"; for a
+	// group create of a name rules created, "adopt" (see claimName).
 	Action string
 	// User or Group is the resource as it will be written (for delete, as
 	// it is now). Version is the version the write expects to replace.
@@ -78,7 +79,7 @@ type reads interface {
 	UserNameTaken(ctx context.Context, tenantID int64, userName string) (bool, error)
 	OrgUnit(ctx context.Context, tenantID int64, path string) (store.OrgUnit, error)
 	Role(ctx context.Context, tenantID int64, name string) (store.Role, error)
-	GroupsNamed(ctx context.Context, tenantID int64, name string) ([]store.Group, error)
+	GroupNamed(ctx context.Context, tenantID int64, name string) (store.Group, error)
 	User(ctx context.Context, tenantID, connectorID int64, id string) (store.User, error)
 	Group(ctx context.Context, tenantID, connectorID int64, id string) (store.Group, error)
 	ResolveMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, error)
@@ -327,9 +328,40 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 		}
 		p.Members = members
 	}
+	if g.PK == 0 || store.Fold(name) != store.Fold(g.DisplayName) {
+		if err := claimName(ctx, r, in, p, g, name); err != nil {
+			return err
+		}
+	}
 	g.DisplayName = name
 	g.Attrs = clone(in.Attrs)
 	g.ExternalID = in.ExternalID
+	if g.ManagedBy == 0 {
+		g.ManagedBy = in.ConnectorID
+	}
+	return nil
+}
+
+// claimName makes sure the name a group create or rename asks for is free:
+// displayName is unique per tenant, in any case. A create of a name rules
+// created on demand, which no connector manages yet, adopts that group
+// (Okta's Group Push of "Engineering" after a rule granted Engineering):
+// the plan becomes a replace of it, Action "adopt", with the pusher's
+// document, external ID and members; rules' grants of it stay. A name
+// another group holds is a uniqueness conflict (RFC 7644 §3.3: 409), also
+// when the same connector manages it: an IdP then finds it by filter.
+func claimName(ctx context.Context, r reads, in Input, p *Plan, g *store.Group, name string) error {
+	other, err := r.GroupNamed(ctx, in.TenantID, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case g.PK != 0 || other.ManagedBy != 0:
+		return &store.ConflictError{Attribute: "displayName"}
+	}
+	p.Action, p.Before = "adopt", other.Attrs
+	*g = other
 	return nil
 }
 

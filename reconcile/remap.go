@@ -11,16 +11,18 @@ import (
 // writeGroupRemapping writes a group plan, then runs the connector's rules
 // again for the users whose groups it changed, since the rules read groups
 // (the IdP's group membership is a rule input): every member when the group
-// is renamed or deleted, else only those who joined or left, so that adding
-// one member to a large group maps one user.
+// is renamed or deleted, else only those the push added or took out, so
+// that adding one member to a large group maps one user.
 func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
 	in := p.Input
-	renamed := in.Op == Delete || in.Op != Create && p.Before != nil && p.Before["displayName"] != p.Group.DisplayName
+	renamed := in.Op == Delete || p.Before != nil && p.Before["displayName"] != p.Group.DisplayName
 	patchOnly := in.Op == Patch && !slices.ContainsFunc(p.MemberChanges, func(c MemberChange) bool { return c.Op == "replace" || c.All })
+	// Rules read the pushed members only, unless the name changes.
+	pushed := !renamed
 	var before []int64
-	if (!patchOnly || renamed) && in.Op != Create {
+	if (!patchOnly || renamed) && p.Group.PK != 0 {
 		var err error
-		if before, err = tx.GroupUserPKs(ctx, p.Group.PK); err != nil {
+		if before, err = tx.GroupUserPKs(ctx, p.Group.PK, pushed); err != nil {
 			return err
 		}
 	}
@@ -40,7 +42,7 @@ func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
 	case in.Op == Delete:
 		affected = before
 	default:
-		after, err := tx.GroupUserPKs(ctx, p.Group.PK)
+		after, err := tx.GroupUserPKs(ctx, p.Group.PK, pushed)
 		if err != nil {
 			return err
 		}
@@ -134,7 +136,7 @@ type prefetched struct {
 	groups map[int64][]store.GroupRef
 	units  map[string]store.OrgUnit
 	roles  map[string]store.Role
-	named  map[string][]store.Group
+	named  map[string]store.Group
 }
 
 func prefetch(ctx context.Context, tx *store.Tx, users []store.User) (*prefetched, error) {
@@ -151,7 +153,7 @@ func prefetch(ctx context.Context, tx *store.Tx, users []store.User) (*prefetche
 		return nil, err
 	}
 	return &prefetched{reads: tx, grants: grants, groups: groups,
-		units: map[string]store.OrgUnit{}, roles: map[string]store.Role{}, named: map[string][]store.Group{}}, nil
+		units: map[string]store.OrgUnit{}, roles: map[string]store.Role{}, named: map[string]store.Group{}}, nil
 }
 
 func (p *prefetched) UserGrants(ctx context.Context, userPK int64) ([]store.Grant, error) {
@@ -175,12 +177,8 @@ func (p *prefetched) Role(ctx context.Context, tenantID int64, name string) (sto
 	return remember(p.roles, store.Fold(name), func() (store.Role, error) { return p.reads.Role(ctx, tenantID, name) })
 }
 
-func (p *prefetched) GroupsNamed(ctx context.Context, tenantID int64, name string) ([]store.Group, error) {
-	gs, err := remember(p.named, store.Fold(name), func() ([]store.Group, error) { return p.reads.GroupsNamed(ctx, tenantID, name) })
-	if len(gs) == 0 {
-		delete(p.named, store.Fold(name))
-	}
-	return gs, err
+func (p *prefetched) GroupNamed(ctx context.Context, tenantID int64, name string) (store.Group, error) {
+	return remember(p.named, store.Fold(name), func() (store.Group, error) { return p.reads.GroupNamed(ctx, tenantID, name) })
 }
 
 func remember[T any](m map[string]T, key string, read func() (T, error)) (T, error) {

@@ -51,12 +51,14 @@ func (e *LimitError) Error() string { return e.What }
 // uniqueIndexes maps the unique indexes to the attribute they guard. PostgreSQL
 // names the index in its error; SQLite names the columns instead.
 var uniqueIndexes = map[string]string{
-	"users_tenant_user_name":                  "userName",
-	"users.tenant_id, users.user_name_folded": "userName",
-	"tenants_name_key":                        "tenant",
-	"tenants.name":                            "tenant",
-	"connectors_tenant_id_name_key":           "connector",
-	"connectors.tenant_id, connectors.name":   "connector",
+	"users_tenant_user_name":                       "userName",
+	"users.tenant_id, users.user_name_folded":      "userName",
+	"groups_tenant_display_name":                   "displayName",
+	"groups.tenant_id, groups.display_name_folded": "displayName",
+	"tenants_name_key":                             "tenant",
+	"tenants.name":                                 "tenant",
+	"connectors_tenant_id_name_key":                "connector",
+	"connectors.tenant_id, connectors.name":        "connector",
 }
 
 // mapError turns driver errors into the store's own: sql.ErrNoRows into

@@ -80,16 +80,6 @@ func (r reader) Role(ctx context.Context, tenantID int64, name string) (Role, er
 	return ro, mapError(err)
 }
 
-// GroupsNamed returns up to two of the tenant's groups whose displayName is
-// name (any case): groups are named by people, and a name may be taken twice.
-func (r reader) GroupsNamed(ctx context.Context, tenantID int64, name string) ([]Group, error) {
-	var gs []Group
-	err := r.selectGroups(&gs, 0).
-		Where("g.tenant_id = ? AND g.display_name_folded = ?", tenantID, Fold(name)).
-		OrderExpr("g.pk").Limit(2).Scan(ctx)
-	return gs, mapError(err)
-}
-
 // EnsureOrgUnit returns the tenant's unit at path, creating it and any
 // missing unit above it.
 func (tx *Tx) EnsureOrgUnit(ctx context.Context, tenantID int64, path string) (OrgUnit, error) {
@@ -274,14 +264,6 @@ func (r reader) UsersByEmail(ctx context.Context, tenantID, connectorID int64, e
 	}
 	err := q.OrderExpr("u.pk").Limit(2).Scan(ctx)
 	return us, mapError(err)
-}
-
-// GroupUserPKs lists the users a group holds, by internal key.
-func (r reader) GroupUserPKs(ctx context.Context, groupPK int64) ([]int64, error) {
-	var pks []int64
-	err := r.idb.NewSelect().TableExpr("group_users").Column("user_pk").
-		Where("group_pk = ?", groupPK).OrderExpr("user_pk").Scan(ctx, &pks)
-	return pks, mapError(err)
 }
 
 // ManagedUsers returns those of the tenant's users pks that connectorID

@@ -22,6 +22,10 @@ type Group struct {
 	Version           int64          `bun:"version"`
 	CreatedAt         time.Time      `bun:"created_at"`
 	UpdatedAt         time.Time      `bun:"updated_at"`
+	// ManagedBy is the connector that writes the group by SCIM (it created
+	// or adopted it); 0 for a group rules created on demand, which the
+	// first connector to push a group of its name adopts.
+	ManagedBy int64 `bun:"managed_by,nullzero"`
 
 	// ExternalID is the reading connector's external ID for this group.
 	ExternalID string `bun:"external_id,scanonly"`
@@ -71,7 +75,9 @@ func (r reader) selectGroups(model any, connectorID int64) *bun.SelectQuery {
 		Join("LEFT JOIN group_external_ids AS x ON x.group_pk = g.pk AND x.connector_id = ?", connectorID)
 }
 
-// InsertGroup creates g, giving it a new id, version 1 and timestamps.
+// InsertGroup creates g, giving it a new id, version 1 and timestamps. A
+// displayName already taken in the tenant (in any case) is a
+// [*ConflictError].
 func (tx *Tx) InsertGroup(ctx context.Context, g *Group) error {
 	g.ID = uuid.NewString()
 	g.DisplayNameFolded = Fold(g.DisplayName)
@@ -88,7 +94,7 @@ func (tx *Tx) UpdateGroup(ctx context.Context, g *Group) error {
 	g.DisplayNameFolded = Fold(g.DisplayName)
 	g.UpdatedAt = now()
 	res, err := tx.idb.NewUpdate().Model(g).
-		Column("display_name", "display_name_folded", "attrs", "updated_at").
+		Column("display_name", "display_name_folded", "attrs", "managed_by", "updated_at").
 		Set("version = version + 1").
 		Where("pk = ? AND version = ?", g.PK, g.Version).
 		Exec(ctx)
@@ -97,6 +103,28 @@ func (tx *Tx) UpdateGroup(ctx context.Context, g *Group) error {
 	}
 	g.Version++
 	return nil
+}
+
+// GroupNamed returns the tenant's group whose displayName is name in any
+// case, or [ErrNotFound].
+func (r reader) GroupNamed(ctx context.Context, tenantID int64, name string) (Group, error) {
+	var g Group
+	err := r.selectGroups(&g, 0).
+		Where("g.tenant_id = ? AND g.display_name_folded = ?", tenantID, Fold(name)).Scan(ctx)
+	return g, mapError(err)
+}
+
+// EnsureGroup returns the tenant's group named name (any case), creating
+// it, managed by no connector, if missing: a rule's grant on demand. Two
+// writers creating it at once get the same group.
+func (tx *Tx) EnsureGroup(ctx context.Context, tenantID int64, name string) (Group, error) {
+	at := now()
+	g := Group{TenantID: tenantID, ID: uuid.NewString(), DisplayName: name, DisplayNameFolded: Fold(name),
+		Attrs: map[string]any{"displayName": name}, Version: 1, CreatedAt: at, UpdatedAt: at}
+	if _, err := tx.idb.NewInsert().Model(&g).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return Group{}, mapError(err)
+	}
+	return tx.GroupNamed(ctx, tenantID, name)
 }
 
 // DeleteGroup deletes a group with its memberships, the grants of it and

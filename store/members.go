@@ -250,3 +250,15 @@ func (r reader) userGroups(ctx context.Context, userPKs []int64, pushed bool) (m
 	}
 	return out, nil
 }
+
+// GroupUserPKs lists the users a group holds, by internal key; with
+// pushed, only those a group write gave it (see [reader.PushedGroups]).
+func (r reader) GroupUserPKs(ctx context.Context, groupPK int64, pushed bool) ([]int64, error) {
+	var pks []int64
+	q := r.idb.NewSelect().TableExpr("group_users AS m").Column("user_pk").Where("group_pk = ?", groupPK)
+	if pushed {
+		q = q.Where("m.direct")
+	}
+	err := q.OrderExpr("user_pk").Scan(ctx, &pks)
+	return pks, mapError(err)
+}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/scimd/scimd/store"
@@ -63,6 +65,103 @@ func TestMigrateWithOldData(t *testing.T) {
 			if u, err := db.User(ctx, 1, 1, id); err != nil || u.Status != want {
 				t.Errorf("user %s: status %q (%v), want %q", id, u.Status, err, want)
 			}
+		}
+	})
+}
+
+// TestMigrateDuplicateGroupNames seeds groups as 0004 allowed them, one
+// displayName taken twice in different cases, and migrates: the group a
+// connector pushed keeps the name, the other is renamed with its id as a
+// suffix and an audit event saying so, nothing else is lost, and from then
+// on the name is unique.
+func TestMigrateDuplicateGroupNames(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.MigrateThrough(ctx, "0004"); err != nil {
+			t.Fatal(err)
+		}
+		const (
+			byRule  = "11111111-1111-4111-8111-111111111111" // Engineering, created on demand first
+			pushed  = "22222222-2222-4222-8222-222222222222" // engineering, then Okta's Group Push
+			finance = "33333333-3333-4333-8333-333333333333" // Finance and FINANCE, both by hand
+			FINANCE = "44444444-4444-4444-8444-444444444444"
+			sales   = "55555555-5555-4555-8555-555555555555" // Entra's, by external ID
+			ann     = "66666666-6666-4666-8666-666666666666"
+			t0      = "'2026-01-01 00:00:00+00'"
+		)
+		group := func(id, name string) string {
+			return `(1, '` + id + `', '` + name + `', '` + store.Fold(name) + `', '{"displayName":"` + name + `"}', 1, ` + t0 + `, ` + t0 + `)`
+		}
+		for _, stmt := range []string{
+			`INSERT INTO tenants (name, created_at) VALUES ('acme', ` + t0 + `)`,
+			`INSERT INTO connectors (tenant_id, name, created_at) VALUES (1, 'okta', ` + t0 + `), (1, 'entra', ` + t0 + `)`,
+			`INSERT INTO groups (tenant_id, id, display_name, display_name_folded, attrs, version, created_at, updated_at) VALUES ` +
+				group(byRule, "Engineering") + `, ` + group(pushed, "engineering") + `, ` +
+				group(finance, "Finance") + `, ` + group(FINANCE, "FINANCE") + `, ` + group(sales, "Sales"),
+			`INSERT INTO group_external_ids (connector_id, group_pk, value) VALUES (2, 5, 'entra-sales')`,
+			`INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail) VALUES
+				(1, ` + t0 + `, 'scim', 1, 'create', 'Group', '` + pushed + `', '{}')`,
+			`INSERT INTO users (tenant_id, id, user_name, user_name_folded, active, attrs, version, created_at, updated_at) VALUES
+				(1, '` + ann + `', 'ann', 'ann', true, '{"userName":"ann"}', 1, ` + t0 + `, ` + t0 + `)`,
+			`INSERT INTO user_grants (user_pk, kind, target_pk, source, connector_id, rule, granted_at) VALUES (1, 'group', 1, 'scim', 1, 'engineering', ` + t0 + `)`,
+			`INSERT INTO group_users (group_pk, user_pk, direct) VALUES (1, 1, false), (2, 1, true)`,
+		} {
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				t.Fatalf("seed: %v\n%s", err, stmt)
+			}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		for _, c := range []struct {
+			id, name  string
+			version   int64
+			managedBy int64
+		}{
+			{byRule, "Engineering (" + byRule + ")", 2, 0},
+			{pushed, "engineering", 1, 1},
+			{finance, "Finance", 1, 0},
+			{FINANCE, "FINANCE (" + FINANCE + ")", 2, 0},
+			{sales, "Sales", 1, 2},
+		} {
+			g, err := db.Group(ctx, 1, 0, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.DisplayName != c.name || g.Attrs["displayName"] != c.name || g.Version != c.version || g.ManagedBy != c.managedBy {
+				t.Errorf("group %s: %q (attrs %q), version %d, managed by %d; want %q, version %d, managed by %d",
+					c.id, g.DisplayName, g.Attrs["displayName"], g.Version, g.ManagedBy, c.name, c.version, c.managedBy)
+			}
+			events, err := db.AuditEvents(ctx, 1, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			renamed := slices.ContainsFunc(events, func(e store.AuditEvent) bool { return e.Action == "rename" && e.Source == "migration" })
+			if renamed != (c.version == 2) {
+				t.Errorf("group %s: audit events %+v, want a rename by the migration: %v", c.id, events, c.version == 2)
+			}
+		}
+		if g, err := db.GroupNamed(ctx, 1, "ENGINEERING"); err != nil || g.ID != pushed {
+			t.Errorf("Engineering names %s (%v), want the pushed group %s", g.ID, err, pushed)
+		}
+		grants, err := db.UserGrants(ctx, 1)
+		if err != nil || len(grants) != 1 || grants[0].Target != "Engineering ("+byRule+")" {
+			t.Errorf("ann's grants %+v (%v): want the renamed group's, kept", grants, err)
+		}
+		if groups, err := db.UserGroups(ctx, []int64{1}); err != nil || len(groups[1]) != 2 {
+			t.Errorf("ann's groups %+v (%v), want both kept", groups, err)
+		}
+		err = db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+			return tx.InsertGroup(ctx, &store.Group{TenantID: 1, DisplayName: "SALES", Attrs: map[string]any{}})
+		})
+		if ce := (*store.ConflictError)(nil); !errors.As(err, &ce) || ce.Attribute != "displayName" {
+			t.Errorf("a second Sales: %v, want a displayName conflict", err)
 		}
 	})
 }

@@ -279,11 +279,15 @@ func (c *Connector) Outranks(attr string, a, b Writer) bool {
 
 // RoleValid reports whether role may be held by a user holding groups,
 // under the tenant's catalogue. A role absent from the catalogue, or
-// listing no groups, is valid with any groups.
+// listing no groups, is valid with any groups. Group names compare in any
+// case, as a tenant's group names are unique in any case: Okta may push
+// "engineering" for the catalogue's Engineering.
 func (c *Connector) RoleValid(role string, groups []string) bool {
 	i := slices.IndexFunc(c.Roles, func(r RoleDef) bool { return r.Name == role })
 	if i < 0 || len(c.Roles[i].Groups) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(c.Roles[i].Groups, g) })
+	return slices.ContainsFunc(groups, func(g string) bool {
+		return slices.ContainsFunc(c.Roles[i].Groups, func(want string) bool { return strings.EqualFold(want, g) })
+	})
 }

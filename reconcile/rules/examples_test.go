@@ -75,8 +75,8 @@ func TestSchoolExample(t *testing.T) {
 		if r.AccessStart == nil || !r.AccessStart.Value.Equal(time.Date(2023, 8, 15, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("access start = %+v, want 2023-08-15 from rule entry", r.AccessStart)
 		}
-		if !okta.RoleValid("learner", []string{"Student"}) || okta.RoleValid("learner", []string{"Faculty"}) {
-			t.Error("learner should be valid with Student only")
+		if !okta.RoleValid("learner", []string{"Student"}) || !okta.RoleValid("learner", []string{"student"}) || okta.RoleValid("learner", []string{"Faculty"}) {
+			t.Error("learner should be valid with Student (in any case) only")
 		}
 	})
 
