@@ -178,8 +178,8 @@ func TestExamples(t *testing.T) {
 			ann := okta.do(http.MethodPost, "/Users", map[string]any{
 				"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", school},
 				"userName": "ann.lee@school.edu", "externalId": "00u1ann",
-				"name":   map[string]any{"givenName": "Ann", "familyName": "Lee"},
-				"emails": []any{map[string]any{"primary": true, "value": "ann.lee@school.edu", "type": "work"}},
+				"name":     map[string]any{"givenName": "Ann", "familyName": "Lee"},
+				"emails":   []any{map[string]any{"primary": true, "value": "ann.lee@school.edu", "type": "work"}},
 				"userType": "Student", "active": true, "groups": []any{},
 				school: map[string]any{"gradYear": 2027, "entryYear": 2023, "institutionNumber": "S123"},
 			}).want(t, http.StatusCreated)
