@@ -183,9 +183,6 @@ func cleanPath(p string) string {
 // use.
 type Connector struct {
 	Tenant, Name string
-	// Profile names the connector's compatibility profile ("okta",
-	// "entra"…); this package does not interpret it.
-	Profile string
 	// Match is the order in which identities are matched; never empty.
 	Match []MatchKey
 	// EmailDomains are the lower-case domains whose addresses the source

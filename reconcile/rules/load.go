@@ -23,11 +23,19 @@ var keys = map[string][]string{
 	"extension":          {"schema", "name", "attributes"},
 	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
 	"role":               {"name", "groups"},
-	"connector":          {"name", "profile", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"connector":          {"name", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
 	"create":             {"roles", "groups", "orgUnits"},
 	"allow":              {"roles", "groups", "orgUnits"},
 	"precedence":         attributes,
 	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
+}
+
+// elsewhere names keys, by the same $defs names, that people write in the
+// file for a setting scimd keeps elsewhere, with the hint that says where:
+// an unknown key is refused, never silently ignored.
+var elsewhere = map[string]map[string]string{
+	"connector": {"profile": "the compatibility profile lives in the database, set by " +
+		"scimd connector set --tenant T --connector C --profile default|strict|entra|okta: remove it here"},
 }
 
 // Values the file may use, each checked against the schema by a test.
@@ -270,11 +278,10 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 		return nil
 	}
 	c := &Connector{
-		Tenant:  t.Name,
-		Name:    l.name(n, m, "connector", "within a tenant", seen),
-		Profile: l.str(m["profile"], "profile"),
-		Match:   defaultMatch(),
-		Roles:   slices.Clone(t.Roles),
+		Tenant: t.Name,
+		Name:   l.name(n, m, "connector", "within a tenant", seen),
+		Match:  defaultMatch(),
+		Roles:  slices.Clone(t.Roles),
 	}
 	if mn := l.resolve(m["match"]); mn != nil && !isNull(mn) {
 		c.Match = nil

@@ -120,6 +120,11 @@ func TestLoadProblems(t *testing.T) {
 			[]problem{{8, 9, `unknown key "emailDomain" in connector`, "did you mean emailDomains?"}},
 		},
 		{
+			"profile is refused, saying where the profile is set: the file never set it",
+			strings.Replace(header, "        allow:\n", "        profile: okta\n        allow:\n", 1),
+			[]problem{{8, 9, `unknown key "profile" in connector: scimd does not read it from this file`, "scimd connector set"}},
+		},
+		{
 			"a repeated rule name is refused at the second one",
 			header + `          - name: r
             groups: [Student]
