@@ -30,13 +30,20 @@ var keys = map[string][]string{
 	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
 }
 
-// elsewhere names keys, by the same $defs names, that people write in the
-// file for a setting scimd keeps elsewhere, with the hint that says where:
-// an unknown key is refused, never silently ignored.
-var elsewhere = map[string]map[string]string{
+// unused names keys, by the same $defs names, that people write for a
+// setting scimd does not take from this file, with the hint that says
+// why: an unknown key is refused, never silently ignored.
+var unused = map[string]map[string]string{
 	"connector": {"profile": "the compatibility profile lives in the database, set by " +
 		"scimd connector set --tenant T --connector C --profile default|strict|entra|okta: remove it here"},
+	"precedence": {
+		"orgUnit": grantsNeedNone, "groups": grantsNeedNone,
+		"externalId": "each connector has its own external IDs, which no other writer sets: remove it",
+	},
 }
+
+const grantsNeedNone = "grants need no precedence: a rule only ever revokes what it granted itself, " +
+	"never an admin's or another connector's grant: remove it"
 
 // Values the file may use, each checked against the schema by a test.
 var (
@@ -45,7 +52,7 @@ var (
 		"userName", "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
 		"locale", "timezone", "active", "emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements",
 		"x509Certificates", "employeeNumber", "costCenter", "organization", "division", "department", "manager",
-		"orgUnit", "groups", "roles", "status", "accessWindow", "externalId",
+		"roles", "status", "accessWindow",
 	}
 	sources      = []string{"scim", "oidc", "csv", "admin"}
 	matchKeys    = []string{string(MatchExternalID), string(MatchUserName), string(MatchEmail)}

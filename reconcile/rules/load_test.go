@@ -122,7 +122,15 @@ func TestLoadProblems(t *testing.T) {
 		{
 			"profile is refused, saying where the profile is set: the file never set it",
 			strings.Replace(header, "        allow:\n", "        profile: okta\n        allow:\n", 1),
-			[]problem{{8, 9, `unknown key "profile" in connector: scimd does not read it from this file`, "scimd connector set"}},
+			[]problem{{8, 9, `key "profile" in connector is not used by scimd`, "scimd connector set"}},
+		},
+		{
+			"a precedence of grants or external IDs is refused: it would do nothing",
+			strings.Replace(header, "        allow:\n", "        precedence: {groups: [admin], externalId: [scim]}\n        allow:\n", 1),
+			[]problem{
+				{8, 22, `attribute "groups" in precedence is not used by scimd`, "grants need no precedence"},
+				{8, 39, `attribute "externalId" in precedence is not used by scimd`, "each connector has its own external IDs"},
+			},
 		},
 		{
 			"a repeated rule name is refused at the second one",

@@ -155,8 +155,8 @@ func (l *loader) mapping(n *yaml.Node, def string) map[string]*yaml.Node {
 		switch line, dup := first[k.Value]; {
 		case k.Value == "<<":
 			l.add(k, "merge keys (<<) are not supported", "repeat the keys, or use an alias for a whole value")
-		case !slices.Contains(accepted, k.Value) && elsewhere[def][k.Value] != "":
-			l.add(k, fmt.Sprintf("unknown %s %q in %s: scimd does not read it from this file", noun, k.Value, what), elsewhere[def][k.Value])
+		case unused[def][k.Value] != "":
+			l.add(k, fmt.Sprintf("%s %q in %s is not used by scimd", noun, k.Value, what), unused[def][k.Value])
 		case !slices.Contains(accepted, k.Value):
 			l.add(k, fmt.Sprintf("unknown %s %q in %s", noun, k.Value, what), didYouMean(k.Value, accepted, noun+"s"))
 		case dup:
