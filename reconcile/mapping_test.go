@@ -912,5 +912,18 @@ tenants:
 			w.refused(w.groupInput("entra", reconcile.Replace, sales.Group.ID, map[string]any{"displayName": "finance"}), "displayName is already in use")
 			w.apply(w.groupInput("entra", reconcile.Replace, sales.Group.ID, map[string]any{"displayName": "SALES"}))
 		})
+		t.Run("a connector writing a group rules created by id, as Entra links by displayName, manages it", func(t *testing.T) {
+			fin, err := db.GroupNamed(ctx, w.tenant.ID, "Finance")
+			if err != nil || fin.ManagedBy != 0 {
+				t.Fatalf("Finance: %+v (%v), want a group rules created", fin, err)
+			}
+			w.apply(w.groupPatch("entra", fin.ID, func(d reconcile.Doc) (reconcile.Doc, []reconcile.MemberEdit, error) {
+				return reconcile.Doc{Attrs: d.Attrs, ExternalID: "entra-fin"}, nil, nil
+			}))
+			if fin, _ = db.GroupNamed(ctx, w.tenant.ID, "Finance"); fin.ManagedBy != w.conns["entra"].ID {
+				t.Fatalf("Finance managed by %d, want entra (%d)", fin.ManagedBy, w.conns["entra"].ID)
+			}
+			w.refused(w.groupInput("okta", reconcile.Create, "", map[string]any{"displayName": "Finance"}), "displayName is already in use")
+		})
 	})
 }
