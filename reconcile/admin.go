@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,9 +198,9 @@ func (e *Engine) CreateGroup(ctx context.Context, by store.Principal, displayNam
 	}
 	g := store.Group{TenantID: by.TenantID, DisplayName: displayName, Attrs: map[string]any{"displayName": displayName}}
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if named, err := tx.GroupsNamed(ctx, by.TenantID, displayName); err != nil || len(named) > 0 {
-			return cmp.Or[error](err, &store.ConflictError{Attribute: "displayName"})
-		}
+		// The unique index on the folded name refuses a taken name.
+		// Managed by no connector, the group is one an IdP's push of the
+		// same name adopts.
 		if err := tx.InsertGroup(ctx, &g); err != nil {
 			return err
 		}

@@ -31,9 +31,10 @@ func exampleServer(t *testing.T, db *store.DB, name, tenant, connector, profile 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db, reconcile.New(db, cfg)))
+	engine := reconcile.New(db, cfg)
+	srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db.Reader(), engine))
 	t.Cleanup(srv.Close)
-	if err := db.SetProfile(context.Background(), tenant, connector, profile); err != nil {
+	if err := engine.SetProfile(context.Background(), reconcile.CommandLine, tenant, connector, profile); err != nil {
 		t.Fatal(err)
 	}
 	return newClient(t, db, srv, tenant, connector)
