@@ -224,11 +224,11 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 					changes[i] = map[string]any{"op": c.Op, "members": len(c.Members), "all": c.All}
 				}
 				event.Detail["memberChanges"] = changes
-				if len(p.Skipped) > 0 {
-					event.Detail["skippedMembers"] = p.Skipped
-				}
 			} else {
 				event.Detail["members"] = len(p.Members)
+			}
+			if len(p.Skipped) > 0 {
+				event.Detail["skippedMembers"] = p.Skipped
 			}
 		}
 	}

@@ -67,8 +67,9 @@ type Input struct {
 	// Edit computes the new document from the current one, for Patch.
 	Edit Edit
 	// IgnoreUnknownMembers skips member ids that name nothing when a
-	// Patch adds members, instead of refusing the whole request: an
-	// identity provider may push a group before all of its members.
+	// group write (Create, Replace or Patch) adds members, instead of
+	// refusing the whole request: an identity provider may push a group
+	// before all of its members.
 	IgnoreUnknownMembers bool
 }
 

@@ -33,7 +33,7 @@ type Plan struct {
 	Members []store.Member
 	// MemberChanges are set operations on the group's members (Patch).
 	MemberChanges []MemberChange
-	// Skipped lists member ids a Patch would add that name nothing, when
+	// Skipped lists member ids a write would add that name nothing, when
 	// the input ignores them.
 	Skipped []string
 	// Before is the SCIM document before the change (nil for create).
@@ -82,7 +82,6 @@ type reads interface {
 	GroupNamed(ctx context.Context, tenantID int64, name string) (store.Group, error)
 	User(ctx context.Context, tenantID, connectorID int64, id string) (store.User, error)
 	Group(ctx context.Context, tenantID, connectorID int64, id string) (store.Group, error)
-	ResolveMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, error)
 	LookupMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, []string, error)
 }
 
@@ -178,7 +177,7 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	if err := loginName(ctx, r, conn, in, attrs); err != nil {
 		return err
 	}
-	if err := manager(ctx, r, in, attrs); err != nil {
+	if err := manager(ctx, r, in, prev.Attrs, attrs); err != nil {
 		return err
 	}
 	// A user is active unless a source says otherwise (RFC 7643 leaves
@@ -260,10 +259,20 @@ func loginName(ctx context.Context, r reads, conn *rules.Connector, in Input, at
 }
 
 // manager sets the enterprise manager from the manager's external ID in
-// this connector (001 seed: SuperiorExternalId; 002 seed: reportsTo).
-func manager(ctx context.Context, r reads, in Input, attrs map[string]any) error {
+// this connector (001 seed: SuperiorExternalId; 002 seed: reportsTo), or
+// checks that the manager.value a source sent names a user of the tenant;
+// an unchanged one is not read again.
+func manager(ctx context.Context, r reads, in Input, before, attrs map[string]any) error {
 	if in.ManagerExternalID == "" {
-		return nil
+		id := managerID(attrs)
+		if id == "" || id == managerID(before) {
+			return nil
+		}
+		_, err := r.User(ctx, in.TenantID, in.ConnectorID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return &InputError{Attribute: "manager.value", Msg: fmt.Sprintf("%s:manager.value %q names no user of this tenant: send the manager's id", schemas.EnterpriseUserURN, id)}
+		}
+		return err
 	}
 	found, err := r.UsersByExternalID(ctx, in.TenantID, in.ConnectorID, in.ManagerExternalID)
 	if err != nil {
@@ -281,6 +290,14 @@ func manager(ctx context.Context, r reads, in Input, attrs map[string]any) error
 	ent["manager"] = map[string]any{"value": found[0].ID, "displayName": cmp.Or(found[0].DisplayName, found[0].UserName)}
 	attrs[schemas.EnterpriseUserURN] = ent
 	return nil
+}
+
+// managerID is the enterprise manager.value of a user's document.
+func managerID(attrs map[string]any) string {
+	ent, _ := attrs[schemas.EnterpriseUserURN].(map[string]any)
+	m, _ := ent["manager"].(map[string]any)
+	id, _ := m["value"].(string)
+	return id
 }
 
 func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
@@ -322,9 +339,15 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 			return err
 		}
 	} else {
-		members, err := r.ResolveMembers(ctx, in.TenantID, in.Members)
+		members, unknown, err := r.LookupMembers(ctx, in.TenantID, in.Members)
 		if err != nil {
 			return err
+		}
+		if len(unknown) > 0 {
+			if !in.IgnoreUnknownMembers {
+				return &store.UnknownMembersError{IDs: unknown}
+			}
+			p.Skipped = unknown
 		}
 		p.Members = members
 	}

@@ -3,5 +3,5 @@
 // data, not code paths, and imports nothing else of scimd's.
 //
 // The definitions are elimity-com/scim's, which validate request bodies
-// against them; scimd adds nothing to them yet.
+// against them; scimd adds its limits (limits.go) to their descriptions.
 package schemas

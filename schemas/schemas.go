@@ -13,13 +13,13 @@ const (
 )
 
 // User is the core User schema (RFC 7643 §4.1).
-func User() schema.Schema { return schema.CoreUserSchema() }
+func User() schema.Schema { return withLimits(schema.CoreUserSchema()) }
 
 // EnterpriseUser is the enterprise User extension (RFC 7643 §4.3).
-func EnterpriseUser() schema.Schema { return schema.ExtensionEnterpriseUser() }
+func EnterpriseUser() schema.Schema { return withLimits(schema.ExtensionEnterpriseUser()) }
 
 // Group is the core Group schema (RFC 7643 §4.2).
-func Group() schema.Schema { return schema.CoreGroupSchema() }
+func Group() schema.Schema { return withLimits(schema.CoreGroupSchema()) }
 
 // ExtensionAttribute declares one attribute of a custom extension.
 type ExtensionAttribute struct {
@@ -60,5 +60,5 @@ func Extension(urn, name string, attrs []ExtensionAttribute) schema.Schema {
 		}
 		s.Attributes = append(s.Attributes, schema.SimpleCoreAttribute(p))
 	}
-	return s
+	return withLimits(s)
 }

@@ -56,15 +56,20 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		if err != nil {
 			return reconcile.Doc{}, nil, err
 		}
+		if e := checkExternalID(out["externalId"]); e != nil {
+			return reconcile.Doc{}, nil, e
+		}
 		ext, _ := out["externalId"].(string)
 		delete(out, "externalId")
 		// The result must be a valid resource, as a PUT body must.
-		if e := checkAttributes(out, rt.Schema.Attributes, ""); e != nil {
+		normalize(out, rt.Schema.Attributes)
+		if e := checkAttributes(out, rt.Schema.Attributes, "", profile); e != nil {
 			return reconcile.Doc{}, nil, e
 		}
 		for _, x := range rt.SchemaExtensions {
 			if em, ok := out[x.Schema.ID].(map[string]any); ok {
-				if e := checkAttributes(em, x.Schema.Attributes, x.Schema.ID+":"); e != nil {
+				normalize(em, x.Schema.Attributes)
+				if e := checkAttributes(em, x.Schema.Attributes, x.Schema.ID+":", profile); e != nil {
 					return reconcile.Doc{}, nil, e
 				}
 			}

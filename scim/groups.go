@@ -8,6 +8,7 @@ import (
 	scimerr "github.com/elimity-com/scim/errors"
 
 	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/scim/dialect"
 	"github.com/scimd/scimd/store"
 )
 
@@ -37,11 +38,16 @@ func (h groupHandler) write(r *http.Request, op reconcile.Op, id string, attrs s
 	if e != nil {
 		return scimlib.Resource{}, libError(e)
 	}
+	profile, err := dialect.Lookup(p.Profile)
+	if err != nil {
+		return scimlib.Resource{}, libError(h.s.toSCIM(r.Context(), err))
+	}
 	doc, ext := document(attrs)
 	plan, err := h.s.engine.Apply(r.Context(), reconcile.Input{
 		Source: reconcile.SourceSCIM, Principal: p,
 		Kind: reconcile.KindGroup, Op: op, ID: id, IfMatch: ifMatch,
 		Attrs: doc, ExternalID: ext, Members: members,
+		IgnoreUnknownMembers: profile.IgnoreUnknownMembers,
 	})
 	if err != nil {
 		return scimlib.Resource{}, libError(h.s.writeError(r, ifMatch, err))

@@ -66,10 +66,16 @@ func TestIdPChecklist(t *testing.T) {
 			}
 		})
 		t.Run("5: value filters create what they name and merge successive ops", func(t *testing.T) {
-			c.do("PATCH", "/Users/"+id, patchBody(
+			ops := patchBody(
 				`{"op":"Add","path":"addresses[type eq \"work\"].streetAddress","value":"1 Main St"}`,
 				`{"op":"Add","path":"addresses[type eq \"work\"].postalCode","value":"12345"}`,
-				`{"op":"Replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1 555"}`)).want(t, 200)
+				`{"op":"Replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1 555"}`)
+			// A replace that matches nothing is noTarget (RFC 7644
+			// §3.5.2.3), but for the entra profile, which creates it.
+			c.do("PATCH", "/Users/"+id, ops).wantError(t, 400, "noTarget", "phoneNumbers")
+			setProfile(t, db, "acme", "entra", "entra")
+			c.do("PATCH", "/Users/"+id, ops).want(t, 204)
+			setProfile(t, db, "acme", "entra", "default")
 			u := get()
 			addrs := u.body["addresses"].([]any)
 			if len(addrs) != 1 || addrs[0].(map[string]any)["postalCode"] != "12345" || addrs[0].(map[string]any)["streetAddress"] != "1 Main St" {
@@ -80,20 +86,24 @@ func TestIdPChecklist(t *testing.T) {
 			}
 		})
 		t.Run("7: manager as a bare id or {value}; removal by an empty replace", func(t *testing.T) {
-			c.do("PATCH", "/Users/"+id, patchBody(`{"op":"Add","path":"`+ent+`:manager","value":"boss-1"}`)).want(t, 200)
-			if !strings.Contains(get().raw, `"manager":{"value":"boss-1"}`) {
+			boss := map[string]string{}
+			for _, b := range []string{"boss-1", "boss-2", "boss-3"} {
+				boss[b] = c.do("POST", "/Users", userBody(b+"@example.com")).want(t, 201).str("id")
+			}
+			c.do("PATCH", "/Users/"+id, patchBody(`{"op":"Add","path":"`+ent+`:manager","value":"`+boss["boss-1"]+`"}`)).want(t, 200)
+			if !strings.Contains(get().raw, `"manager":{"value":"`+boss["boss-1"]+`"}`) {
 				t.Error("bare manager id not stored as {value}")
 			}
-			c.do("PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"`+ent+`:manager","value":{"value":"boss-2"}}`)).want(t, 200)
-			if !strings.Contains(get().raw, `"manager":{"value":"boss-2"}`) {
+			c.do("PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"`+ent+`:manager","value":{"value":"`+boss["boss-2"]+`"}}`)).want(t, 200)
+			if !strings.Contains(get().raw, `"manager":{"value":"`+boss["boss-2"]+`"}`) {
 				t.Error("manager {value} not stored")
 			}
 			c.do("PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"`+ent+`:manager","value":""}`)).want(t, 200)
 			if strings.Contains(get().raw, "manager") {
 				t.Error("manager not removed by an empty replace")
 			}
-			p := c.do("POST", "/Users", userBody("managed@example.com", ent, map[string]any{"manager": "boss-3"})).want(t, 201)
-			if !strings.Contains(p.raw, `"manager":{"value":"boss-3"}`) {
+			p := c.do("POST", "/Users", userBody("managed@example.com", ent, map[string]any{"manager": boss["boss-3"]})).want(t, 201)
+			if !strings.Contains(p.raw, `"manager":{"value":"`+boss["boss-3"]+`"}`) {
 				t.Errorf("bare manager in a POST: %s", p.raw)
 			}
 		})

@@ -59,7 +59,7 @@ func paramsFromURL(r *http.Request) (listParams, *Error) {
 			*dst = &n
 		}
 	}
-	return p, nil
+	return p, p.check()
 }
 
 // paramsFromSearch reads a SearchRequest (RFC 7644 §3.4.3).
@@ -78,7 +78,7 @@ func paramsFromSearch(body []byte) (listParams, *Error) {
 	if !found {
 		return listParams{}, badRequest(scimerr.ScimTypeInvalidSyntax, `"schemas" must be [%q]`, searchRequestURN)
 	}
-	return req.listParams, nil
+	return req.listParams, req.listParams.check()
 }
 
 // serveList answers GET /Users, GET /Groups, their POST .search, and the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/dialect"
 	"github.com/scimd/scimd/store"
 )
 
@@ -147,6 +148,10 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
+	if e := checkText(r, body); e != nil {
+		writeError(w, e)
+		return
+	}
 
 	s.route(w, r, body)
 }
@@ -194,7 +199,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.serveBulk(w, r, body)
 		return
 	case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != "") && isResource:
-		normalized, carried, e := checkBody(body, rt)
+		profile, err := dialect.Lookup(principal(r.Context()).Profile)
+		if err != nil {
+			writeError(w, s.toSCIM(r.Context(), err))
+			return
+		}
+		normalized, carried, e := checkBody(body, rt, profile)
 		if e != nil {
 			writeError(w, e)
 			return

@@ -13,6 +13,12 @@ import (
 // PatchOpURN is the schema of a PATCH request body.
 const PatchOpURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
+// MaxPathLen bounds an attribute path (an operation's path, or a key of a
+// path-less value), checked before it is parsed: the path parser's cost
+// grows with the square of its input (a 1 MiB path took 7–25 s), and a
+// member filter naming twenty ids fits well within it.
+const MaxPathLen = 1024
+
 // Op is one operation of a PATCH request (RFC 7644 §3.5.2).
 type Op struct {
 	Op    string // add, replace or remove, lower-cased
@@ -40,9 +46,13 @@ func errorf(scimType, format string, args ...any) *Error {
 func Parse(body []byte) ([]Op, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var req map[string]any
-	if err := dec.Decode(&req); err != nil {
-		return nil, errorf("invalidSyntax", "the PATCH body is not a JSON object: %v", err)
+	var decoded any
+	if err := dec.Decode(&decoded); err != nil {
+		return nil, errorf("invalidSyntax", "the PATCH body is not valid JSON: %v", err)
+	}
+	req, ok := decoded.(map[string]any)
+	if !ok {
+		return nil, errorf("invalidSyntax", "the PATCH body must be a JSON object, a PatchOp request")
 	}
 	schemas, _ := lookup(req, "schemas").([]any)
 	found := false
@@ -65,7 +75,7 @@ func Parse(body []byte) ([]Op, error) {
 		op, _ := lookup(m, "op").(string)
 		op = strings.ToLower(op)
 		if op != "add" && op != "replace" && op != "remove" {
-			return nil, errorf("invalidSyntax", "Operations[%d].op must be add, replace or remove, not %q", i, op)
+			return nil, errorf("invalidSyntax", "Operations[%d].op must be add, replace or remove, not %.32q", i, op)
 		}
 		path, _ := lookup(m, "path").(string)
 		ops = append(ops, Op{Op: op, Path: strings.TrimSpace(path), Value: lookup(m, "value")})
@@ -89,10 +99,12 @@ type Target struct {
 // Options are where identity providers and RFC 7644 part ways; the
 // compatibility profiles of a connector choose them.
 type Options struct {
-	// NoTargetFails answers a value filter that matches no element with
-	// 400 noTarget, as RFC 7644 §3.5.2.3 says. Off, the element is created
-	// from the filter's equalities, as Entra expects.
-	NoTargetFails bool
+	// CreateMissing makes a replace whose value filter matches no element
+	// create the element from the filter's equalities, as Entra expects
+	// (it sets emails[type eq "work"].value on a user with no work email).
+	// Off, such a replace is 400 noTarget, as RFC 7644 §3.5.2.3 says; an
+	// add always creates the element, as adding means.
+	CreateMissing bool
 }
 
 // MemberOp is an operation on the Members attribute, to run as a set
@@ -114,7 +126,7 @@ func Apply(doc map[string]any, ops []Op, t Target, o Options) (map[string]any, [
 	for i, op := range ops {
 		if err := e.apply(op); err != nil {
 			if pe, ok := err.(*Error); ok {
-				pe.Detail = fmt.Sprintf("Operations[%d] (%s %s): %s", i, op.Op, op.Path, pe.Detail)
+				pe.Detail = fmt.Sprintf("Operations[%d] (%s %s): %s", i, op.Op, clip(op.Path), pe.Detail)
 			}
 			return nil, nil, err
 		}
@@ -209,6 +221,9 @@ type target struct {
 }
 
 func (e *engine) resolve(raw string) (target, error) {
+	if len(raw) > MaxPathLen {
+		return target{}, errorf("invalidPath", "the path is %d bytes long; the limit is %d", len(raw), MaxPathLen)
+	}
 	p, err := filter.ParsePathNumber([]byte(raw))
 	if err != nil {
 		return target{}, errorf("invalidPath", "%q is not a valid attribute path (RFC 7644 §3.5.2)", raw)
@@ -305,8 +320,12 @@ func (e *engine) applyPath(op, raw string, value any) error {
 		}
 		list := v.([]any)
 		if op == "add" {
-			// Add appends what is not there yet (RFC 7644 §3.5.2.1).
+			// Add appends what is not there yet (RFC 7644 §3.5.2.1); a
+			// new primary value takes the flag from the others.
 			cur, _ := lookup(obj, name).([]any)
+			if anyPrimary(list) {
+				clearPrimary(cur, nil)
+			}
 			for _, item := range list {
 				if !containsValue(cur, item) {
 					cur = append(cur, item)
@@ -341,7 +360,7 @@ func (e *engine) applyPath(op, raw string, value any) error {
 func (e *engine) applyFiltered(op string, obj map[string]any, t target, value any) error {
 	name := t.attr.Name()
 	list, _ := lookup(obj, name).([]any)
-	matched := false
+	var touched []map[string]any // the elements the operation changed
 	kept := list[:0:0]
 	for _, item := range list {
 		el, ok := item.(map[string]any)
@@ -349,7 +368,7 @@ func (e *engine) applyFiltered(op string, obj map[string]any, t target, value an
 			kept = append(kept, item)
 			continue
 		}
-		matched = true
+		touched = append(touched, el)
 		switch {
 		case op == "remove" && t.sub == nil:
 			continue // drop the element
@@ -376,12 +395,11 @@ func (e *engine) applyFiltered(op string, obj map[string]any, t target, value an
 		}
 		kept = append(kept, el)
 	}
-	if !matched && op != "remove" {
-		if e.o.NoTargetFails {
-			return errorf("noTarget", "no element of %s matches the filter", name)
+	if len(touched) == 0 && op != "remove" {
+		if op == "replace" && !e.o.CreateMissing {
+			return errorf("noTarget", "no element of %s matches the filter (RFC 7644 §3.5.2.3); add creates one", name)
 		}
-		// Entra sets emails[type eq "work"].value on a user with no work
-		// email: create the element the filter describes.
+		// Create the element the filter describes.
 		el := seed(t.filter, t.attr)
 		if t.sub != nil {
 			v, err := coerce(*t.sub, value)
@@ -399,6 +417,11 @@ func (e *engine) applyFiltered(op string, obj map[string]any, t target, value an
 			}
 		}
 		kept = append(kept, el)
+		touched = append(touched, el)
+	}
+	if op != "remove" && anyPrimary(touched) {
+		// Setting a primary value clears the others (RFC 7644 §3.5.2).
+		clearPrimary(kept, touched)
 	}
 	if len(kept) == 0 {
 		deleteKey(obj, name)
@@ -549,6 +572,14 @@ func deleteKey(m map[string]any, key string) {
 			delete(m, k)
 		}
 	}
+}
+
+// clip shortens what a client sent for an error detail.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
 }
 
 func deepCopy(v any) any {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,6 +125,34 @@ func show(v any) string {
 		return string(b[:60]) + "…"
 	}
 	return string(b)
+}
+
+// anyPrimary reports whether one of the values of a multi-valued
+// attribute is primary.
+func anyPrimary[T any](list []T) bool {
+	for _, item := range list {
+		if m, ok := any(item).(map[string]any); ok && lookup(m, "primary") == true {
+			return true
+		}
+	}
+	return false
+}
+
+// clearPrimary sets primary to false on the values of list that are not
+// in keep, for at most one value is primary (RFC 7643 §2.4).
+func clearPrimary(list []any, keep []map[string]any) {
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok || lookup(m, "primary") != true || slices.ContainsFunc(keep, func(k map[string]any) bool { return sameMap(k, m) }) {
+			continue
+		}
+		setKey(m, "primary", false)
+	}
+}
+
+// sameMap reports whether a and b are the same map, not equal ones.
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // containsValue reports whether list holds an element equal to v.
