@@ -56,20 +56,26 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		if err != nil {
 			return reconcile.Doc{}, nil, err
 		}
-		if e := checkExternalID(out["externalId"]); e != nil {
-			return reconcile.Doc{}, nil, e
-		}
 		ext, _ := out["externalId"].(string)
+		if ext != cur.ExternalID {
+			if e := checkExternalID(out["externalId"]); e != nil {
+				return reconcile.Doc{}, nil, e
+			}
+		}
 		delete(out, "externalId")
-		// The result must be a valid resource, as a PUT body must.
+		// What the PATCH changed must be valid, as a PUT body must.
 		normalize(out, rt.Schema.Attributes)
-		if e := checkAttributes(out, rt.Schema.Attributes, "", profile); e != nil {
+		if e := checkAttributes(out, cur.Attrs, rt.Schema.Attributes, "", profile); e != nil {
 			return reconcile.Doc{}, nil, e
 		}
 		for _, x := range rt.SchemaExtensions {
 			if em, ok := out[x.Schema.ID].(map[string]any); ok {
 				normalize(em, x.Schema.Attributes)
-				if e := checkAttributes(em, x.Schema.Attributes, x.Schema.ID+":", profile); e != nil {
+				was, _ := cur.Attrs[x.Schema.ID].(map[string]any)
+				if was == nil {
+					was = map[string]any{}
+				}
+				if e := checkAttributes(em, was, x.Schema.Attributes, x.Schema.ID+":", profile); e != nil {
 					return reconcile.Doc{}, nil, e
 				}
 			}

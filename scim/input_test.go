@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -432,5 +433,37 @@ func TestNoGoTypeNames(t *testing.T) {
 		for _, d := range details {
 			t.Error(d)
 		}
+	})
+}
+
+// TestLegacyRowsStayWritable: a user stored before today's limits (here
+// written past the edge, as an older scimd or another source could have)
+// can still be patched, disabled and deleted: a PATCH checks what it
+// changes, not what it leaves alone.
+func TestLegacyRowsStayWritable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		ctx := context.Background()
+		pr, _, err := db.Principal(ctx, scim.HashToken(c.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := reconcile.New(db, nil).Apply(ctx, reconcile.Input{
+			Source: reconcile.SourceSCIM, TenantID: pr.TenantID, ConnectorID: pr.ConnectorID,
+			Tenant: pr.TenantName, Connector: pr.ConnectorName, Kind: reconcile.KindUser, Op: reconcile.Create,
+			Attrs: map[string]any{
+				"userName": "legacy", "title": strings.Repeat("t", 5000),
+				"emails": []any{map[string]any{"value": "legacy", "primary": true}, map[string]any{"value": "l@example.com", "primary": true}},
+			},
+			ExternalID: strings.Repeat("e", 300),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := plan.User.ID
+		c.do("PATCH", "/Users/"+id, patchBody(`{"op":"replace","path":"active","value":false}`)).want(t, 200)
+		c.do("PATCH", "/Users/"+id, patchBody(`{"op":"replace","path":"nickName","value":"n"}`)).want(t, 200)
+		c.do("PATCH", "/Users/"+id, patchBody(`{"op":"replace","path":"title","value":"`+strings.Repeat("t", 1025)+`"}`)).wantError(t, 400, "invalidValue", "title")
+		c.do("DELETE", "/Users/"+id, nil).want(t, 204)
 	})
 }

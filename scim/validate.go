@@ -45,7 +45,7 @@ func checkBody(body []byte, rt scimlib.ResourceType, p dialect.Profile) ([]byte,
 		return nil, nil, e
 	}
 	normalize(m, rt.Schema.Attributes)
-	if e := checkAttributes(m, rt.Schema.Attributes, "", p); e != nil {
+	if e := checkAttributes(m, nil, rt.Schema.Attributes, "", p); e != nil {
 		return nil, nil, e
 	}
 	if v, _ := lookup(m, "externalId"); v != nil {
@@ -73,7 +73,7 @@ func checkBody(body []byte, rt scimlib.ResourceType, p dialect.Profile) ([]byte,
 			return nil, nil, badRequest(scimerr.ScimTypeInvalidSyntax, "%s must be an object of extension attributes", ext.Schema.ID)
 		}
 		normalize(em, ext.Schema.Attributes)
-		if e := checkAttributes(em, ext.Schema.Attributes, ext.Schema.ID+":", p); e != nil {
+		if e := checkAttributes(em, nil, ext.Schema.Attributes, ext.Schema.ID+":", p); e != nil {
 			return nil, nil, e
 		}
 		carried = append(carried, ext)
@@ -232,7 +232,11 @@ func checkSchemas(m map[string]any, rt scimlib.ResourceType) *Error {
 // Each simple value is checked by the library's schema code, then against
 // scimd's limits (schemas.MaxLen); errors name the value at fault, as
 // emails[1].value, never the Go types the library decodes into.
-func checkAttributes(m map[string]any, attrs schema.Attributes, prefix string, p dialect.Profile) *Error {
+//
+// For a PATCH, before is the document it started from: a value it leaves
+// as it was is not checked again, so that a row stored before a limit
+// existed can still be disabled or deleted.
+func checkAttributes(m, before map[string]any, attrs schema.Attributes, prefix string, p dialect.Profile) *Error {
 	for _, a := range attrs {
 		value, e := only(m, a, prefix)
 		if e != nil {
@@ -245,6 +249,9 @@ func checkAttributes(m map[string]any, attrs schema.Attributes, prefix string, p
 			if a.Required() {
 				return badRequest(scimerr.ScimTypeInvalidValue, "%s%s is required", prefix, a.Name())
 			}
+			continue
+		}
+		if old, _ := lookup(before, a.Name()); before != nil && reflect.DeepEqual(old, value) {
 			continue
 		}
 		if e := checkValue(a, value, prefix+a.Name(), p); e != nil {

@@ -75,6 +75,10 @@ func TestApply(t *testing.T) {
 		{"externalId is writable", `[{"op":"add","path":"externalId","value":"00u1"}]`,
 			`{"userName":"bjensen","active":true,"externalId":"00u1","name":{"givenName":"Barbara","familyName":"Jensen"},"emails":[{"value":"b@work.example","type":"work","primary":true},{"value":"b@home.example","type":"home"}],"` + ent + `":{"department":"Radiology"}}`},
 		{"no operations change nothing", `[]`, base},
+		{"adding a primary value clears the old primary (RFC 7644 §3.5.2)", `[{"op":"add","path":"emails","value":[{"value":"n@x.example","primary":true}]}]`,
+			`{"userName":"bjensen","active":true,"name":{"givenName":"Barbara","familyName":"Jensen"},"emails":[{"value":"b@work.example","type":"work","primary":false},{"value":"b@home.example","type":"home"},{"value":"n@x.example","primary":true}],"` + ent + `":{"department":"Radiology"}}`},
+		{"a filtered primary clears the others", `[{"op":"replace","path":"emails[type eq \"home\"].primary","value":true}]`,
+			`{"userName":"bjensen","active":true,"name":{"givenName":"Barbara","familyName":"Jensen"},"emails":[{"value":"b@work.example","type":"work","primary":false},{"value":"b@home.example","type":"home","primary":true}],"` + ent + `":{"department":"Radiology"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +98,15 @@ func TestApply(t *testing.T) {
 				t.Error("Apply changed its input")
 			}
 		})
+	}
+}
+
+// TestCreateMissing: with the option (the entra profile), a replace that
+// matches no element creates it, as Entra expects.
+func TestCreateMissing(t *testing.T) {
+	got, _, err := patch.Apply(doc(`{"userName":"b"}`), ops(`[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"b@work.example"}]`), user, patch.Options{CreateMissing: true})
+	if err != nil || !reflect.DeepEqual(got, doc(`{"userName":"b","emails":[{"type":"work","value":"b@work.example"}]}`)) {
+		t.Errorf("got %v, %v", got, err)
 	}
 }
 
