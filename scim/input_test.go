@@ -18,7 +18,7 @@ import (
 
 func setProfile(t *testing.T, db *store.DB, tenant, connector, profile string) {
 	t.Helper()
-	if err := db.SetProfile(context.Background(), tenant, connector, profile); err != nil {
+	if err := reconcile.New(db, nil).SetProfile(context.Background(), reconcile.CommandLine, tenant, connector, profile); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -444,13 +444,12 @@ func TestLegacyRowsStayWritable(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
 		ctx := context.Background()
-		pr, _, err := db.Principal(ctx, scim.HashToken(c.token))
+		pr, err := db.ConnectorPrincipal(ctx, "acme", "okta")
 		if err != nil {
 			t.Fatal(err)
 		}
 		plan, err := reconcile.New(db, nil).Apply(ctx, reconcile.Input{
-			Source: reconcile.SourceSCIM, TenantID: pr.TenantID, ConnectorID: pr.ConnectorID,
-			Tenant: pr.TenantName, Connector: pr.ConnectorName, Kind: reconcile.KindUser, Op: reconcile.Create,
+			Source: reconcile.SourceSCIM, Principal: pr, Kind: reconcile.KindUser, Op: reconcile.Create,
 			Attrs: map[string]any{
 				"userName": "legacy", "title": strings.Repeat("t", 5000),
 				"emails": []any{map[string]any{"value": "legacy", "primary": true}, map[string]any{"value": "l@example.com", "primary": true}},

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -224,9 +223,7 @@ func TestGroupMembershipPatch(t *testing.T) {
 		if got := count(); got != n-1 {
 			t.Fatalf("members after a partly unknown add: %d, want %d", got, n-1)
 		}
-		if err := reconcile.New(db, nil).SetProfile(context.Background(), reconcile.CommandLine, "acme", "okta", "strict"); err != nil {
-			t.Fatal(err)
-		}
+		setProfile(t, db, "acme", "okta", "strict")
 		c.do("PATCH", "/Groups/"+g, patchBody(`{"op":"add","path":"members","value":[{"value":"6e8bc430-9c3a-11d9-9669-0800200c9a66"}]}`)).wantError(t, 400, "invalidValue", "6e8bc430")
 		c.do("PATCH", "/Groups/"+g, patchBody(`{"op":"remove","path":"members"}`)).want(t, 204)
 		if got := count(); got != 0 {
