@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -30,11 +31,23 @@ const (
 // DB is the scimd database. Reads run on it directly; writes run in a
 // transaction opened with [DB.RunInTx]. It is safe for concurrent use.
 //
+// On SQLite, which has one writer at a time, writes go through one
+// connection of their own and queue for it in Go, first come first
+// served, while reads run in parallel on a pool of read-only connections
+// (WAL lets them read while the writer writes). A read made with the
+// context of a running [DB.RunInTx] runs in that transaction, on either
+// database: it sees the transaction's own writes.
+//
 // Only reconcile, the write pipeline, and cmd/scimd (migrations, wiring)
 // hold a DB; the sources (scim, admin, …) get its [Reader].
 type DB struct {
 	reader
-	bun *bun.DB
+	bun *bun.DB // the writer: every write and migration
+	// read is the pool reads run on: on PostgreSQL the writer itself.
+	read *bun.DB
+	// writeQueue holds the SQLite writer connection while a transaction
+	// runs; nil on PostgreSQL, whose writers run in parallel.
+	writeQueue chan struct{}
 }
 
 // Open connects to the database named by dsn and checks that it answers.
@@ -43,15 +56,13 @@ type DB struct {
 // A dsn starting with postgres:// or postgresql:// opens PostgreSQL through
 // pgx in simple-protocol mode (bun formats its own SQL, so server-side
 // prepared statements would only pile up). Anything else is an SQLite file:
-// "sqlite:path", "file:path" or a bare path; it is opened in WAL mode with a
-// busy timeout, foreign keys on and write transactions that take the write
-// lock at BEGIN, so concurrent writers queue instead of failing.
+// "sqlite:path", "file:path" or a bare path; it is opened in WAL mode with
+// synchronous=NORMAL, foreign keys on, one writer connection whose
+// transactions take the write lock at BEGIN, and a pool of read-only
+// readers.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	var (
-		sqldb *sql.DB
-		bdb   *bun.DB
-		d     Dialect
-	)
+	var db *DB
+	resolver := &inTx{}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		u, err := url.Parse(dsn)
@@ -63,15 +74,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			q.Set("default_query_exec_mode", "simple_protocol")
 		}
 		u.RawQuery = q.Encode()
-		sqldb, err = sql.Open("pgx", u.String())
+		sqldb, err := sql.Open("pgx", u.String())
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		sqldb.SetMaxOpenConns(32)
 		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		bdb = bun.NewDB(sqldb, pgdialect.New())
-		d = Postgres
+		bdb := bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver))
+		db = &DB{reader: reader{idb: bdb, dialect: Postgres}, bun: bdb, read: bdb}
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		if path == "" {
@@ -84,27 +95,41 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			}
 		}
 		registerSQLiteFunctions()
-		var err error
 		// modernc.org/sqlite's own registration, not sqliteshim's: the shim
 		// picks this same pure-Go driver on every platform scimd builds for,
 		// but as a driver instance of its own, which never sees functions
 		// registered with the package (scimd_fold below).
-		sqldb, err = sql.Open("sqlite", "file:"+path+
-			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
-			"&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate")
+		const common = "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)"
+		writer, err := sql.Open("sqlite", "file:"+path+
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"+common)
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		// SQLite has one writer at a time; a small pool serves concurrent
-		// readers under WAL without queueing writers behind a crowd.
-		sqldb.SetMaxOpenConns(8)
-		sqldb.SetMaxIdleConns(8)
-		bdb = bun.NewDB(sqldb, sqlitedialect.New())
-		d = SQLite
+		// One writer connection, so that writers queue in writeQueue
+		// rather than in SQLite's busy handler, which sleeps up to 100 ms
+		// at a time between tries. The busy timeout is for other
+		// processes (a scimd command beside the server).
+		writer.SetMaxOpenConns(1)
+		writer.SetMaxIdleConns(1)
+		// The writer first: it makes the file and puts it in WAL mode.
+		if err := writer.PingContext(ctx); err != nil {
+			writer.Close()
+			return nil, fmt.Errorf("ping sqlite: %w", err)
+		}
+		readers, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)"+common)
+		if err != nil {
+			writer.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		readers.SetMaxOpenConns(8)
+		readers.SetMaxIdleConns(8)
+		read := bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver))
+		db = &DB{reader: reader{idb: read, dialect: SQLite}, bun: bun.NewDB(writer, sqlitedialect.New()),
+			read: read, writeQueue: make(chan struct{}, 1)}
 	}
-	db := &DB{reader: reader{idb: bdb, dialect: d}, bun: bdb}
+	resolver.db = db
 	if err := db.Ping(ctx); err != nil {
-		bdb.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -135,14 +160,21 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Ping checks that the database answers; /readyz calls it.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.bun.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping %s: %w", db.dialect, err)
+	for _, b := range []*bun.DB{db.bun, db.read} {
+		if err := b.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping %s: %w", db.dialect, err)
+		}
 	}
 	return nil
 }
 
 // Close closes every connection.
-func (db *DB) Close() error { return db.bun.Close() }
+func (db *DB) Close() error {
+	if db.read == db.bun {
+		return db.bun.Close()
+	}
+	return errors.Join(db.read.Close(), db.bun.Close())
+}
 
 // reader holds the queries that run on the database or inside a transaction.
 type reader struct {
@@ -167,10 +199,33 @@ type Tx struct {
 // rolling back otherwise. On PostgreSQL a serialization failure or deadlock
 // (40001, 40P01) re-runs fn up to three times, so fn must not keep state
 // between calls beyond what it returns.
+//
+// Called with the context of a running RunInTx of db, it runs fn in a
+// savepoint of that transaction instead: fn's error rolls back fn's
+// writes only, and nothing is committed before the outer fn returns.
 func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	if open := db.openTx(ctx); open != nil {
+		err := open.tx.RunInTx(ctx, nil, func(_ context.Context, sp bun.Tx) error {
+			// bun hands fn the outer transaction's context; ctx is fn's own.
+			return fn(ctx, &Tx{reader{idb: sp, dialect: db.dialect}})
+		})
+		return mapError(err)
+	}
+	if db.writeQueue != nil {
+		select {
+		case db.writeQueue <- struct{}{}: // waiting senders are served in order
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-db.writeQueue }()
+	}
+	open := &openTx{db: db}
+	ctx = context.WithValue(ctx, txKey{}, open)
+	defer func() { open.tx = nil }() // a context kept past the end reads outside
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
-		err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, btx bun.Tx) error {
+		err = db.bun.RunInTx(ctx, nil, func(_ context.Context, btx bun.Tx) error {
+			open.tx = &btx
 			return fn(ctx, &Tx{reader{idb: btx, dialect: db.dialect}})
 		})
 		if !isRetryable(err) {
@@ -178,6 +233,38 @@ func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 		}
 	}
 	return mapError(err)
+}
+
+// txKey keys the [openTx] of a running [DB.RunInTx] in its context.
+type txKey struct{}
+
+// openTx is the transaction a [DB.RunInTx] runs, while it runs.
+type openTx struct {
+	db *DB
+	tx *bun.Tx
+}
+
+// inTx sends a read made through a [DB] with the context of a running
+// [DB.RunInTx] into that transaction: on SQLite the read-only pool would
+// not see the transaction's writes, and on PostgreSQL another connection
+// would not either.
+type inTx struct{ db *DB }
+
+func (r *inTx) ResolveConn(ctx context.Context, _ bun.Query) bun.IConn {
+	if open := r.db.openTx(ctx); open != nil {
+		return open.tx.Tx
+	}
+	return nil
+}
+
+func (*inTx) Close() error { return nil }
+
+// openTx returns db's transaction running in ctx, or nil.
+func (db *DB) openTx(ctx context.Context) *openTx {
+	if open, ok := ctx.Value(txKey{}).(*openTx); ok && open.db == db && open.tx != nil {
+		return open
+	}
+	return nil
 }
 
 // now is the store's clock: UTC, truncated to what both databases keep.

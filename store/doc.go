@@ -4,8 +4,10 @@
 // else of scimd's.
 //
 // Files:
-//   - db.go: [Open] by DSN, pools, [DB.RunInTx] (the only way to write),
-//     and [Reader], the read-only view the sources hold.
+//   - db.go: [Open] by DSN, pools (on SQLite one writer, for which writes
+//     queue in Go, and read-only readers), [DB.RunInTx] (the only way to
+//     write; nested, a savepoint; reads with its context run in it), and
+//     [Reader], the read-only view the sources hold.
 //   - migrate.go and migrations/{postgres,sqlite}: embedded, forward-only SQL.
 //   - tenants.go: tenants, connectors, tokens (stored as SHA-256 only);
 //     their writes are [Tx] methods, which reconcile calls with an audit
