@@ -158,7 +158,8 @@ const replans = 3
 // Apply plans in and writes the plan in one transaction, with an audit
 // event. If another writer changed the resource between planning and
 // writing, it plans again (a few times), unless the input carries IfMatch,
-// which fails at once with [store.ErrStale].
+// which fails at once with [store.ErrStale]. Inside an [Engine.Batch] the
+// transaction is a savepoint of the batch's.
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	for attempt := 0; ; attempt++ {
 		var p *Plan
@@ -174,6 +175,9 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 		})
 		if errors.Is(err, store.ErrStale) && in.IfMatch == 0 && attempt < replans {
 			continue
+		}
+		if p, ok := e.replayed(ctx, in, err); ok {
+			return p, nil
 		}
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +44,6 @@ type bulkOp struct {
 	Version string
 	Data    json.RawMessage
 
-	doc  any      // Data, decoded to find and replace bulkId references
 	refs []string // the bulkIds that Path and Data reference
 }
 
@@ -59,17 +59,30 @@ type bulkResult struct {
 
 // serveBulk answers POST /Bulk (RFC 7644 §3.7). Each operation goes through
 // route like a request of its own, so it is validated, applied and answered
-// exactly as it would be alone; operations are not one transaction.
+// exactly as it would be alone, but all of them run in one transaction
+// (reconcile's Batch), each in a savepoint: a failed operation rolls back
+// alone, and the request commits once, at the end. A request that does not
+// reach the end (the client gone, the server stopped, the commit failed)
+// leaves nothing behind, so the identity provider can send it again.
 func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, body []byte) {
 	req, e := parseBulk(body)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
+	var results []bulkResult
+	err := s.engine.Batch(r.Context(), func(ctx context.Context) error {
+		results = s.runBulk(r.WithContext(ctx), req)
+		return ctx.Err() // a request cut short commits nothing
+	})
+	if err != nil {
+		writeError(w, s.toSCIM(r.Context(), err))
+		return
+	}
 	writeJSON(w, struct {
 		Schemas    []string     `json:"schemas"`
 		Operations []bulkResult `json:"Operations"`
-	}{[]string{bulkResponseSchema}, s.runBulk(r, req)})
+	}{[]string{bulkResponseSchema}, results})
 }
 
 // parseBulk decodes and checks a bulk request. A request that is wrong as
@@ -117,15 +130,10 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 			}
 			req.posted[op.BulkID] = true
 		}
-		if len(op.Data) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(op.Data))
-			dec.UseNumber()     // keeps numbers exactly as sent when re-marshalled
-			dec.Decode(&op.doc) // cannot fail: the request decoded
-		}
 		collect := func(id string) string { op.refs = append(op.refs, id); return bulkRefPrefix + id }
 		path, _, _ := strings.Cut(op.Path, "?")
 		rewritePath(path, collect)
-		rewrite(op.doc, collect)
+		rewrite(decodeData(op.Data), collect)
 	}
 	return req, nil
 }
@@ -216,8 +224,9 @@ func (s *Server) runOp(r *http.Request, op *bulkOp, created map[string]string) b
 		return res
 	}
 	body := []byte(op.Data)
-	if len(op.refs) > 0 && op.doc != nil {
-		body, _ = json.Marshal(rewrite(op.doc, resolve)) // decoded JSON always marshals
+	if len(op.refs) > 0 && len(op.Data) > 0 {
+		// Decoded afresh: the batch may run the request again.
+		body, _ = json.Marshal(rewrite(decodeData(op.Data), resolve)) // decoded JSON always marshals
 	}
 	// Only an invalid method or URL fails, and neither is possible here.
 	sub, _ := http.NewRequestWithContext(r.Context(), op.Method, "/", bytes.NewReader(body))
@@ -252,6 +261,18 @@ func (s *Server) runOp(r *http.Request, op *bulkOp, created map[string]string) b
 		}
 	}
 	return res
+}
+
+// decodeData decodes an operation's data, which decoded once already with
+// the request; numbers stay exactly as sent when marshalled again.
+func decodeData(data json.RawMessage) any {
+	var doc any
+	if len(data) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		dec.Decode(&doc) // cannot fail: the request decoded
+	}
+	return doc
 }
 
 // fail makes res the failure e.

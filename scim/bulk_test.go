@@ -1,11 +1,19 @@
 package scim_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -262,6 +270,144 @@ func TestBulkRefusals(t *testing.T) {
 		wantOp(t, res[1], "DELETE", "204", "", res[0]["location"].(string))
 		if n := userCount(t, c); n != 1 {
 			t.Errorf("%v users, want alice only", n)
+		}
+	})
+}
+
+// TestBulkOneTransaction: the operations of a bulk run in one transaction
+// and see each other's writes, reads included: a PATCH of a user that an
+// earlier POST of the same request created answers with the patched user.
+func TestBulkOneTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		res := bulkResults(t, c.do("POST", "/Bulk", bulkBody(1,
+			bulkOperation("POST", "/Users", "u1", "", userBody("alice@example.com")),
+			bulkOperation("PATCH", "/Users/bulkId:u1", "", "", map[string]any{
+				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []any{map[string]any{"op": "replace", "path": "displayName", "value": "Alice"}},
+			}),
+		)), 2)
+		loc, _ := res[0]["location"].(string)
+		wantOp(t, res[0], "POST", "201", `W/"1"`, loc)
+		wantOp(t, res[1], "PATCH", "200", `W/"2"`, loc)
+		if u := c.do("GET", strings.TrimPrefix(loc, c.base), nil).want(t, http.StatusOK); u.str("displayName") != "Alice" {
+			t.Errorf("after the bulk: %s", u.raw)
+		}
+	})
+}
+
+// TestBulkRetried sends a bulk again, as an identity provider does when it
+// never saw the answer. Cut short the first time, the bulk left nothing
+// behind and the retry runs as a first attempt would. Committed the first
+// time, the retry answers each create with the user it made then (same
+// location and version), so that the references and the operations after
+// it still run, instead of a 409 that, with failOnErrors, stops the bulk.
+func TestBulkRetried(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		staff := c.do("POST", "/Groups", groupBody("Staff")).want(t, http.StatusCreated).str("id")
+		body := bulkBody(1,
+			bulkOperation("POST", "/Users", "u1", "", userBody("alice@example.com", "externalId", "00u1")),
+			bulkOperation("POST", "/Users", "u2", "", userBody("bob@example.com")),
+			bulkOperation("PATCH", "/Groups/"+staff, "", "", map[string]any{
+				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []any{map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": "bulkId:u1"}, map[string]any{"value": "bulkId:u2"}}}},
+			}),
+		)
+		first := bulkResults(t, c.do("POST", "/Bulk", body), 3)
+		again := bulkResults(t, c.do("POST", "/Bulk", body), 3)
+		for i, op := range again[:2] {
+			wantOp(t, op, "POST", "201", `W/"1"`, first[i]["location"].(string))
+		}
+		if again[2]["status"] != "204" {
+			t.Errorf("the members added again: %v", again[2])
+		}
+		if n := userCount(t, c); n != 2 {
+			t.Errorf("%v users after the retry, want 2", n)
+		}
+		g := c.do("GET", "/Groups/"+staff, nil).want(t, http.StatusOK)
+		if members, _ := g.body["members"].([]any); len(members) != 2 {
+			t.Errorf("group after the retry: %s", g.raw)
+		}
+
+		// Only a create that would change nothing is a replay. A user
+		// changed since in what the create sends is a conflict, as is a
+		// second create outside a bulk (RFC 7644 §3.3).
+		alice := strings.TrimPrefix(first[0]["location"].(string), c.base+"/Users/")
+		c.do("PUT", "/Users/"+alice, userBody("alice@example.com", "externalId", "00u1",
+			"name", map[string]any{"givenName": "Alice", "familyName": "Jensen"})).want(t, http.StatusOK)
+		res := bulkResults(t, c.do("POST", "/Bulk", body), 1)
+		wantOpError(t, res[0], "409", "uniqueness", "")
+		c.do("POST", "/Users", userBody("bob@example.com")).wantError(t, http.StatusConflict, "uniqueness", "")
+	})
+}
+
+// TestBulkCutShort stops a bulk mid-way, as a crash or a dropped
+// connection would: nothing of it is committed, and sent again, it runs
+// as a first attempt.
+func TestBulkCutShort(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var running sync.WaitGroup
+		h := scim.NewHandler(scim.Config{}, db.Reader(), reconcile.New(db, nil))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			running.Add(1)
+			defer running.Done()
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		c := newClient(t, db, srv, "acme", "okta")
+		bulk := func(prefix string) map[string]any {
+			ops := make([]map[string]any, 400)
+			for i := range ops {
+				ops[i] = bulkOperation("POST", "/Users", fmt.Sprint("u", i), "", userBody(fmt.Sprintf("%s%d@example.com", prefix, i)))
+			}
+			return bulkBody(0, ops...)
+		}
+		// How long a whole bulk takes here, to cut the next one at a third.
+		start := time.Now()
+		bulkResults(t, c.do("POST", "/Bulk", bulk("timed")), 400)
+		took := time.Since(start)
+
+		ctx, cancel := context.WithTimeout(t.Context(), took/3)
+		defer cancel()
+		data, _ := json.Marshal(bulk("cut"))
+		req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/Bulk", bytes.NewReader(data))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/scim+json")
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			t.Fatalf("the bulk finished (%s) before it was cut at %v: the cut comes too late to test anything", res.Status, took/3)
+		}
+		running.Wait() // the server has seen the cut and stopped
+		list := c.do("GET", "/Users?filter="+url.QueryEscape(`userName sw "cut"`), nil).want(t, http.StatusOK)
+		if n := list.body["totalResults"]; n != 0.0 {
+			t.Fatalf("a bulk cut short left %v of its users behind", n)
+		}
+		for _, op := range bulkResults(t, c.do("POST", "/Bulk", bulk("cut")), 400) {
+			if op["status"] != "201" {
+				t.Fatalf("the bulk sent again: %v", op)
+			}
+		}
+	})
+}
+
+// TestBulkLimitsAdvertised: /ServiceProviderConfig advertises the limits
+// that bulk requests are held to.
+func TestBulkLimitsAdvertised(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		const limit = 64 << 10
+		c := newClient(t, db, newServer(t, db, scim.Config{MaxBodyBytes: limit}), "acme", "okta")
+		bulk, _ := c.do("GET", "/ServiceProviderConfig", nil).want(t, http.StatusOK).body["bulk"].(map[string]any)
+		if bulk["supported"] != true || bulk["maxOperations"] != 1000.0 || bulk["maxPayloadSize"] != float64(limit) {
+			t.Fatalf("bulk in /ServiceProviderConfig: %v", bulk)
+		}
+		var ops []map[string]any
+		for i := range 400 { // about 100 KiB
+			ops = append(ops, bulkOperation("POST", "/Users", fmt.Sprint("u", i), "", userBody(fmt.Sprintf("user%d@example.com", i))))
+		}
+		c.do("POST", "/Bulk", bulkBody(0, ops...)).wantError(t, http.StatusRequestEntityTooLarge, "", fmt.Sprint(limit))
+		if n := userCount(t, c); n != 0 {
+			t.Errorf("a bulk over maxPayloadSize wrote %v users", n)
 		}
 	})
 }
