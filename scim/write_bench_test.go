@@ -109,12 +109,15 @@ func rawLoad(workers, n int, do func() error) load {
 //	go test -run '^$' -bench Bulk -benchtime 1x ./scim
 func BenchmarkBulk(b *testing.B) {
 	const users, perBulk = 1000, 100
-	for _, d := range []struct{ name, dsn string }{
-		{"sqlite", storetest.SQLiteDSN(b)},
-		{"postgres", storetest.PostgresDSN(b)},
+	for _, d := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{
+		{"sqlite", storetest.SQLiteDSN},
+		{"postgres", storetest.PostgresDSN},
 	} {
 		b.Run(d.name, func(b *testing.B) {
-			db := storetest.Open(b, d.dsn)
+			db := storetest.Open(b, d.dsn(b))
 			c := newClient(b, db, newServer(b, db, scim.Config{}), "acme", "okta")
 			var n atomic.Int64
 			for b.Loop() {

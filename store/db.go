@@ -202,7 +202,9 @@ type Tx struct {
 //
 // Called with the context of a running RunInTx of db, it runs fn in a
 // savepoint of that transaction instead: fn's error rolls back fn's
-// writes only, and nothing is committed before the outer fn returns.
+// writes only, and nothing is committed before the outer fn returns. A
+// RunInTx started inside fn with a context not derived from fn's would, on
+// SQLite, wait for the writer that fn holds: never do that.
 func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	if open := db.openTx(ctx); open != nil {
 		err := open.tx.RunInTx(ctx, nil, func(_ context.Context, sp bun.Tx) error {
