@@ -137,8 +137,10 @@ func TestSQLiteConcurrentCreates(t *testing.T) {
 	if l.errors > 0 {
 		t.Errorf("%d of %d creates failed; first: %s", l.errors, len(l.latencies), l.firstErr)
 	}
-	// Generous, for a busy machine and -race: the target is 50 ms.
-	if bound := time.Second; p99 > bound {
-		t.Errorf("p99 of 8 concurrent creates is %v, want at most %v", p99, bound)
+	// Generous, for a busy machine and -race (the target is 50 ms): 1 s, or
+	// 5 times the mean wait that the rate implies when the machine is slower.
+	mean := time.Duration(float64(time.Second) * 8 / l.rate())
+	if bound := max(time.Second, 5*mean); p99 > bound {
+		t.Errorf("p99 of 8 concurrent creates is %v, want at most %v (5 times the mean of %v, at least 1s)", p99, bound, mean)
 	}
 }
