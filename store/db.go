@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		bdb := bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: bdb, dialect: Postgres}, bun: bdb, read: bdb}
+		db = &DB{reader: reader{idb: routed{bdb, resolver}, dialect: Postgres}, bun: bdb, read: bdb}
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		if path == "" {
@@ -124,7 +124,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		readers.SetMaxOpenConns(8)
 		readers.SetMaxIdleConns(8)
 		read := bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: read, dialect: SQLite}, bun: bun.NewDB(writer, sqlitedialect.New()),
+		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite}, bun: bun.NewDB(writer, sqlitedialect.New()),
 			read: read, writeQueue: make(chan struct{}, 1)}
 	}
 	resolver.db = db
@@ -260,6 +260,20 @@ func (r *inTx) ResolveConn(ctx context.Context, _ bun.Query) bun.IConn {
 }
 
 func (*inTx) Close() error { return nil }
+
+// routed is the DB's side of [inTx] for the statements bun's query
+// builders do not make: a raw QueryContext goes where a built query would.
+type routed struct {
+	*bun.DB
+	to *inTx
+}
+
+func (r routed) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if open := r.to.db.openTx(ctx); open != nil {
+		return open.tx.QueryContext(ctx, query, args...)
+	}
+	return r.DB.QueryContext(ctx, query, args...)
+}
 
 // openTx returns db's transaction running in ctx, or nil.
 func (db *DB) openTx(ctx context.Context) *openTx {

@@ -81,6 +81,18 @@ func TestReadsInsideAWrite(t *testing.T) {
 			if _, err := db.User(context.Background(), f.tenant.ID, f.connector.ID, kept.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("another reader sees an uncommitted write: %v", err)
 			}
+			// The same for the raw statement a group's members stream from.
+			g := store.Group{TenantID: f.tenant.ID, DisplayName: "Staff", Attrs: map[string]any{"displayName": "Staff"}}
+			if err := tx.InsertGroup(ctx, &g); err != nil {
+				return err
+			}
+			if err := tx.AddMembers(ctx, g.PK, []store.Member{{Type: store.MemberUser, PK: kept.PK}}); err != nil {
+				return err
+			}
+			var members []string
+			if err := db.EachMember(ctx, g.PK, func(m store.Member) error { members = append(members, m.ID); return nil }); err != nil || len(members) != 1 {
+				t.Errorf("members read with the transaction's context: %v, %v; want %s", members, err, kept.ID)
+			}
 			err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 				undone = store.User{TenantID: f.tenant.ID, UserName: "undone", Active: true, Attrs: map[string]any{"userName": "undone"}}
 				if err := tx.InsertUser(ctx, &undone); err != nil {
