@@ -148,7 +148,7 @@ func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plan(ctx, e.db, conn, in)
+	return plan(ctx, e.db, conn, in, false)
 }
 
 // replans bounds how often Apply plans again after losing a race to another
@@ -156,11 +156,19 @@ func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
 const replans = 3
 
 // Apply plans in and writes the plan in one transaction, with an audit
-// event. If another writer changed the resource between planning and
-// writing, it plans again (a few times), unless the input carries IfMatch,
-// which fails at once with [store.ErrStale]. Inside an [Engine.Batch] the
-// transaction is a savepoint of the batch's.
+// event. It plans on the rows as the transaction locks them, so that
+// concurrent writers of one resource take turns; should another writer
+// still change the resource between planning and writing, it plans again
+// (a few times), unless the input carries IfMatch, which fails at once
+// with [store.ErrStale]. Inside an [Engine.Batch] the transaction is a
+// savepoint of the batch's.
+//
+// A create leaves to the unique index what a preview reads first (is the
+// userName taken, by whom): when the index refuses it, Apply plans again
+// reading it, so that it answers as the preview does (a conflict, or a
+// match).
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
+	byIndex := true
 	for attempt := 0; ; attempt++ {
 		var p *Plan
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
@@ -168,11 +176,16 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 			if err != nil {
 				return err
 			}
-			if p, err = plan(ctx, tx, conn, in); err != nil {
+			if p, err = plan(ctx, tx, conn, in, byIndex); err != nil {
 				return err
 			}
 			return write(ctx, tx, p)
 		})
+		var conflict *store.ConflictError
+		if byIndex && in.Op == Create && errors.As(err, &conflict) && conflict.Attribute == "userName" {
+			byIndex = false
+			continue
+		}
 		if errors.Is(err, store.ErrStale) && in.IfMatch == 0 && attempt < replans {
 			continue
 		}
@@ -187,6 +200,9 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 }
 
 func write(ctx context.Context, tx *store.Tx, p *Plan) error {
+	if p.Action == "none" {
+		return nil
+	}
 	in := p.Input
 	event := &store.AuditEvent{
 		TenantID:     in.TenantID,
@@ -198,10 +214,6 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	}
 	switch {
 	case p.User != nil:
-		if err := writeUser(ctx, tx, p); err != nil {
-			return err
-		}
-		event.ResourceID = p.User.ID
 		if in.Op != Delete {
 			event.Detail["after"] = p.User.Attrs
 			for k, v := range map[string]any{"match": p.Match, "fired": p.Fired, "grants": p.Grants,
@@ -211,12 +223,23 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 				}
 			}
 		}
+		if p.User.PK == 0 {
+			// The event goes in with the new row.
+			return createUser(ctx, tx, p, event)
+		}
+		if err := writeUser(ctx, tx, p); err != nil {
+			return err
+		}
+		event.ResourceID = p.User.ID
 	case p.Group != nil:
+		var changed bool
+		var err error
 		if p.conn == nil || !p.conn.Reads("groups") {
-			if err := writeGroup(ctx, tx, p); err != nil {
-				return err
-			}
-		} else if err := writeGroupRemapping(ctx, tx, p); err != nil {
+			changed, err = writeGroup(ctx, tx, p)
+		} else {
+			changed, err = writeGroupRemapping(ctx, tx, p)
+		}
+		if err != nil || !changed {
 			return err
 		}
 		event.ResourceID = p.Group.ID
@@ -242,34 +265,48 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	return nil
 }
 
-func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
-	u, in := p.User, p.Input
-	switch {
-	case in.Op == Delete:
-		return tx.DeleteUser(ctx, u.PK)
-	case u.PK == 0:
-		if err := tx.InsertUser(ctx, u); err != nil {
-			return err
-		}
-	default:
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-	}
-	if err := tx.Link(ctx, in.ConnectorID, u.PK); err != nil {
+// createUser writes a new user with its link, external ID, attribute
+// sources and audit event in one statement, then the grants its rules
+// give it, if any.
+func createUser(ctx context.Context, tx *store.Tx, p *Plan, event *store.AuditEvent) error {
+	err := tx.CreateUser(ctx, p.User, store.NewUser{ConnectorID: p.Input.ConnectorID, Sources: attributeSources(p), Event: event})
+	if err != nil {
 		return err
 	}
-	if err := tx.SetUserExternalID(ctx, in.ConnectorID, u.PK, u.ExternalID); err != nil {
-		return err
-	}
-	if err := writeGrants(ctx, tx, p); err != nil {
-		return err
-	}
+	return writeGrants(ctx, tx, p)
+}
+
+// attributeSources records the input's source as the setter of each
+// attribute the plan changes.
+func attributeSources(p *Plan) []store.AttributeSource {
+	in := p.Input
 	sources := make([]store.AttributeSource, len(p.Changes))
 	for i, c := range p.Changes {
 		sources[i] = store.AttributeSource{Attribute: c.Attribute, Source: string(in.Source), ConnectorID: in.ConnectorID, Rule: c.Rule}
 	}
-	return tx.SetAttributeSources(ctx, u.PK, sources)
+	return sources
+}
+
+func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
+	u, in := p.User, p.Input
+	if in.Op == Delete {
+		return tx.DeleteUser(ctx, u.PK)
+	}
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.Link(ctx, in.ConnectorID, u.PK); err != nil {
+		return err
+	}
+	if u.ExternalID != p.prevExternalID {
+		if err := tx.SetUserExternalID(ctx, in.ConnectorID, u.PK, u.ExternalID); err != nil {
+			return err
+		}
+	}
+	if err := writeGrants(ctx, tx, p); err != nil {
+		return err
+	}
+	return tx.SetAttributeSources(ctx, u.PK, attributeSources(p))
 }
 
 // writeGrants adds and removes the plan's grants, first creating the org
@@ -322,38 +359,57 @@ func create(ctx context.Context, tx *store.Tx, tenantID int64, c *GrantChange) (
 	}
 }
 
-func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) error {
+// writeGroup writes a group plan and reports whether it changed anything:
+// a Patch whose document stays as it was and whose member changes change
+// no membership (adding members the group holds) writes nothing more, and
+// the group keeps its version (RFC 7644 §3.5.2.1).
+func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 	g, in := p.Group, p.Input
+	inserted := g.PK == 0 // else a replace, a patch, or a create adopting a group (see planGroup)
 	switch {
 	case in.Op == Delete:
-		return tx.DeleteGroup(ctx, g.PK)
-	case g.PK == 0:
+		return true, tx.DeleteGroup(ctx, g.PK)
+	case inserted:
 		if err := tx.InsertGroup(ctx, g); err != nil {
-			return err
-		}
-	default: // a replace, a patch, or a create adopting a group (see planGroup)
-		if err := tx.UpdateGroup(ctx, g); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if in.Op != Patch {
 		if err := tx.ReplaceMembers(ctx, g.PK, p.Members); err != nil {
-			return err
+			return false, err
 		}
 	}
+	var changed int64
 	for _, c := range p.MemberChanges {
+		var n int64
 		var err error
 		switch {
-		case c.Op == "add":
-			err = tx.AddMembers(ctx, g.PK, c.Members)
 		case c.Op == "replace", c.All:
+			n = 1 // a new list: counted as a change
 			err = tx.ReplaceMembers(ctx, g.PK, c.Members)
+		case c.Op == "add":
+			n, err = tx.AddMembers(ctx, g.PK, c.Members)
 		default:
-			err = tx.RemoveMembers(ctx, g.PK, c.Members)
+			n, err = tx.RemoveMembers(ctx, g.PK, c.Members)
 		}
 		if err != nil {
-			return err
+			return false, err
+		}
+		changed += n
+	}
+	if in.Op == Patch && p.sameDoc && changed == 0 {
+		return false, nil
+	}
+	if !inserted {
+		// The row was locked when the plan read it (see store's locked).
+		if err := tx.UpdateGroup(ctx, g); err != nil {
+			return false, err
 		}
 	}
-	return tx.SetGroupExternalID(ctx, in.ConnectorID, g.PK, g.ExternalID)
+	if in.Op == Create || g.ExternalID != p.prevExternalID {
+		if err := tx.SetGroupExternalID(ctx, in.ConnectorID, g.PK, g.ExternalID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }

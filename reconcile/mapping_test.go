@@ -487,7 +487,8 @@ tenants:
 		})
 		// The IdP also makes eve a member of Radiology directly.
 		w.tx(func(ctx context.Context, tx *store.Tx) error {
-			return tx.AddMembers(ctx, rad.PK, []store.Member{{Type: store.MemberUser, PK: p.User.PK}})
+			_, err := tx.AddMembers(ctx, rad.PK, []store.Member{{Type: store.MemberUser, PK: p.User.PK}})
+			return err
 		})
 		if got, want := w.grants(id), []string{"group:Radiology", "role:faculty", "role:faculty", "role:staff"}; !slices.Equal(got, want) {
 			t.Fatalf("before: %v, want %v", got, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/scimd/scimd/reconcile/rules"
@@ -44,9 +45,13 @@ func (e *MatchError) Error() string { return e.Msg }
 // sending their userName or email). Email is matched only on addresses the
 // connector vouches for (rules.Connector.Vouches). Matching never leaves the
 // tenant.
-func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc map[string]any) (*Match, error) {
+//
+// With byIndex (an apply, see [Engine.Apply]), a Create leaves the userName
+// key to the unique index when no key after it reads: the insert finds a
+// user of that name, and Apply then plans again without byIndex.
+func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc map[string]any, byIndex bool) (*Match, error) {
 	creating := in.Op == Create
-	for _, key := range conn.Match {
+	for i, key := range conn.Match {
 		var (
 			found []store.User
 			value string
@@ -63,7 +68,7 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 			}
 			found, err = r.UsersByExternalID(ctx, in.TenantID, in.ConnectorID, value)
 		case rules.MatchUserName:
-			if value, _ = doc["userName"].(string); value == "" {
+			if value, _ = doc["userName"].(string); value == "" || creating && byIndex && !readsAfter(conn, i, doc) {
 				continue
 			}
 			var u store.User
@@ -110,6 +115,12 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 		return m, nil
 	}
 	return nil, nil
+}
+
+// readsAfter reports whether a Create's match reads anything for the keys
+// after conn.Match[i]: an email the connector vouches for.
+func readsAfter(conn *rules.Connector, i int, doc map[string]any) bool {
+	return slices.Contains(conn.Match[i+1:], rules.MatchEmail) && slices.ContainsFunc(emails(doc), conn.Vouches)
 }
 
 // mayClaim refuses to link a connector to a user holding any grant the

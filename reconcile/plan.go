@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +23,11 @@ import (
 // disagree.
 type Plan struct {
 	Input Input
-	// Action is what Apply will do: "create", "replace" or "delete"; for a
-	// group create of a name rules created, "adopt" (see claimName).
+	// Action is what Apply will do: "create", "replace", "patch",
+	// "delete", for a matched user "update" or "link", for a group create
+	// of a name rules created "adopt" (see claimName); "none" when the
+	// write changes nothing, so that Apply writes nothing and records no
+	// event (RFC 7644 §3.5.2.1: the version stays).
 	Action string
 	// User or Group is the resource as it will be written (for delete, as
 	// it is now). Version is the version the write expects to replace.
@@ -60,6 +65,13 @@ type Plan struct {
 
 	conn   *rules.Connector // the configuration the plan was made with
 	owners *owners          // who set the user's attributes
+	// byIndex leaves to the database's unique index what it refuses
+	// anyway: a userName taken (see [Engine.Apply]).
+	byIndex bool
+	// prevExternalID is the resource's external ID before the plan.
+	prevExternalID string
+	// sameDoc means a Patch leaves the group's document as it was.
+	sameDoc bool
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx
@@ -101,8 +113,10 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Msg }
 
-func plan(ctx context.Context, r reads, conn *rules.Connector, in Input) (*Plan, error) {
-	p := &Plan{Input: in, Action: string(in.Op), conn: conn}
+// plan works out in's change. With byIndex (an apply), it leaves to the
+// unique index what the index refuses anyway; a preview reads it.
+func plan(ctx context.Context, r reads, conn *rules.Connector, in Input, byIndex bool) (*Plan, error) {
+	p := &Plan{Input: in, Action: string(in.Op), conn: conn, byIndex: byIndex}
 	switch in.Kind {
 	case KindUser:
 		return p, planUser(ctx, r, conn, in, p)
@@ -119,7 +133,7 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	u := &store.User{TenantID: in.TenantID}
 	switch in.Op {
 	case Create, Upsert:
-		m, err := match(ctx, r, conn, in, in.Attrs)
+		m, err := match(ctx, r, conn, in, in.Attrs, p.byIndex)
 		if err != nil {
 			return err
 		}
@@ -192,8 +206,8 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	if strings.TrimSpace(userName) == "" {
 		return &InputError{Attribute: "userName", Msg: "userName is required and must not be empty"}
 	}
-	if u.PK == 0 || store.Fold(userName) != store.Fold(u.UserName) {
-		// The unique index would refuse it on apply; a preview says so too.
+	if !p.byIndex && (u.PK == 0 || store.Fold(userName) != store.Fold(u.UserName)) {
+		// The unique index refuses it on apply; a preview says so too.
 		switch other, err := r.UserByUserName(ctx, in.TenantID, in.ConnectorID, userName); {
 		case err == nil && other.PK != u.PK:
 			return &store.ConflictError{Attribute: "userName"}
@@ -207,7 +221,28 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	u.Status = baseStatus(u.Active)
 	u.Attrs = attrs
 	u.ExternalID = in.ExternalID
-	return mapUser(ctx, r, conn, in, u, prev, p)
+	p.prevExternalID = prev.ExternalID
+	if err := mapUser(ctx, r, conn, in, u, prev, p); err != nil {
+		return err
+	}
+	if unchanged(p, u) {
+		*u = prev
+		p.Action = "none"
+	}
+	return nil
+}
+
+// unchanged reports whether a plan that updates a user changes nothing:
+// then it writes nothing, and the user keeps its version and
+// lastModified (RFC 7644 §3.5.2.1).
+func unchanged(p *Plan, u *store.User) bool {
+	switch p.Action {
+	case string(Replace), string(Patch), "update":
+	default:
+		return false
+	}
+	return len(p.Changes) == 0 && u.ExternalID == p.prevExternalID &&
+		!slices.ContainsFunc(p.Grants, func(c GrantChange) bool { return c.Op != "keep" })
 }
 
 // baseStatus is an account's status before the connector's rules: what
@@ -310,7 +345,7 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 		if in.IfMatch != 0 && cur.Version != in.IfMatch {
 			return store.ErrStale
 		}
-		p.Before = cur.Attrs
+		p.Before, p.prevExternalID = cur.Attrs, cur.ExternalID
 		*g = cur
 	}
 	p.Group = g
@@ -359,6 +394,7 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 	g.DisplayName = name
 	g.Attrs = clone(in.Attrs)
 	g.ExternalID = in.ExternalID
+	p.sameDoc = in.Op == Patch && g.ManagedBy != 0 && g.ExternalID == p.prevExternalID && reflect.DeepEqual(g.Attrs, p.Before)
 	if g.ManagedBy == 0 {
 		g.ManagedBy = in.ConnectorID
 	}

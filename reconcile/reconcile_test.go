@@ -87,7 +87,7 @@ func TestConcurrentReplace(t *testing.T) {
 			_, err := e.Apply(ctx, reconcile.Input{
 				Source: reconcile.SourceSCIM, Principal: store.Principal{TenantID: tenant.ID, ConnectorID: conn.ID},
 				Kind: reconcile.KindUser, Op: reconcile.Replace, ID: created.User.ID, IfMatch: ifMatch,
-				Attrs: map[string]any{"userName": "alice", "nickName": fmt.Sprint(i)},
+				Attrs: map[string]any{"userName": "alice", "nickName": fmt.Sprint(i, "@", ifMatch)}, // each a change
 			})
 			return err
 		}

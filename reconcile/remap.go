@@ -12,8 +12,9 @@ import (
 // again for the users whose groups it changed, since the rules read groups
 // (the IdP's group membership is a rule input): every member when the group
 // is renamed or deleted, else only those the push added or took out, so
-// that adding one member to a large group maps one user.
-func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
+// that adding one member to a large group maps one user. It reports
+// whether the group plan changed anything, as writeGroup does.
+func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 	in := p.Input
 	renamed := in.Op == Delete || p.Before != nil && p.Before["displayName"] != p.Group.DisplayName
 	patchOnly := in.Op == Patch && !slices.ContainsFunc(p.MemberChanges, func(c MemberChange) bool { return c.Op == "replace" || c.All })
@@ -23,11 +24,11 @@ func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
 	if (!patchOnly || renamed) && p.Group.PK != 0 {
 		var err error
 		if before, err = tx.GroupUserPKs(ctx, p.Group.PK, pushed); err != nil {
-			return err
+			return false, err
 		}
 	}
-	if err := writeGroup(ctx, tx, p); err != nil {
-		return err
+	if changed, err := writeGroup(ctx, tx, p); err != nil || !changed {
+		return changed, err
 	}
 	var affected []int64
 	switch {
@@ -44,7 +45,7 @@ func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
 	default:
 		after, err := tx.GroupUserPKs(ctx, p.Group.PK, pushed)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if renamed {
 			affected = append(before, after...)
@@ -52,7 +53,7 @@ func writeGroupRemapping(ctx context.Context, tx *store.Tx, p *Plan) error {
 			affected = symmetricDifference(before, after)
 		}
 	}
-	return remapMembers(ctx, tx, p, affected)
+	return true, remapMembers(ctx, tx, p, affected)
 }
 
 // symmetricDifference returns what is in exactly one of two sorted lists.

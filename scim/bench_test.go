@@ -87,7 +87,8 @@ func seedGroup(tb testing.TB, db *store.DB, tenant, name string, n int) string {
 		for i, u := range users {
 			members[i] = store.Member{Type: store.MemberUser, PK: u.PK}
 		}
-		return tx.AddMembers(ctx, g.PK, members)
+		_, err = tx.AddMembers(ctx, g.PK, members)
+		return err
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -38,7 +38,7 @@ func (r reader) Group(ctx context.Context, tenantID, connectorID int64, id strin
 		return Group{}, ErrNotFound
 	}
 	var g Group
-	err := r.selectGroups(&g, connectorID).
+	err := r.locked(r.selectGroups(&g, connectorID), "g").
 		Where("g.tenant_id = ? AND g.id = ?", tenantID, id).
 		Scan(ctx)
 	return g, mapError(err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 
 	"github.com/uptrace/bun"
@@ -152,7 +153,8 @@ func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) er
 	if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).Where("group_pk = ?", groupPK).Exec(ctx); err != nil {
 		return mapError(err)
 	}
-	return tx.AddMembers(ctx, groupPK, ms)
+	_, err := tx.AddMembers(ctx, groupPK, ms)
+	return err
 }
 
 // granted is true for a group_users row that a rule's grant holds.
@@ -160,9 +162,10 @@ const granted = `EXISTS (SELECT 1 FROM user_grants AS ug
 	WHERE ug.user_pk = group_users.user_pk AND ug.kind = 'group' AND ug.target_pk = group_users.group_pk)`
 
 // RemoveMembers removes ms from the group; ones it does not hold are
-// no-ops, and users a rule grants the group stay members. Two statements
-// per thousand members, whatever the group's size.
-func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) error {
+// no-ops, and users a rule grants the group stay members (no longer
+// direct). It returns how many memberships it changed. Two statements per
+// thousand members, whatever the group's size.
+func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) (int64, error) {
 	var users, groups []int64
 	for _, m := range ms {
 		if m.Type == MemberUser {
@@ -171,29 +174,44 @@ func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) err
 			groups = append(groups, m.PK)
 		}
 	}
+	var changed int64
+	exec := func(q *bun.RawQuery) error {
+		res, err := q.Exec(ctx)
+		return count(res, err, &changed)
+	}
 	for part := range slices.Chunk(users, chunk) {
-		if _, err := tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND user_pk IN (?) AND NOT `+granted,
-			groupPK, bun.List(part)).Exec(ctx); err != nil {
-			return mapError(err)
+		if err := exec(tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND user_pk IN (?) AND NOT `+granted,
+			groupPK, bun.List(part))); err != nil {
+			return 0, err
 		}
-		if _, err := tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ? AND user_pk IN (?)`,
-			false, groupPK, bun.List(part)).Exec(ctx); err != nil {
-			return mapError(err)
+		if err := exec(tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ? AND user_pk IN (?) AND direct`,
+			false, groupPK, bun.List(part))); err != nil {
+			return 0, err
 		}
 	}
 	for part := range slices.Chunk(groups, chunk) {
-		if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).
-			Where("group_pk = ? AND member_pk IN (?)", groupPK, bun.List(part)).Exec(ctx); err != nil {
-			return mapError(err)
+		if err := exec(tx.idb.NewRaw(`DELETE FROM group_groups WHERE group_pk = ? AND member_pk IN (?)`,
+			groupPK, bun.List(part))); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return changed, nil
 }
 
-// AddMembers adds ms to the group; members it already holds are left as
-// they are. It costs one statement per thousand members, whatever the
-// group's size.
-func (tx *Tx) AddMembers(ctx context.Context, groupPK int64, ms []Member) error {
+// count adds the rows a statement touched to n.
+func count(res sql.Result, err error, n *int64) error {
+	if err != nil {
+		return mapError(err)
+	}
+	k, err := res.RowsAffected()
+	*n += k
+	return err
+}
+
+// AddMembers adds ms to the group; members it already holds directly are
+// left as they are. It returns how many memberships it changed, and costs
+// one statement per thousand members, whatever the group's size.
+func (tx *Tx) AddMembers(ctx context.Context, groupPK int64, ms []Member) (int64, error) {
 	var users []groupUser
 	var groups []groupGroup
 	for _, m := range ms {
@@ -204,18 +222,21 @@ func (tx *Tx) AddMembers(ctx context.Context, groupPK int64, ms []Member) error 
 			groups = append(groups, groupGroup{GroupPK: groupPK, MemberPK: m.PK})
 		}
 	}
+	var changed int64
 	for part := range slices.Chunk(users, chunk) {
-		if _, err := tx.idb.NewInsert().Model(&part).On("CONFLICT (group_pk, user_pk) DO UPDATE").
-			Set("direct = EXCLUDED.direct").Exec(ctx); err != nil {
-			return mapError(err)
+		res, err := tx.idb.NewInsert().Model(&part).On("CONFLICT (group_pk, user_pk) DO UPDATE").
+			Set("direct = EXCLUDED.direct").Where("NOT group_user.direct").Exec(ctx)
+		if err := count(res, err, &changed); err != nil {
+			return 0, err
 		}
 	}
 	for part := range slices.Chunk(groups, chunk) {
-		if _, err := tx.idb.NewInsert().Model(&part).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-			return mapError(err)
+		res, err := tx.idb.NewInsert().Model(&part).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err := count(res, err, &changed); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // PushedGroups returns, for each of the users, the groups a group write

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,6 +49,16 @@ const (
 	StatusDisabled = "disabled"
 )
 
+// fresh makes u a new row created at: a new id, version 1, its folded
+// columns and its status.
+func (u *User) fresh(at time.Time) {
+	u.ID = uuid.NewString()
+	u.UserNameFolded = Fold(u.UserName)
+	u.DisplayFolded = Fold(u.DisplayName)
+	u.defaultStatus()
+	u.Version, u.CreatedAt, u.UpdatedAt = 1, at, at
+}
+
 func (u *User) defaultStatus() {
 	if u.Status == "" {
 		u.Status = StatusActive
@@ -79,7 +90,7 @@ func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string
 		return User{}, ErrNotFound
 	}
 	var u User
-	err := r.selectUsers(&u, connectorID).
+	err := r.locked(r.selectUsers(&u, connectorID), "u").
 		Where("u.tenant_id = ? AND u.id = ?", tenantID, id).
 		Scan(ctx)
 	return u, mapError(err)
@@ -133,15 +144,85 @@ func (r reader) UserGroups(ctx context.Context, userPKs []int64) (map[int64][]Gr
 // InsertUser creates u, giving it a new id, version 1 and timestamps. A
 // userName already taken in the tenant (in any case) is a [*ConflictError].
 func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
-	u.ID = uuid.NewString()
-	u.UserNameFolded = Fold(u.UserName)
-	u.DisplayFolded = Fold(u.DisplayName)
-	u.defaultStatus()
-	u.Version = 1
-	u.CreatedAt = now()
-	u.UpdatedAt = u.CreatedAt
+	u.fresh(now())
 	_, err := tx.idb.NewInsert().Model(u).Returning("pk").Exec(ctx)
 	return mapError(err)
+}
+
+// NewUser is what comes with a user's creation, written with its row: the
+// connector that creates it (which then manages it, and gives it the
+// user's ExternalID), who set which attribute, and the audit event.
+type NewUser struct {
+	ConnectorID int64
+	Sources     []AttributeSource
+	// Event is the creation's audit event; its ResourceID is set to the
+	// new user's id.
+	Event *AuditEvent
+}
+
+// CreateUser is [Tx.InsertUser] with everything that comes with a new
+// user, in one statement on PostgreSQL (one round trip: the other rows go
+// in through data-modifying CTEs on the inserted row) and in one script of
+// statements on SQLite, which has no such CTEs. A userName already taken
+// is a [*ConflictError].
+func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
+	u.fresh(now())
+	e := with.Event
+	e.ResourceID, e.At = u.ID, u.CreatedAt
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit detail: %w", err)
+	}
+	insert := tx.idb.NewInsert().Model(u).Returning("pk")
+	// The rows that follow take the user's pk from u: on PostgreSQL the
+	// inserted row, on SQLite the row found by its new id.
+	from, pk := "u", []any(nil)
+	if tx.dialect == SQLite {
+		from, pk = "(SELECT pk FROM users WHERE id = ?) AS u", []any{u.ID}
+	}
+	var follow []*bun.RawQuery
+	// Each ends in FROM or in a FROM list, which u ends.
+	add := func(query string, args ...any) {
+		if !strings.HasSuffix(query, ",") {
+			query += " FROM"
+		}
+		follow = append(follow, tx.idb.NewRaw(query+" "+from, append(args, pk...)...))
+	}
+	add("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, pk, ?", with.ConnectorID, u.CreatedAt)
+	if u.ExternalID != "" {
+		add("INSERT INTO user_external_ids (connector_id, user_pk, value) SELECT ?, pk, ?", with.ConnectorID, u.ExternalID)
+	}
+	if len(with.Sources) > 0 {
+		rows := make([]string, len(with.Sources))
+		args := []any{u.CreatedAt}
+		for i, s := range with.Sources {
+			rows[i] = "(?, ?, ?, ?)"
+			args = append(args, s.Attribute, s.Source, s.ConnectorID, s.Rule)
+		}
+		add("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) "+
+			"SELECT pk, v.column1, v.column2, v.column3, v.column4, ? FROM (VALUES "+strings.Join(rows, ", ")+") AS v,", args...)
+	}
+	var connector any
+	if e.ConnectorID != 0 {
+		connector = e.ConnectorID
+	}
+	add("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail) SELECT ?, ?, ?, ?, ?, ?, ?, ?",
+		e.TenantID, e.At, e.Source, connector, e.Action, e.ResourceType, e.ResourceID, string(detail))
+	if tx.dialect == SQLite {
+		// One call runs the script: the driver executes its statements in
+		// turn, and answers with the rows of the last.
+		script := []string{insert.String()}
+		for _, f := range follow {
+			script = append(script, f.String())
+		}
+		script = append(script, tx.idb.NewRaw("SELECT pk FROM users WHERE id = ?", u.ID).String())
+		return mapError(tx.idb.QueryRowContext(ctx, strings.Join(script, ";\n")).Scan(&u.PK))
+	}
+	q := tx.idb.NewSelect().With("u", insert)
+	for i, f := range follow {
+		q = q.With(fmt.Sprintf("q%d", i), f)
+	}
+	return mapError(q.TableExpr("u").Column("pk").Scan(ctx, &u.PK))
 }
 
 // InsertUsers creates many users in few statements (a thousand rows
@@ -149,12 +230,7 @@ func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
 func (tx *Tx) InsertUsers(ctx context.Context, users []User) error {
 	at := now()
 	for i := range users {
-		u := &users[i]
-		u.ID = uuid.NewString()
-		u.UserNameFolded = Fold(u.UserName)
-		u.DisplayFolded = Fold(u.DisplayName)
-		u.defaultStatus()
-		u.Version, u.CreatedAt, u.UpdatedAt = 1, at, at
+		users[i].fresh(at)
 	}
 	for part := range slices.Chunk(users, chunk) {
 		if _, err := tx.idb.NewInsert().Model(&part).Returning("pk").Exec(ctx); err != nil {

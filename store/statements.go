@@ -1,0 +1,28 @@
+package store
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/uptrace/bun"
+)
+
+// CountStatements makes db count every SQL statement it sends from now
+// on, BEGIN and COMMIT included (each is a round trip to PostgreSQL), and
+// returns the counter. It guards the number of statements a request costs
+// in tests and benchmarks; call it before db is shared.
+func (db *DB) CountStatements() *atomic.Int64 {
+	h := &statementCounter{}
+	db.bun = db.bun.WithQueryHook(h)
+	db.idb = db.bun
+	return &h.n
+}
+
+type statementCounter struct{ n atomic.Int64 }
+
+func (h *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	h.n.Add(1)
+	return ctx
+}
+
+func (h *statementCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
