@@ -22,6 +22,8 @@ type Engine struct {
 
 	mu    sync.Mutex
 	saved map[int64]savedConfig // by tenant id
+	// seen is the configuration version each tenant had when last read.
+	seen map[int64]int64
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,
@@ -37,26 +39,39 @@ type savedConfig struct {
 // neither names (or a nil cfg) gets [rules.Default]: the default matching
 // order and no rules.
 func New(db *store.DB, cfg *rules.Config) *Engine {
-	return &Engine{db: db, cfg: cfg, saved: map[int64]savedConfig{}}
+	return &Engine{db: db, cfg: cfg, saved: map[int64]savedConfig{}, seen: map[int64]int64{}}
 }
 
 // Connector returns the configuration of a tenant's connector as writes
 // use it now.
 func (e *Engine) Connector(ctx context.Context, tenantID int64, tenant, connector string) (*rules.Connector, error) {
-	return e.connector(ctx, e.db, tenantID, tenant, connector)
+	c, _, err := e.connector(ctx, e.db, tenantID, tenant, connector)
+	return c, err
 }
 
-// connector returns the configuration of a tenant's connector (see
-// [Engine.config]).
-func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant, connector string) (*rules.Connector, error) {
-	cfg, err := e.config(ctx, r, tenantID, tenant)
+// connector returns the configuration of a tenant's connector and the
+// version of the tenant's configuration it comes from (see [Engine.config]).
+func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant, connector string) (*rules.Connector, int64, error) {
+	version, err := r.TenantConfigVersion(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	e.mu.Lock()
+	e.seen[tenantID] = max(e.seen[tenantID], version)
+	e.mu.Unlock()
+	return e.connectorAt(ctx, r, tenantID, tenant, connector, version)
+}
+
+// connectorAt is connector at a known configuration version.
+func (e *Engine) connectorAt(ctx context.Context, r reads, tenantID int64, tenant, connector string, version int64) (*rules.Connector, int64, error) {
+	cfg, version, err := e.configAt(ctx, r, tenantID, tenant, version)
+	if err != nil {
+		return nil, 0, err
 	}
 	if c, ok := cfg.Connector(tenant, connector); ok {
-		return c, nil
+		return c, version, nil
 	}
-	return rules.Default(tenant, connector), nil
+	return rules.Default(tenant, connector), version, nil
 }
 
 // UserExtensions returns the tenant's own User extension schemas, as its
@@ -64,7 +79,7 @@ func (e *Engine) connector(ctx context.Context, r reads, tenantID int64, tenant,
 // version, read with its token, finds the compiled configuration without
 // another query.
 func (e *Engine) UserExtensions(ctx context.Context, p store.Principal) ([]schema.Schema, error) {
-	cfg, err := e.configAt(ctx, e.db, p.TenantID, p.TenantName, p.ConfigVersion)
+	cfg, _, err := e.configAt(ctx, e.db, p.TenantID, p.TenantName, p.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -83,44 +98,36 @@ func (e *Engine) UserExtensions(ctx context.Context, p store.Principal) ([]schem
 	return out, nil
 }
 
-// config returns the tenant's configuration: the one saved through the
-// admin API if any, else the file's (which may be nil). It reads the saved
-// version with the caller's other reads, so that every replica maps with
-// the configuration saved last.
-func (e *Engine) config(ctx context.Context, r reads, tenantID int64, tenant string) (*rules.Config, error) {
-	version, err := r.TenantConfigVersion(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return e.configAt(ctx, r, tenantID, tenant, version)
-}
-
-// configAt is config at a known version: 0 is the file's; others are
-// compiled once per process and version, the text read only then.
-func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant string, version int64) (*rules.Config, error) {
+// configAt returns the tenant's configuration at a version read with the
+// caller's other reads, so that every replica maps with the configuration
+// saved last: the one saved through the admin API if any (version > 0),
+// else the file's (which may be nil). Saved ones are compiled once per
+// process and version, the text read only then. It returns the version
+// of what it returns, which may be newer.
+func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant string, version int64) (*rules.Config, int64, error) {
 	if version == 0 {
-		return e.cfg, nil
+		return e.cfg, 0, nil
 	}
 	e.mu.Lock()
 	sc, ok := e.saved[tenantID]
 	e.mu.Unlock()
 	if ok && sc.version >= version {
-		return sc.cfg, nil
+		return sc.cfg, sc.version, nil
 	}
 	text, version, err := r.TenantConfig(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c, err := ParseTenantConfig(tenant, text)
 	if err != nil {
-		return nil, fmt.Errorf("the configuration saved for tenant %s (version %d): %w", tenant, version, err)
+		return nil, 0, fmt.Errorf("the configuration saved for tenant %s (version %d): %w", tenant, version, err)
 	}
 	e.mu.Lock()
 	if cur, ok := e.saved[tenantID]; !ok || cur.version < version {
 		e.saved[tenantID] = savedConfig{version: version, cfg: c}
 	}
 	e.mu.Unlock()
-	return c, nil
+	return c, version, nil
 }
 
 // ParseTenantConfig checks a connector configuration to be saved for one
@@ -144,7 +151,7 @@ func ParseTenantConfig(tenant, text string) (*rules.Config, error) {
 // Plan works out what in would change, reading the database but writing
 // nothing: the dry run (a preview).
 func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
-	conn, err := e.connector(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName)
+	conn, _, err := e.connector(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName)
 	if err != nil {
 		return nil, err
 	}
@@ -168,17 +175,21 @@ const replans = 3
 // reading it, so that it answers as the preview does (a conflict, or a
 // match).
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
+	if p, done, err := e.createAtOnce(ctx, in); done {
+		return p, err
+	}
 	byIndex := true
 	for attempt := 0; ; attempt++ {
 		var p *Plan
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-			conn, err := e.connector(ctx, tx, in.TenantID, in.TenantName, in.ConnectorName)
+			conn, version, err := e.connector(ctx, tx, in.TenantID, in.TenantName, in.ConnectorName)
 			if err != nil {
 				return err
 			}
 			if p, err = plan(ctx, tx, conn, in, byIndex); err != nil {
 				return err
 			}
+			p.configVersion = version
 			return write(ctx, tx, p)
 		})
 		var conflict *store.ConflictError
@@ -197,6 +208,41 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 		}
 		return p, nil
 	}
+}
+
+// createAtOnce applies a user's create in one statement, outside a
+// transaction where the database allows it (PostgreSQL: see
+// [store.DB.RunAtomic]), when its plan writes one: a connector without
+// rules grants nothing, and matching reads nothing the unique index does
+// not answer. It plans with the tenant's configuration as last read, and
+// the statement writes only while that is current. It reports done false,
+// to apply in a transaction instead, for any other input, and when the
+// statement did not write: the configuration moved, or the userName is
+// taken (matching then decides).
+func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool, err error) {
+	if in.Op != Create || in.Kind != KindUser || e.db.Dialect() != store.Postgres {
+		return nil, false, nil
+	}
+	e.mu.Lock()
+	version, seen := e.seen[in.TenantID]
+	e.mu.Unlock()
+	if !seen {
+		return nil, false, nil
+	}
+	conn, version, err := e.connectorAt(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName, version)
+	if err != nil || len(conn.Rules) > 0 {
+		return nil, false, nil
+	}
+	if p, err = plan(ctx, e.db, conn, in, true); err != nil || p.Action != string(Create) || len(p.Grants) > 0 {
+		return nil, false, nil
+	}
+	p.configVersion = version
+	err = e.db.RunAtomic(ctx, func(ctx context.Context, tx *store.Tx) error { return write(ctx, tx, p) })
+	var conflict *store.ConflictError
+	if errors.Is(err, store.ErrStale) || errors.As(err, &conflict) && conflict.Attribute == "userName" {
+		return nil, false, nil
+	}
+	return p, true, err
 }
 
 func write(ctx context.Context, tx *store.Tx, p *Plan) error {
@@ -269,7 +315,8 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 // sources and audit event in one statement, then the grants its rules
 // give it, if any.
 func createUser(ctx context.Context, tx *store.Tx, p *Plan, event *store.AuditEvent) error {
-	err := tx.CreateUser(ctx, p.User, store.NewUser{ConnectorID: p.Input.ConnectorID, Sources: attributeSources(p), Event: event})
+	err := tx.CreateUser(ctx, p.User, store.NewUser{ConnectorID: p.Input.ConnectorID, Sources: attributeSources(p),
+		Event: event, ConfigVersion: p.configVersion})
 	if err != nil {
 		return err
 	}

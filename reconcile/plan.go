@@ -72,6 +72,9 @@ type Plan struct {
 	prevExternalID string
 	// sameDoc means a Patch leaves the group's document as it was.
 	sameDoc bool
+	// configVersion is the version of the tenant's configuration conn
+	// comes from; a create writes only while it is current.
+	configVersion int64
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -158,22 +160,43 @@ type NewUser struct {
 	// Event is the creation's audit event; its ResourceID is set to the
 	// new user's id.
 	Event *AuditEvent
+	// ConfigVersion is the version of the tenant's configuration the user
+	// was mapped with: the user is created only while it is current, else
+	// CreateUser is [ErrStale] and writes nothing.
+	ConfigVersion int64
 }
 
 // CreateUser is [Tx.InsertUser] with everything that comes with a new
 // user, in one statement on PostgreSQL (one round trip: the other rows go
 // in through data-modifying CTEs on the inserted row) and in one script of
 // statements on SQLite, which has no such CTEs. A userName already taken
-// is a [*ConflictError].
+// is a [*ConflictError]. Being one statement on PostgreSQL, it may run
+// outside a transaction ([DB.RunAtomic]).
 func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 	u.fresh(now())
 	e := with.Event
 	e.ResourceID, e.At = u.ID, u.CreatedAt
-	detail, err := json.Marshal(e.Detail)
+	attrs, err := json.Marshal(u.Attrs)
+	if err != nil {
+		return fmt.Errorf("user attributes: %w", err)
+	}
+	// The event's detail shows the document as written, marshalled once.
+	d := maps.Clone(e.Detail)
+	if _, ok := d["after"]; ok {
+		d["after"] = json.RawMessage(attrs)
+	}
+	detail, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("audit detail: %w", err)
 	}
-	insert := tx.idb.NewInsert().Model(u).Returning("pk")
+	insert := func(suffix string) *bun.RawQuery {
+		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
+		active, status, access_start, access_end, attrs, version, created_at, updated_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)`+suffix,
+			u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
+			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), string(attrs), u.Version, u.CreatedAt, u.UpdatedAt,
+			u.TenantID, with.ConfigVersion)
+	}
 	// The rows that follow take the user's pk from u: on PostgreSQL the
 	// inserted row, on SQLite the row found by its new id.
 	from, pk := "u", []any(nil)
@@ -202,27 +225,40 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 		add("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) "+
 			"SELECT pk, v.column1, v.column2, v.column3, v.column4, ? FROM (VALUES "+strings.Join(rows, ", ")+") AS v,", args...)
 	}
-	var connector any
-	if e.ConnectorID != 0 {
-		connector = e.ConnectorID
-	}
 	add("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail) SELECT ?, ?, ?, ?, ?, ?, ?, ?",
-		e.TenantID, e.At, e.Source, connector, e.Action, e.ResourceType, e.ResourceID, string(detail))
+		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, string(detail))
 	if tx.dialect == SQLite {
 		// One call runs the script: the driver executes its statements in
 		// turn, and answers with the rows of the last.
-		script := []string{insert.String()}
+		script := []string{insert("").String()}
 		for _, f := range follow {
 			script = append(script, f.String())
 		}
 		script = append(script, tx.idb.NewRaw("SELECT pk FROM users WHERE id = ?", u.ID).String())
-		return mapError(tx.idb.QueryRowContext(ctx, strings.Join(script, ";\n")).Scan(&u.PK))
+		return created(tx.idb.QueryRowContext(ctx, strings.Join(script, ";\n")).Scan(&u.PK))
 	}
-	q := tx.idb.NewSelect().With("u", insert)
+	q := tx.idb.NewSelect().With("u", insert(" RETURNING pk"))
 	for i, f := range follow {
 		q = q.With(fmt.Sprintf("q%d", i), f)
 	}
-	return mapError(q.TableExpr("u").Column("pk").Scan(ctx, &u.PK))
+	return created(q.TableExpr("u").Column("pk").Scan(ctx, &u.PK))
+}
+
+// created maps CreateUser's error: no row means the configuration moved.
+func created(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrStale
+	}
+	return mapError(err)
+}
+
+// nullIfZero is v, or NULL for its zero value (bun's nullzero).
+func nullIfZero[T comparable](v T) any {
+	var zero T
+	if z, ok := any(v).(interface{ IsZero() bool }); ok && z.IsZero() || v == zero {
+		return nil
+	}
+	return v
 }
 
 // InsertUsers creates many users in few statements (a thousand rows
