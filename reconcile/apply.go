@@ -212,13 +212,14 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 
 // createAtOnce applies a user's create in one statement, outside a
 // transaction where the database allows it (PostgreSQL: see
-// [store.DB.RunAtomic]), when its plan writes one: a connector without
-// rules grants nothing, and matching reads nothing the unique index does
-// not answer. It plans with the tenant's configuration as last read, and
-// the statement writes only while that is current. It reports done false,
-// to apply in a transaction instead, for any other input, and when the
-// statement did not write: the configuration moved, or the userName is
-// taken (matching then decides).
+// [store.DB.RunAtomic]), when its plan writes one: a new user without
+// grants (a connector without rules grants none). A create locks nothing,
+// so what its plan reads (an email to match, if the connector vouches for
+// one) reads the same outside a transaction. It plans with the tenant's
+// configuration as last read, and the statement writes only while that is
+// current. It reports done false, to apply in a transaction instead, for
+// any other input, and when the statement did not write: the
+// configuration moved, or the userName is taken (matching then decides).
 func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool, err error) {
 	if in.Op != Create || in.Kind != KindUser || e.db.Dialect() != store.Postgres {
 		return nil, false, nil
