@@ -7,8 +7,12 @@
 // without writing (what a dry run shows); apply.go writes a plan in one
 // transaction with its audit event. Apply plans inside the transaction it
 // writes in, so a dry run and a real run use the same code and cannot
-// disagree; when another writer got there first, Apply plans again, unless
-// the client pinned a version with If-Match.
+// disagree. Writers of one resource take turns (the transaction locks the
+// row it plans on); should another writer still get there first, Apply
+// plans again, unless the client pinned a version with If-Match. A create
+// that writes one statement needs no transaction on PostgreSQL: it leaves
+// the userName to the unique index and checks the configuration version
+// in the insert (Engine.Apply).
 //
 // It is the only package that writes (deps_test.go checks that no source
 // holds a *store.DB or *store.Tx). Beside users and groups, admin.go holds
