@@ -47,17 +47,17 @@ func (e *Engine) replayed(ctx context.Context, in Input, err error) (*Plan, bool
 	}
 	in.Op = Upsert
 	p, err := e.Plan(ctx, in) // reads in the batch's transaction
-	if err != nil || p.Match == nil || !p.Match.Linked || !unchanged(p) {
+	if err != nil || p.Match == nil || !p.Match.Linked || !sameAsStored(p) {
 		return nil, false
 	}
 	p.Action = "none"
 	return p, true
 }
 
-// unchanged reports whether writing the Upsert plan p would leave its
+// sameAsStored reports whether writing the Upsert plan p would leave its
 // matched user as stored: document, external ID, status, access window
 // and grants.
-func unchanged(p *Plan) bool {
+func sameAsStored(p *Plan) bool {
 	before, after := p.Match.user, *p.User
 	if after.ExternalID != before.ExternalID || after.Status != before.Status ||
 		!after.AccessStart.Equal(before.AccessStart) || !after.AccessEnd.Equal(before.AccessEnd) {

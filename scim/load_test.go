@@ -1,10 +1,8 @@
 package scim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -96,30 +94,17 @@ func (l load) report(b *testing.B, unit string) {
 	b.ReportMetric(0, "ns/op") // the run's rate says it; ns/op of a fixed run would mislead
 }
 
-// send is do for many goroutines: no test helpers, and the body read and
-// dropped. It returns the status.
+// send is sendText with a body marshalled to JSON.
 func (c *client) send(method, path string, body any) (int, error) {
-	var rd io.Reader
+	var text []byte
 	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if text, err = json.Marshal(body); err != nil {
 			return 0, err
 		}
-		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/scim+json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	_, err = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, err
+	status, _, err := c.sendText(method, path, string(text))
+	return status, err
 }
 
 // TestSQLiteConcurrentCreates is the SQLite default under concurrent

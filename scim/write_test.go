@@ -15,9 +15,9 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-// send is client.do for goroutines other than the test's: it reports
+// sendText is client.do for goroutines other than the test's: it reports
 // instead of failing.
-func (c *client) send(method, path, body string) (int, string, error) {
+func (c *client) sendText(method, path, body string) (int, string, error) {
 	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
@@ -66,7 +66,7 @@ func TestParallelWritesToOneResource(t *testing.T) {
 		group := c.do("POST", "/Groups", groupBody("Everyone")).want(t, 201).str("id")
 
 		inParallel(t, n, http.StatusNoContent, func(i int) (int, string, error) {
-			return c.send("PATCH", "/Groups/"+group, patchBody(`{"op":"add","path":"members","value":[{"value":"`+ids[i]+`"}]}`))
+			return c.sendText("PATCH", "/Groups/"+group, patchBody(`{"op":"add","path":"members","value":[{"value":"`+ids[i]+`"}]}`))
 		})
 		g := c.do("GET", "/Groups/"+group, nil).want(t, 200)
 		if members, _ := g.body["members"].([]any); len(members) != n {
@@ -79,7 +79,7 @@ func TestParallelWritesToOneResource(t *testing.T) {
 		user := c.do("POST", "/Users", userBody("alice@example.com")).want(t, 201).str("id")
 		attrs := []string{"title", "nickName", "displayName", "profileUrl", "userType", "preferredLanguage", "locale", "timezone"}
 		inParallel(t, len(attrs), http.StatusOK, func(i int) (int, string, error) {
-			return c.send("PATCH", "/Users/"+user, patchBody(`{"op":"replace","path":"`+attrs[i]+`","value":"v`+fmt.Sprint(i)+`"}`))
+			return c.sendText("PATCH", "/Users/"+user, patchBody(`{"op":"replace","path":"`+attrs[i]+`","value":"v`+fmt.Sprint(i)+`"}`))
 		})
 		u := c.do("GET", "/Users/"+user, nil).want(t, 200)
 		for i, a := range attrs {

@@ -86,7 +86,7 @@ func TestReadsInsideAWrite(t *testing.T) {
 			if err := tx.InsertGroup(ctx, &g); err != nil {
 				return err
 			}
-			if err := tx.AddMembers(ctx, g.PK, []store.Member{{Type: store.MemberUser, PK: kept.PK}}); err != nil {
+			if _, err := tx.AddMembers(ctx, g.PK, []store.Member{{Type: store.MemberUser, PK: kept.PK}}); err != nil {
 				return err
 			}
 			var members []string

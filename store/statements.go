@@ -30,9 +30,10 @@ func (h *statementCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
 // RunAtomic runs fn, whose writes are one statement, such as
 // [Tx.CreateUser]'s: on PostgreSQL outside a transaction (the statement is
 // atomic on its own, and BEGIN and COMMIT would be two more round trips),
-// elsewhere in one, as [DB.RunInTx] does. fn's reads lock nothing.
+// elsewhere, and inside a running [DB.RunInTx] (a Bulk's), in one, as
+// [DB.RunInTx] does. fn's reads lock nothing.
 func (db *DB) RunAtomic(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	if db.dialect != Postgres {
+	if open, _ := ctx.Value(txKey{}).(*openTx); db.dialect != Postgres || open != nil && open.db == db {
 		return db.RunInTx(ctx, fn)
 	}
 	return mapError(fn(ctx, &Tx{reader{idb: db.bun, dialect: db.dialect}}))
