@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
 NEWMAN_VERSION=6.2.2
-COLLECTION=../shared/conformance/azuread-SCIMReferenceCode-PostmanCollection.json
+COLLECTION=${SCIMD_CONFORMANCE_DIR:-../shared/conformance}/azuread-SCIMReferenceCode-PostmanCollection.json
 DEVIATIONS=.ci/newman-deviations.json
 NPM_DIR=.ci/.npm
 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=postgres
@@ -31,7 +31,7 @@ dbs=("$@")
 for db in "${dbs[@]}"; do
   case $db in sqlite | postgres) ;; *) echo "usage: bash .ci/newman.sh [sqlite] [postgres]" >&2; exit 2 ;; esac
 done
-[ -f "$COLLECTION" ] || die "missing $COLLECTION (../shared/conformance beside the repository root)"
+[ -f "$COLLECTION" ] || die "missing $COLLECTION (set SCIMD_CONFORMANCE_DIR, or put ../shared/conformance beside the repository root)"
 for tool in go node npm curl psql; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done

@@ -1,13 +1,15 @@
 package main
 
-// Conformance against third-party material kept outside the repository in
-// ../shared/conformance (origins and licences in its SOURCES.md, shapes in
-// its IDP-QUIRKS.md §1.2 and §1.4). Both tests run a real `scimd serve` on
-// both databases and talk to it over loopback HTTP, as an identity provider
-// would.
+// Conformance against third-party material kept outside the repository, in
+// the folder $SCIMD_CONFORMANCE_DIR names (origins and licences in its
+// SOURCES.md, shapes in its IDP-QUIRKS.md §1.2 and §1.4). The tests run a
+// real `scimd serve` on both databases and talk to it over loopback HTTP,
+// as an identity provider would.
 //
 //   - TestOktaSPEC runs Okta's Runscope export "Okta SCIM 2.0 SPEC Test"
-//     (12 requests, 52 assertions) with a small runner of our own.
+//     (12 requests, 52 assertions) with a small runner of our own, and
+//     TestOktaCRUD its "CRUD Test" (13 requests, 21 assertions; the Okta
+//     org it drives is stood in for, see okta_crud_test.go).
 //   - TestIdPReplay replays the 18 {method, path, request, response,
 //     statusCode} fixtures transcribed by elimity-com/scim from the
 //     Microsoft and Okta docs.
@@ -33,31 +35,38 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-// conformanceDir is ../shared/conformance next to the repository root (the
-// directory holding go.mod). CI always has it, so its absence is a failure,
-// never a skip; the files are read in place and never copied in.
+// conformanceEnv names the folder of the shared conformance material (in
+// this project's layout, ../shared/conformance beside the repository root).
+// The files are read in place and never copied in, so a fresh clone has
+// none: .ci/run always sets the variable and fails without the folder.
+const conformanceEnv = "SCIMD_CONFORMANCE_DIR"
+
+// conformanceDir is the folder $SCIMD_CONFORMANCE_DIR names. Unset, the
+// test is skipped, saying so; set to a folder that is not there, it fails.
 func conformanceDir(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	dir := os.Getenv(conformanceEnv)
+	if dir == "" {
+		t.Skipf("not run: %s is not set (point it at the shared conformance folder, e.g. ../shared/conformance, as .ci/run does)", conformanceEnv)
 	}
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod in %s or any parent: cannot find the repository root", wd)
-		}
-		root = parent
-	}
-	dir := filepath.Join(root, "..", "shared", "conformance")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		t.Fatalf("the shared conformance material is missing: want a directory at %s (../shared/conformance beside the repository root %s), got %v", dir, root, err)
+		t.Fatalf("%s=%s: not a directory (%v)", conformanceEnv, dir, err)
 	}
 	return dir
+}
+
+// TestConformanceDirUnset: a fresh clone has no conformance material, and
+// the README's test command must pass there, saying what it did not run.
+func TestConformanceDirUnset(t *testing.T) {
+	t.Setenv(conformanceEnv, "")
+	var inner *testing.T
+	t.Run("unset", func(t *testing.T) {
+		inner = t
+		conformanceDir(t)
+	})
+	if !inner.Skipped() {
+		t.Fatalf("conformanceDir with %s unset did not skip", conformanceEnv)
+	}
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -107,7 +116,7 @@ type runscopeStep struct {
 	Note       string              `json:"note"`
 	Method     string              `json:"method"`
 	URL        string              `json:"url"`
-	Headers    map[string][]string `json:"headers"`
+	Headers    map[string]textList `json:"headers"`
 	Body       string              `json:"body"`
 	Assertions []runscopeAssertion `json:"assertions"`
 	Variables  []runscopeVariable  `json:"variables"`
@@ -118,7 +127,40 @@ type runscopeAssertion struct {
 	Source     string `json:"source"`
 	Property   string `json:"property"`
 	Comparison string `json:"comparison"`
-	Value      string `json:"value"` // null in the file for unary comparisons
+	Value      text   `json:"value"` // null in the file for unary comparisons
+}
+
+// text is a JSON string, number or null read as text: the exports write
+// an assertion's value as "200" in one file and 200 in another.
+type text string
+
+func (v *text) UnmarshalJSON(raw []byte) error {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		*v = text(s)
+		return nil
+	}
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return err
+	}
+	if x != nil {
+		*v = text(stringify(x))
+	}
+	return nil
+}
+
+// textList is a header's values: a list, or one string (the CRUD export
+// writes both).
+type textList []string
+
+func (l *textList) UnmarshalJSON(raw []byte) error {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		*l = textList{one}
+		return nil
+	}
+	return json.Unmarshal(raw, (*[]string)(l))
 }
 
 type runscopeVariable struct {
@@ -169,33 +211,39 @@ func TestOktaSPEC(t *testing.T) {
 		seedOktaPreconditions(t, base, auth)
 
 		results := runRunscope(t, spec, oktaVariables(base, auth))
-
-		var table bytes.Buffer
-		tw := tabwriter.NewWriter(&table, 0, 4, 1, ' ', 0)
-		fmt.Fprintln(tw, "STEP\tNOTE\tCHECK\tACTUAL\tRESULT")
-		var assertions, assertionsPassed, scripts, scriptsPassed int
-		for _, r := range results {
-			result := "FAIL"
-			if r.pass {
-				result = "pass"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.step, r.note, r.check, truncate(r.actual, 60), result)
-			if r.script {
-				scripts, scriptsPassed = scripts+1, scriptsPassed+btoi(r.pass)
-			} else {
-				assertions, assertionsPassed = assertions+1, assertionsPassed+btoi(r.pass)
-			}
-			if !r.pass {
-				t.Errorf("step %d (%s): %s: got %s\n%s", r.step, r.note, r.check, r.actual, r.ex)
-			}
-		}
-		tw.Flush()
-		t.Logf("%s\n%s%d/%d assertions and %d/%d scripts passed",
-			spec.Name, table.String(), assertionsPassed, assertions, scriptsPassed, scripts)
-		if assertions != oktaAssertions {
-			t.Errorf("evaluated %d assertions, want all %d of the export", assertions, oktaAssertions)
-		}
+		reportRunscope(t, spec, results, oktaAssertions)
 	})
+}
+
+// reportRunscope logs a table of the results with the pass counts, and
+// fails the test for each failed check and for an export not run whole.
+func reportRunscope(t *testing.T, spec runscopeTest, results []checkResult, wantAssertions int) {
+	t.Helper()
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 4, 1, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tNOTE\tCHECK\tACTUAL\tRESULT")
+	var assertions, assertionsPassed, scripts, scriptsPassed int
+	for _, r := range results {
+		result := "FAIL"
+		if r.pass {
+			result = "pass"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.step, r.note, r.check, truncate(r.actual, 60), result)
+		if r.script {
+			scripts, scriptsPassed = scripts+1, scriptsPassed+btoi(r.pass)
+		} else {
+			assertions, assertionsPassed = assertions+1, assertionsPassed+btoi(r.pass)
+		}
+		if !r.pass {
+			t.Errorf("step %d (%s): %s: got %s\n%s", r.step, r.note, r.check, r.actual, r.ex)
+		}
+	}
+	tw.Flush()
+	t.Logf("%s\n%s%d/%d assertions and %d/%d scripts passed",
+		spec.Name, table.String(), assertionsPassed, assertions, scriptsPassed, scripts)
+	if assertions != wantAssertions {
+		t.Errorf("evaluated %d assertions, want all %d of the export", assertions, wantAssertions)
+	}
 }
 
 func btoi(b bool) int {
@@ -293,11 +341,14 @@ func runRunscope(t *testing.T, spec runscopeTest, vars map[string]string) (resul
 			}
 			check += " " + a.Comparison
 			if a.Value != "" {
-				check += " " + strconv.Quote(substitute(t, a.Value, vars))
+				check += " " + strconv.Quote(substitute(t, string(a.Value), vars))
 			}
 			results = append(results, checkResult{step: n, note: note, check: check, actual: actual, pass: pass, ex: ex})
 		}
 		for _, v := range step.Variables {
+			if v.Name == "" {
+				continue // an empty row the editor left (CRUD step 13)
+			}
 			val, found := extract(v.Source, v.Property, ex)
 			if !found {
 				t.Errorf("step %d: variable %s: %s %s not in the response", n, v.Name, v.Source, v.Property)
@@ -416,7 +467,7 @@ func extract(source, property string, ex *exchange) (any, bool) {
 // substring test on a string).
 func evalAssertion(t *testing.T, a runscopeAssertion, ex *exchange, vars map[string]string) (actual string, pass bool) {
 	t.Helper()
-	want := substitute(t, a.Value, vars)
+	want := substitute(t, string(a.Value), vars)
 	got, found := extract(a.Source, a.Property, ex)
 	switch a.Source {
 	case "response_status", "response_time", "response_headers", "response_json":
