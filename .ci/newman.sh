@@ -82,7 +82,10 @@ color=(--color off)
 status=0
 run_db() {
   local name=$1 dsn=$2 token port log report rc=0
-  # token create migrates the database; the token is the last stdout line.
+  # migrate makes the database (token create refuses a missing one); the
+  # token is the last stdout line.
+  "$TMP/scimd" migrate --database-url "$dsn" >"$TMP/token.err" 2>&1 ||
+    { cat "$TMP/token.err" >&2; die "$name: scimd migrate failed"; }
   token=$("$TMP/scimd" token create --tenant "$TENANT" --connector "$CONNECTOR" --database-url "$dsn" 2>"$TMP/token.err" | tail -n 1) ||
     { cat "$TMP/token.err" >&2; die "$name: scimd token create failed"; }
   [ -n "$token" ] || { cat "$TMP/token.err" >&2; die "$name: scimd token create printed no token"; }

@@ -87,12 +87,7 @@ func serveTenants(t *testing.T, dsn, connector string, tenants ...string) (addr 
 	t.Helper()
 	tokens = map[string]string{}
 	for _, tenant := range tenants {
-		code, out, errOut := scimd(t, nil, "token", "create", "--tenant", tenant, "--connector", connector, "--database-url", dsn)
-		if code != 0 {
-			t.Fatalf("token create --tenant %s: %d %s", tenant, code, errOut)
-		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		tokens[tenant] = lines[len(lines)-1]
+		tokens[tenant] = newToken(t, dsn, tenant, connector)
 	}
 	addr = freeAddr(t)
 	stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr})

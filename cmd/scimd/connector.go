@@ -13,19 +13,18 @@ import (
 	"github.com/scimd/scimd/scim/dialect"
 )
 
-func connector(ctx context.Context, e env, args []string) error {
-	if len(args) > 0 && args[0] == "preview" {
-		return preview(ctx, e, args[1:])
-	}
-	if len(args) == 0 || args[0] != "set" {
-		return usageError("connector needs a subcommand: set or preview")
-	}
+var connector = group("connector",
+	subcommand{"set", "choose a connector's compatibility profile", connectorSet},
+	subcommand{"preview", "show what a SCIM User payload would do, writing nothing", preview},
+)
+
+func connectorSet(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "connector set", "connector set --tenant T --connector C --profile P [--database-url URL]")
 	tenant := fs.String("tenant", "", "tenant name (created if missing)")
 	name := fs.String("connector", "", "connector name (created if missing)")
 	profile := fs.String("profile", "", fmt.Sprintf("identity provider compatibility profile: one of %v", dialect.Names()))
 	dsn := databaseFlag(fs, e)
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *tenant == "" || *name == "" || *profile == "" {
@@ -34,7 +33,7 @@ func connector(ctx context.Context, e env, args []string) error {
 	if _, err := dialect.Lookup(*profile); err != nil {
 		return usageError("%v", err)
 	}
-	db, err := openStore(ctx, *dsn)
+	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -78,7 +77,7 @@ func preview(ctx context.Context, e env, args []string) error {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("%s: not a SCIM User JSON document: %w", fs.Arg(0), err)
 	}
-	db, err := openStore(ctx, *dsn)
+	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
 	}

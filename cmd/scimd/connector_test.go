@@ -16,9 +16,12 @@ import (
 )
 
 // newToken makes a token the way an operator would: the last stdout line
-// of scimd token create.
+// of scimd token create, on a database scimd migrate made (if need be).
 func newToken(t *testing.T, dsn, tenant, connector string, flags ...string) string {
 	t.Helper()
+	if code, _, errOut := scimd(t, nil, "migrate", "--database-url", dsn); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
 	args := append([]string{"token", "create", "--tenant", tenant, "--connector", connector, "--database-url", dsn}, flags...)
 	code, out, errOut := scimd(t, nil, args...)
 	if code != 0 {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/scimd/scimd/reconcile/rules"
@@ -33,6 +35,7 @@ Usage:
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
+  scimd version
 
 Getting started:
   scimd serve                                     # SQLite file scimd.db here
@@ -40,7 +43,8 @@ Getting started:
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/scim/v2/acme/Users
 
 Every command takes --database-url (env SCIMD_DATABASE_URL): a postgres:// URL,
-or an SQLite file path (default scimd.db in the working directory). Run
+or an SQLite file path (default scimd.db in the working directory). serve and
+migrate create a missing SQLite file; the other commands refuse one. Run
 "scimd COMMAND --help" for a command's flags.
 `
 
@@ -70,6 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate":   migrate,
 		"token":     token,
 		"connector": connector,
+		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
@@ -132,6 +137,55 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError("%v", err)
 	}
 	return nil
+}
+
+// subcommand is one verb of a command group such as token.
+type subcommand struct {
+	name, about string
+	run         command
+}
+
+// group is a command made of subcommands. "scimd NAME --help" lists them;
+// each subcommand's own --help shows its flags.
+func group(name string, subs ...subcommand) command {
+	var names []string
+	for _, s := range subs {
+		names = append(names, s.name)
+	}
+	list := strings.Join(names, ", ")
+	return func(ctx context.Context, e env, args []string) error {
+		if len(args) == 0 {
+			return usageError("%s needs a subcommand: %s", name, list)
+		}
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			fmt.Fprintf(e.stderr, "Usage: scimd %s SUBCOMMAND [flags]\n\nSubcommands:\n", name)
+			for _, s := range subs {
+				fmt.Fprintf(e.stderr, "  %-9s %s\n", s.name, s.about)
+			}
+			fmt.Fprintf(e.stderr, "\nRun 'scimd %s SUBCOMMAND --help' for its flags.\n", name)
+			return flag.ErrHelp
+		}
+		for _, s := range subs {
+			if s.name == args[0] {
+				return s.run(ctx, e, args[1:])
+			}
+		}
+		return usageError("unknown %s subcommand %q: use %s", name, args[0], list)
+	}
+}
+
+// openExisting is openStore for the commands that work on a database
+// someone already has (tokens, connectors): for those, a missing SQLite
+// file is a mistyped path or the wrong directory, so it is refused rather
+// than created empty, where the token made would open nothing.
+func openExisting(ctx context.Context, dsn string) (*store.DB, error) {
+	if path, ok := store.SQLitePath(dsn); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: check --database-url (env SCIMD_DATABASE_URL), or create it with 'scimd migrate --database-url %s' (serve does too)", path, dsn)
+		}
+	}
+	return openStore(ctx, dsn)
 }
 
 // openStore opens the database and brings its schema up to date.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -39,13 +41,72 @@ func TestHelp(t *testing.T) {
 	if code, _, errOut := scimd(t, nil, "serve", "--help"); code != 0 || !strings.Contains(errOut, "-database-url") {
 		t.Fatalf("serve --help: code %d, %q", code, errOut)
 	}
+	// A group's --help lists its subcommands, rather than pointing at itself.
+	for cmd, subs := range map[string][]string{"token": {"create", "list", "revoke"}, "connector": {"set", "preview"}} {
+		code, _, errOut := scimd(t, nil, cmd, "--help")
+		if code != 0 || strings.Contains(errOut, "Run 'scimd "+cmd+" --help'") {
+			t.Fatalf("%s --help: code %d, %q", cmd, code, errOut)
+		}
+		for _, sub := range subs {
+			if !strings.Contains(errOut, "  "+sub+" ") {
+				t.Errorf("%s --help does not list %s: %q", cmd, sub, errOut)
+			}
+		}
+	}
+	if code, _, errOut := scimd(t, nil, "token", "create", "--help"); code != 0 || !strings.Contains(errOut, "-tenant") {
+		t.Fatalf("token create --help: code %d, %q", code, errOut)
+	}
 }
 
-// TestServeSurvivesRestart is the README's path on both databases: make a
-// token, serve, create a user, stop, serve again, find the user.
+func TestVersion(t *testing.T) {
+	code, out, errOut := scimd(t, nil, "version")
+	if code != 0 || !strings.Contains(out, "github.com/scimd/scimd") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version: code %d, %q %q", code, out, errOut)
+	}
+}
+
+// TestMissingDatabase: the commands that work on an existing database
+// refuse a path with no file, rather than make an empty one there (where
+// a token made would open nothing the server serves); serve and migrate
+// create the file, in a directory that exists.
+func TestMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "mistyped.db")
+	for _, args := range [][]string{
+		{"token", "create", "--tenant", "acme", "--connector", "okta"},
+		{"token", "list"},
+		{"token", "revoke", "1"},
+		{"connector", "set", "--tenant", "acme", "--connector", "okta", "--profile", "okta"},
+	} {
+		for _, environ := range []map[string]string{{"SCIMD_DATABASE_URL": missing}, {"SCIMD_DATABASE_URL": "sqlite:" + missing + "?x=1"}} {
+			code, _, errOut := scimd(t, environ, args...)
+			if code != exitError || !strings.Contains(errOut, "no database at "+missing) {
+				t.Errorf("%v with %v: code %d, %q", args, environ, code, errOut)
+			}
+			if _, err := os.Stat(missing); err == nil {
+				t.Fatalf("%v created %s", args, missing)
+			}
+		}
+	}
+	if code, _, errOut := scimd(t, nil, "token", "list", "--database-url", "/nonexistent/dir/x.db"); code != exitError || !strings.Contains(errOut, "/nonexistent/dir/x.db") {
+		t.Errorf("token list in a missing directory: code %d, %q", code, errOut)
+	}
+	if code, _, errOut := scimd(t, nil, "migrate", "--database-url", missing); code != 0 {
+		t.Fatalf("migrate of a new file: code %d, %q", code, errOut)
+	}
+	if code, _, errOut := scimd(t, nil, "token", "list", "--database-url", missing); code != 0 {
+		t.Fatalf("token list once migrated: code %d, %q", code, errOut)
+	}
+}
+
+// TestServeSurvivesRestart is the README's path on both databases: make the
+// database, make a token, serve, create a user, stop, serve again, find the user.
 func TestServeSurvivesRestart(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		environ := map[string]string{"SCIMD_DATABASE_URL": dsn}
+		if code, _, errOut := scimd(t, environ, "migrate"); code != 0 {
+			t.Fatalf("migrate: %d %s", code, errOut)
+		}
 		code, out, errOut := scimd(t, environ, "token", "create", "--tenant", "acme", "--connector", "okta")
 		if code != 0 {
 			t.Fatalf("token create: %d %s", code, errOut)

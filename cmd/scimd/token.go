@@ -10,20 +10,11 @@ import (
 	"github.com/scimd/scimd/reconcile"
 )
 
-func token(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return usageError("token needs a subcommand: create, list or revoke")
-	}
-	switch args[0] {
-	case "create":
-		return tokenCreate(ctx, e, args[1:])
-	case "list":
-		return tokenList(ctx, e, args[1:])
-	case "revoke":
-		return tokenRevoke(ctx, e, args[1:])
-	}
-	return usageError("unknown token subcommand %q: use create, list or revoke", args[0])
-}
+var token = group("token",
+	subcommand{"create", "make a bearer token for a connector (shown once)", tokenCreate},
+	subcommand{"list", "list the tokens, by hint, with their status", tokenList},
+	subcommand{"revoke", "revoke a token by its ID", tokenRevoke},
+)
 
 // tokenCreate makes a bearer token for a connector, creating the tenant and
 // connector if missing. The token is the last line on stdout, alone, so
@@ -44,7 +35,7 @@ func tokenCreate(ctx context.Context, e env, args []string) error {
 	if *orgUnit != "" && !*admin {
 		return usageError("--org-unit scopes an admin connector: add --admin")
 	}
-	db, err := openStore(ctx, *dsn)
+	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -72,7 +63,7 @@ func tokenList(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, *dsn)
+	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -111,7 +102,7 @@ func tokenRevoke(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return usageError("token revoke needs the token's ID, as 'scimd token list' shows it")
 	}
-	db, err := openStore(ctx, *dsn)
+	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
 	}
