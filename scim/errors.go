@@ -62,6 +62,8 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return se
 	case errors.As(err, &sv):
 		return &sv
+	case errors.Is(err, store.ErrUnavailable):
+		return s.unavailable(ctx, err)
 	case errors.Is(err, store.ErrNotFound):
 		return newError(http.StatusNotFound, "", "no such resource")
 	case errors.Is(err, errPreconditionFailed):

@@ -37,6 +37,10 @@ type Config struct {
 	MaxResults int
 	// Logger receives errors with their IDs; nil discards them.
 	Logger *slog.Logger
+	// Outage is shared with the process's other servers (/readyz, the
+	// admin API), so that a database outage is logged once; nil: one of
+	// the endpoint's own, logging to Logger.
+	Outage *store.Outage
 }
 
 // Server is the SCIM 2.0 endpoint of every tenant.
@@ -45,6 +49,7 @@ type Server struct {
 	db     store.Reader
 	engine *reconcile.Engine
 	log    *slog.Logger
+	outage *store.Outage
 
 	resourceTypes []scimlib.ResourceType
 }
@@ -65,7 +70,10 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, db: db, engine: engine, log: log}
+	if cfg.Outage == nil {
+		cfg.Outage = store.NewOutage(log)
+	}
+	s := &Server{cfg: cfg, db: db, engine: engine, log: log, outage: cfg.Outage}
 	s.resourceTypes = []scimlib.ResourceType{
 		{
 			ID:          optional.NewString("User"),
@@ -89,8 +97,8 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("/scim/v2/{tenant}/", s.serveSCIM)
-	mux.HandleFunc("/scim/v2/{tenant}", s.serveSCIM)
+	mux.HandleFunc("/scim/v2/{tenant}/", s.withOutage(s.serveSCIM))
+	mux.HandleFunc("/scim/v2/{tenant}", s.withOutage(s.serveSCIM))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, "", "no such endpoint; SCIM lives under /scim/v2/{tenant}/"))
 	})

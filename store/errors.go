@@ -1,9 +1,13 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +19,10 @@ var (
 	// ErrStale means the row's version was not the one the write expected:
 	// someone else wrote it first.
 	ErrStale = errors.New("version changed")
+	// ErrUnavailable means the database could not be reached or dropped
+	// the connection: an outage, which a client may retry later, not a
+	// fault of the request.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // ConflictError is a unique-index violation, named by the attribute the
@@ -62,13 +70,17 @@ var uniqueIndexes = map[string]string{
 }
 
 // mapError turns driver errors into the store's own: sql.ErrNoRows into
-// [ErrNotFound] and unique violations into [*ConflictError].
+// [ErrNotFound], unique violations into [*ConflictError] and lost
+// connections into [ErrUnavailable] (wrapping the driver's error).
 func mapError(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
+	}
+	if !errors.Is(err, ErrUnavailable) && unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var mapped *ConflictError
 	if errors.As(err, &mapped) {
@@ -86,6 +98,33 @@ func mapError(err error) error {
 		return &ConflictError{Attribute: attributeFor(strings.TrimSpace(cols)), Err: err}
 	}
 	return err
+}
+
+// unreachable reports an error of the connection rather than of the
+// statement: the server refused or dropped it (a network error, EOF
+// mid-reply, SQLSTATE class 08), is shutting down or starting (57P01–03),
+// or, on SQLite, the file cannot be opened or read (SQLITE_CANTOPEN,
+// SQLITE_IOERR).
+func unreachable(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+		pgErr      *pgconn.PgError
+		liteErr    interface{ Code() int }
+	)
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false // the caller gave up (context's deadline error is a net.Error too)
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pgErr):
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	case errors.As(err, &liteErr):
+		code := liteErr.Code() & 0xff // the primary result code
+		return code == 10 || code == 14
+	}
+	return false
 }
 
 func attributeFor(index string) string {

@@ -83,18 +83,21 @@ func serve(ctx context.Context, e env, args []string) error {
 //	     /admin/v1/    the admin API (admin.NewHandler): /admin/v1/{tenant}/...
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.Ping(r.Context()); err != nil {
-			log.ErrorContext(r.Context(), "readyz", "err", err)
+			outage.Begin(r.Context(), err)
+			w.Header().Set("Retry-After", scim.RetryAfter)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		outage.End(r.Context())
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log}, db.Reader(), engine))
+	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/", http.StatusNotFound)
