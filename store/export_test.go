@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 
 	"github.com/uptrace/bun/migrate"
@@ -80,4 +81,11 @@ func (db *DB) MigrateThrough(ctx context.Context, version string) error {
 	}
 	_, err = m.Migrate(ctx)
 	return err
+}
+
+// QueryString runs a query of one row and one column, as text ("" for NULL).
+func (db *DB) QueryString(ctx context.Context, query string) (string, error) {
+	var s sql.NullString
+	err := db.bun.QueryRowContext(ctx, query).Scan(&s)
+	return s.String, err
 }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -17,14 +19,7 @@ import (
 func TestMigrateWithOldData(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.MigrateThrough(ctx, "0001"); err != nil {
-			t.Fatal(err)
-		}
+		db := databaseOf(t, dsn, "0001")
 		const (
 			withExternalID = "11111111-1111-4111-8111-111111111111"
 			createdOnly    = "22222222-2222-4222-8222-222222222222"
@@ -77,14 +72,7 @@ func TestMigrateWithOldData(t *testing.T) {
 func TestMigrateDuplicateGroupNames(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.MigrateThrough(ctx, "0004"); err != nil {
-			t.Fatal(err)
-		}
+		db := databaseOf(t, dsn, "0004")
 		const (
 			byRule  = "11111111-1111-4111-8111-111111111111" // Engineering, created on demand first
 			pushed  = "22222222-2222-4222-8222-222222222222" // engineering, then Okta's Group Push
@@ -164,4 +152,85 @@ func TestMigrateDuplicateGroupNames(t *testing.T) {
 			t.Errorf("a second Sales: %v, want a displayName conflict", err)
 		}
 	})
+}
+
+// TestMigrateAuditEvents seeds audit events as they were written before
+// 0007, values inside detail, then migrates: they read back as they were,
+// their values now in the part an erase removes, and they are append-only.
+func TestMigrateAuditEvents(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := databaseOf(t, dsn, "0006~") // every migration before 0007
+		created := `{"before":null,"after":{"userName":"ann","title":"Nurse"},"match":{"by":"email","value":"ann@example.com","userId":"u-1","linked":false},"fired":["radiology"]}`
+		replaced := `{"before":{"userName":"ann","title":"Nurse"},"after":{"userName":"ann","title":"Surgeon"},"changes":[{"attribute":"status","before":"active","after":"disabled","rule":"leavers"}]}`
+		group := `{"members":3}`
+		for _, stmt := range []string{
+			`INSERT INTO tenants (name, created_at) VALUES ('acme', '2026-01-01 00:00:00+00')`,
+			`INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail) VALUES
+				(1, '2026-01-01 00:00:00+00', 'scim', NULL, 'create', 'User', 'u-1', '` + created + `'),
+				(1, '2026-01-02 00:00:00+00', 'scim', NULL, 'replace', 'User', 'u-1', '` + replaced + `'),
+				(1, '2026-01-02 00:00:00+00', 'scim', NULL, 'create', 'Group', 'g-1', '` + group + `')`,
+		} {
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				t.Fatalf("seed: %v\n%s", err, stmt)
+			}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		events, err := db.AuditEvents(ctx, 1, "u-1")
+		if err != nil || len(events) != 2 {
+			t.Fatalf("events: %v %v", events, err)
+		}
+		for i, seeded := range []string{created, replaced} {
+			var want map[string]any
+			json.Unmarshal([]byte(seeded), &want)
+			delete(want, "before") // null: unassigned, as the writer leaves it now
+			if i == 1 {
+				want["before"] = map[string]any{"userName": "ann", "title": "Nurse"}
+			}
+			if !reflect.DeepEqual(events[i].Detail, want) {
+				t.Errorf("event %d after the migration:\n%#v\nwant %#v", i+1, events[i].Detail, want)
+			}
+		}
+		if g, _ := db.AuditEvents(ctx, 1, "g-1"); len(g) != 1 || !reflect.DeepEqual(g[0].Detail, map[string]any{"members": float64(3)}) {
+			t.Errorf("group event: %#v", g)
+		}
+
+		raw, err := db.QueryString(ctx, "SELECT detail FROM audit_events WHERE id = 2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept map[string]any
+		json.Unmarshal([]byte(raw), &kept)
+		if want := map[string]any{"changed": []any{"status", "title"}}; !reflect.DeepEqual(kept, want) {
+			t.Errorf("event 2's detail after the migration: %s, want %v", raw, want)
+		}
+		raw, _ = db.QueryString(ctx, "SELECT detail FROM audit_events WHERE id = 1")
+		json.Unmarshal([]byte(raw), &kept)
+		if want := map[string]any{"changed": []any{"title", "userName"}, "fired": []any{"radiology"},
+			"match": map[string]any{"by": "email", "userId": "u-1", "linked": false}}; !reflect.DeepEqual(kept, want) {
+			t.Errorf("event 1's detail after the migration: %s, want %v", raw, want)
+		}
+		if _, err := db.Exec(ctx, "DELETE FROM audit_events WHERE id = 1"); err == nil {
+			t.Error("DELETE of a migrated event: accepted")
+		}
+	})
+}
+
+// databaseOf opens dsn with the migrations through version applied, as a
+// database of that age would have them, and closes it when the test ends.
+func databaseOf(t *testing.T, dsn, version string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateThrough(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

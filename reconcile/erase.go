@@ -1,0 +1,42 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+
+	"github.com/scimd/scimd/store"
+)
+
+// EraseUser is a person's right to erasure (GDPR art. 17), which a DELETE
+// is not: identity providers deprovision by disabling, and a deleted
+// user's values stay in the audit trail. It deletes the user of by's
+// tenant (memberships, grants and external IDs go with the row) and drops
+// the personal values of every audit event about them, keeping who did
+// what and when, and which attributes changed. It is itself an audited
+// event, naming the user's id and how many events it scrubbed, and
+// nothing else.
+//
+// An unknown id, or a user outside an org-unit administrator's unit, is
+// [store.ErrNotFound].
+func (e *Engine) EraseUser(ctx context.Context, by store.Principal, id string) error {
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		u, err := tx.User(ctx, by.TenantID, 0, id)
+		if err != nil {
+			return err
+		}
+		if by.OrgUnit != "" {
+			if in, err := tx.UserInOrgUnit(ctx, u.PK, by.OrgUnit); err != nil || !in {
+				return cmp.Or(err, store.ErrNotFound)
+			}
+		}
+		if err := tx.DeleteUser(ctx, u.PK); err != nil {
+			return err
+		}
+		n, err := tx.EraseAudit(ctx, by.TenantID, u.ID)
+		if err != nil {
+			return fmt.Errorf("erase the audit events of user %s: %w", u.ID, err)
+		}
+		return audit(ctx, tx, by, by.TenantID, "erase", string(KindUser), u.ID, map[string]any{"erasedEvents": n})
+	})
+}
