@@ -22,6 +22,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives errors with their IDs; nil discards them.
 	Logger *slog.Logger
+	// Outage is shared with the process's other servers, so that a
+	// database outage is logged once; nil: one of the API's own.
+	Outage *store.Outage
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -34,7 +37,10 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes}
+	if cfg.Outage == nil {
+		cfg.Outage = store.NewOutage(log)
+	}
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -57,6 +63,7 @@ type api struct {
 	engine  *reconcile.Engine
 	log     *slog.Logger
 	maxBody int64
+	outage  *store.Outage
 }
 
 // Error is an admin API error: its status and a detail meant for a person.
@@ -118,6 +125,10 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		json.NewEncoder(w).Encode(map[string]any{"status": "400",
 			"detail": fmt.Sprintf("the configuration has %d problem(s); nothing was saved", len(invalid.Problems)), "problems": invalid.Problems})
 		return
+	case errors.Is(err, store.ErrUnavailable):
+		a.outage.Begin(r.Context(), err)
+		w.Header().Set("Retry-After", store.RetryAfter)
+		ae = &Error{http.StatusServiceUnavailable, "the database is unavailable; retry after the seconds in Retry-After"}
 	case errors.Is(err, store.ErrNotFound):
 		ae = &Error{http.StatusNotFound, "no such resource in this tenant"}
 	case errors.As(err, &ie):

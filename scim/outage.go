@@ -3,11 +3,9 @@ package scim
 import (
 	"context"
 	"net/http"
-)
 
-// RetryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds:
-// about how long a database restart or failover takes.
-const RetryAfter = "5"
+	"github.com/scimd/scimd/store"
+)
 
 // unavailable is the answer to a request the database could not serve.
 func (s *Server) unavailable(ctx context.Context, err error) *Error {
@@ -38,7 +36,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 		if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", RetryAfter)
+			w.Header().Set("Retry-After", store.RetryAfter)
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// RetryAfter is the Retry-After of a 503 for an outage (RFC 9110
+// §10.2.3), in seconds: about how long a database restart or failover takes.
+const RetryAfter = "5"
+
 // Outage tracks whether the database is down, for the servers in front of
 // it: an outage is logged once when a request first meets it ([ErrUnavailable],
 // a failed ping) and once when one succeeds again, not once per request

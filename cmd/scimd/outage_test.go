@@ -15,13 +15,14 @@ import (
 )
 
 // TestDatabaseOutage stops a real PostgreSQL under a running server: every
-// SCIM request and /readyz answers 503 with Retry-After (SCIM ones with a
+// SCIM request, the admin API and /readyz answer 503 with Retry-After (SCIM ones with a
 // SCIM error), the outage is logged once however many requests meet it,
 // and once more when the database is back, after which requests succeed.
 func TestDatabaseOutage(t *testing.T) {
 	cluster := storetest.StartCluster(t)
 	dsn := cluster.CreateDatabase(t)
 	token := newToken(t, dsn, "acme", "okta")
+	admin := newToken(t, dsn, "acme", "admins", "--admin")
 	db := storetest.Open(t, dsn)
 	var logs lockedBuffer
 	srv := httptest.NewServer(routes(db, reconcile.New(db, nil), "", 1<<20, slog.New(slog.NewTextHandler(&logs, nil))))
@@ -51,6 +52,10 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Errorf("%s %s during the outage: %d, Retry-After %q, %v", r.method, r.url, res.StatusCode, res.Header.Get("Retry-After"), body)
 		}
 	}
+	if res, body := request(t, "GET", srv.URL+"/admin/v1/acme/users", admin, ""); res.StatusCode != http.StatusServiceUnavailable ||
+		res.Header.Get("Retry-After") == "" || body["status"] != "503" {
+		t.Errorf("admin API during the outage: %d, Retry-After %q, %v", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
 	for range 3 {
 		res, _ := request(t, "GET", srv.URL+"/readyz", "", "")
 		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
@@ -58,7 +63,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 	}
 	if n := logs.count("database unavailable"); n != 1 {
-		t.Errorf("the outage was logged %d times over %d requests, want once:\n%s", n, len(requests)+3, logs.String())
+		t.Errorf("the outage was logged %d times over %d requests, want once:\n%s", n, len(requests)+4, logs.String())
 	}
 	if n := logs.count("internal error"); n != 0 {
 		t.Errorf("%d internal errors logged during the outage:\n%s", n, logs.String())

@@ -90,7 +90,7 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.Ping(r.Context()); err != nil {
 			outage.Begin(r.Context(), err)
-			w.Header().Set("Retry-After", scim.RetryAfter)
+			w.Header().Set("Retry-After", store.RetryAfter)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -98,7 +98,7 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
-	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log}, db.Reader(), engine))
+	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/", http.StatusNotFound)
 	})
