@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -180,14 +179,20 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 	if err != nil {
 		return fmt.Errorf("user attributes: %w", err)
 	}
-	// The event's detail shows the document as written, marshalled once.
-	d := maps.Clone(e.Detail)
-	if _, ok := d["after"]; ok {
-		d["after"] = json.RawMessage(attrs)
-	}
-	detail, err := json.Marshal(d)
+	// The event keeps its personal values apart, as AppendAudit does.
+	row := *e
+	row.split()
+	detail, err := json.Marshal(row.Detail)
 	if err != nil {
 		return fmt.Errorf("audit detail: %w", err)
+	}
+	var personal any // NULL when there is none
+	if row.Personal != nil {
+		b, err := json.Marshal(row.Personal)
+		if err != nil {
+			return fmt.Errorf("audit detail: %w", err)
+		}
+		personal = string(b)
 	}
 	insert := func(suffix string) *bun.RawQuery {
 		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
@@ -225,8 +230,8 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 		add("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) "+
 			"SELECT pk, v.column1, v.column2, v.column3, v.column4, ? FROM (VALUES "+strings.Join(rows, ", ")+") AS v,", args...)
 	}
-	add("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail) SELECT ?, ?, ?, ?, ?, ?, ?, ?",
-		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, string(detail))
+	add("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?",
+		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, string(detail), personal)
 	if tx.dialect == SQLite {
 		// One call runs the script: the driver executes its statements in
 		// turn, and answers with the rows of the last.
