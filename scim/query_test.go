@@ -284,3 +284,36 @@ func FuzzFilter(f *testing.F) {
 		}
 	})
 }
+
+// TestFilterWildcardsLiteral: %, _ and \ in sw, co and ew values match
+// themselves, over HTTP, on both databases; a query string with a bare %
+// is refused instead of read without its filter.
+func TestFilterWildcardsLiteral(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		c.do("POST", "/Users", userBody("plain@example.com", "emails", []any{map[string]any{"value": "plain@example.com", "type": "work"}})).want(t, 201)
+		c.do("POST", "/Users", userBody(`50%_off\deal@example.com`, "emails", []any{map[string]any{"value": `50%_off\deal@example.com`, "type": "work"}})).want(t, 201)
+		odd := []string{`50%_off\deal@example.com`}
+		for _, tt := range []struct {
+			filter string
+			want   []string
+		}{
+			{`emails.value sw "%"`, nil},
+			{`emails.value co "%"`, odd},
+			{`emails.value co "_"`, odd},
+			{`emails.value co "\\"`, odd},
+			{`emails.value ew "%"`, nil},
+			{`userName sw "50%_"`, odd},
+			{`userName sw "50__"`, nil},
+			{`userName co "%\\d"`, nil},
+			{`userName co "_off\\d"`, odd},
+			{`emails[type eq "work" and value sw "50%"]`, odd},
+		} {
+			got := names(c.do("GET", "/Users?filter="+url.QueryEscape(tt.filter), nil).want(t, 200), "userName")
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s: got %q, want %q", tt.filter, got, tt.want)
+			}
+		}
+		c.do("GET", `/Users?filter=userName%20eq%20%22x%%22`, nil).wantError(t, 400, "invalidValue", "%25")
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,13 @@ type listParams struct {
 }
 
 func paramsFromURL(r *http.Request) (listParams, *Error) {
-	q := r.URL.Query()
+	// r.URL.Query() drops what it cannot decode: a filter with a bare %
+	// (filter=userName eq "50%") would vanish and the request list every
+	// user, which an IdP's lookup takes for a match.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return listParams{}, badRequest(scimerr.ScimTypeInvalidValue, "the query string is not URL-encoded (%v): write %% as %%25", err)
+	}
 	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder")}
 	if v := q.Get("attributes"); v != "" {
 		p.Attributes = []string{v}

@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		bdb := bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: routed{bdb, resolver}, dialect: Postgres}, bun: bdb, read: bdb}
+		db = &DB{reader: reader{idb: routed{bdb, resolver}, dialect: Postgres, hints: newPageHints()}, bun: bdb, read: bdb}
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		if path == "" {
@@ -124,7 +124,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		readers.SetMaxOpenConns(8)
 		readers.SetMaxIdleConns(8)
 		read := bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite}, bun: bun.NewDB(writer, sqlitedialect.New()),
+		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite, hints: newPageHints()}, bun: bun.NewDB(writer, sqlitedialect.New()),
 			read: read, writeQueue: make(chan struct{}, 1)}
 	}
 	resolver.db = db
@@ -180,6 +180,9 @@ func (db *DB) Close() error {
 type reader struct {
 	idb     bun.IDB
 	dialect Dialect
+	// hints speed up index paging; nil in transactions, which may see
+	// rows that never commit.
+	hints *pageHints
 }
 
 // Reader is the read-only view of the database that sources hold: every

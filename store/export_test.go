@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"sync"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
 )
 
@@ -89,3 +91,31 @@ func (db *DB) QueryString(ctx context.Context, query string) (string, error) {
 	err := db.bun.QueryRowContext(ctx, query).Scan(&s)
 	return s.String, err
 }
+
+// Statements records the statements the database runs from now on; the
+// returned function hands over those recorded so far and starts afresh.
+func (db *DB) Statements() func() []string {
+	h := &statementLog{}
+	db.bun.AddQueryHook(h)
+	return func() []string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		out := h.queries
+		h.queries = nil
+		return out
+	}
+}
+
+type statementLog struct {
+	mu      sync.Mutex
+	queries []string
+}
+
+func (h *statementLog) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	h.mu.Lock()
+	h.queries = append(h.queries, e.Query)
+	h.mu.Unlock()
+	return ctx
+}
+
+func (h *statementLog) AfterQuery(context.Context, *bun.QueryEvent) {}

@@ -86,6 +86,21 @@ func TestFilterTranslation(t *testing.T) {
 			{`userName pr`, all},
 			{`userName co "_50%"`, []string{C}},
 			{`userName co "r_l"`, nil}, // _ is literal, not a wildcard
+			// %, _ and \ match themselves in sw, co and ew, in columns
+			// and in JSON, multi-valued attributes included.
+			{`userName sw "%"`, nil},
+			{`userName ew "50%@example.org"`, []string{C}},
+			{`userName sw "carol_"`, []string{C}},
+			{`userName sw "carol%"`, nil},
+			{`emails.value sw "%"`, nil},
+			{`emails.value co "_"`, nil},
+			{`emails.value ew "%"`, nil},
+			{`emails[value sw "%"]`, nil},
+			{`nickName co "\\"`, []string{D}},
+			{`nickName co "k\\s"`, []string{D}},
+			{`nickName sw "quote\"b"`, []string{D}},
+			{`nickName ew "\\"`, nil},
+			{`title co "%"`, nil},
 			// JSON attributes: case-insensitive, Unicode included.
 			{`displayName eq "ALICE ÅNGSTRÖM"`, []string{A}},
 			{`name.familyName eq "ångström"`, []string{A}},

@@ -106,7 +106,7 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 		return Page[User]{}, err
 	}
 	base := r.usersBase(q, where, args)
-	return page(ctx, r, res, q, base, func(u User) int64 { return u.PK })
+	return page(ctx, r, res, q, resultKey(res, q, where, args), base, func(u User) int64 { return u.PK })
 }
 
 // usersBase returns a builder of SELECTs over the tenant's users that match
