@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"csvio":           {"reconcile", "store", "schemas"},
 	"admin":           {"reconcile", "reconcile/rules", "store"},
 	"cmd/scimd":       {"*"},
+	"cmd/scimbench":   {"store"},
 }
 
 type pkg struct {

@@ -168,14 +168,41 @@ func page[T any](ctx context.Context, r reader, res resource, q Query, key strin
 // total is the number of the tenant's rows that match q: from the
 // maintained counts when q has no filter, else counted.
 func (r reader) total(ctx context.Context, res resource, q Query, base func(cols string) *bun.SelectQuery) (int, error) {
-	if q.Filter == nil {
-		var n int64
-		err := r.idb.NewSelect().TableExpr("resource_counts").ColumnExpr("COALESCE(SUM(n), 0)").
-			Where("tenant_id = ? AND kind = ?", q.TenantID, res.name).Scan(ctx, &n)
-		return int(n), mapError(err)
-	}
-	n, err := base("*").Count(ctx)
+	var n int64
+	err := r.totalQuery(res, q, base).Scan(ctx, &n)
 	return int(n), mapError(err)
+}
+
+func (r reader) totalQuery(res resource, q Query, base func(cols string) *bun.SelectQuery) *bun.SelectQuery {
+	if q.Filter == nil {
+		return r.idb.NewSelect().TableExpr("resource_counts").ColumnExpr("COALESCE(SUM(n), 0)").
+			Where("tenant_id = ? AND kind = ?", q.TenantID, res.name)
+	}
+	return base("count(*)")
+}
+
+// UsersSQL returns the statements [reader.Users] runs for a first page of
+// q (q.StartIndex 1), or for the page after the row at q.After, as a
+// hinted or cursor page: the page, and the count it runs when the page
+// does not show the total. It is for load tools that measure the
+// database doing the same work raw, through the plain driver
+// (cmd/scimbench's reference mode).
+func (r reader) UsersSQL(q Query) (page, total string, err error) {
+	if q.StartIndex > 1 || q.SortBy != "" || q.Before != 0 {
+		return "", "", fmt.Errorf("UsersSQL covers first pages and pages after a key, not startIndex %d, sortBy or before", q.StartIndex)
+	}
+	res := usersTable.with(q.Extensions)
+	where, args, err := r.translate(res, q)
+	if err != nil {
+		return "", "", err
+	}
+	base := r.usersBase(q, where, args)
+	sel := base(res.alias + ".*, x.value AS external_id")
+	if q.After != 0 {
+		sel = sel.Where(res.alias+".pk > ?", int64(q.After))
+	}
+	page = sel.OrderExpr(res.alias + ".pk").Limit(int64(q.Count + 1)).String()
+	return page, r.totalQuery(res, q, base).String(), nil
 }
 
 // resultKey names the result set of a translated query, for paging hints.
