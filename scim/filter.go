@@ -23,6 +23,9 @@ func parseFilter(raw string) (filter.Expression, *Error) {
 	if depth(raw) > maxFilterDepth {
 		return nil, badRequest(scimerr.ScimTypeInvalidFilter, "the filter nests parentheses and brackets more than %d deep", maxFilterDepth)
 	}
+	if f, ok := simpleFilter(raw); ok {
+		return f, nil
+	}
 	f, err := filter.ParseFilterNumber([]byte(rewriteSubAttr(raw)))
 	if err != nil {
 		return nil, badRequest(scimerr.ScimTypeInvalidFilter,
@@ -122,4 +125,45 @@ func valueLen(s string) int {
 		return len(s)
 	}
 	return n
+}
+
+// simpleFilter reads the filter identity providers send on almost every
+// lookup, attr eq "value" or attr.sub eq "value" (Entra's userName,
+// externalId and displayName lookups, Okta's userName), without the
+// general parser, which costs a tenth of a millisecond of CPU for it. It
+// builds what the parser would (TestSimpleFilter checks that) and leaves
+// anything else, escapes in the value included, to the parser.
+func simpleFilter(raw string) (filter.Expression, bool) {
+	attr, rest, ok := strings.Cut(raw, " ")
+	if !ok || len(rest) < 5 || !strings.EqualFold(rest[:3], "eq ") || rest[3] != '"' || rest[len(rest)-1] != '"' {
+		return nil, false
+	}
+	value := rest[4 : len(rest)-1]
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c == '"' || c == '\\' || c < 0x20 {
+			return nil, false
+		}
+	}
+	name, sub, hasSub := strings.Cut(attr, ".")
+	if !isAttrName(name) || hasSub && !isAttrName(sub) {
+		return nil, false
+	}
+	path := filter.AttributePath{AttributeName: name}
+	if hasSub {
+		path.SubAttribute = &sub
+	}
+	return &filter.AttributeExpression{AttributePath: path, Operator: filter.EQ, CompareValue: value}, true
+}
+
+// isAttrName: ALPHA *(nameChar), RFC 7643 §2.1.
+func isAttrName(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; c == '$' || !isNameChar(c) {
+			return false
+		}
+	}
+	return true
 }

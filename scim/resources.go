@@ -218,18 +218,13 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 	var tp typePage
 	switch rt.Name {
 	case "User":
+		q.Groups = proj.wants("groups")
 		page, err := s.db.Users(ctx, q)
 		if err != nil {
 			return tp, err
 		}
-		groups := map[int64][]store.GroupRef{}
-		if proj.wants("groups") {
-			if groups, err = s.db.UserGroups(ctx, userPKs(page.Items)); err != nil {
-				return tp, err
-			}
-		}
 		for _, u := range page.Items {
-			res := userResource(u, groups[u.PK], base)
+			res := userResource(u, u.Groups, base)
 			proj.apply(rt, res.Attributes)
 			tp.items = append(tp.items, listed{doc: render(rt, res, base), rt: rt})
 		}
@@ -482,14 +477,6 @@ func externalID(v string) optional.String {
 		return optional.String{}
 	}
 	return optional.NewString(v)
-}
-
-func userPKs(users []store.User) []int64 {
-	pks := make([]int64, len(users))
-	for i, u := range users {
-		pks[i] = u.PK
-	}
-	return pks
 }
 
 // marshal is json.Marshal without HTML escaping, as the library writes.

@@ -52,7 +52,7 @@ func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 		return Page[Group]{}, err
 	}
 	base := r.groupsBase(q, where, args)
-	return page(ctx, r, groupsTable, q, resultKey(groupsTable, q, where, args), base, func(g Group) int64 { return g.PK })
+	return page(ctx, r, groupsTable, q, "g.*, x.value AS external_id", resultKey(groupsTable, q, where, args), base, func(g Group) int64 { return g.PK })
 }
 
 // groupsBase returns a builder of SELECTs over the tenant's groups that match

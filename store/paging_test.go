@@ -199,3 +199,35 @@ func TestIndexWalk(t *testing.T) {
 		}
 	})
 }
+
+// TestPageGroups: a page's users carry their groups (Query.Groups), the
+// same and in the same order as UserGroups reads them.
+func TestPageGroups(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "acme", "okta")
+		alice, bob := f.addUser(t, "alice"), f.addUser(t, "bob")
+		f.addGroup(t, "Zeta", store.Member{Type: "User", PK: alice.PK})
+		f.addGroup(t, `Ålpha "quoted"`, store.Member{Type: "User", PK: alice.PK})
+		page, err := db.Users(ctx, store.Query{TenantID: f.tenant.ID, Count: 10, Groups: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := db.UserGroups(ctx, []int64{alice.PK, bob.PK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Items {
+			var got []store.GroupRef
+			for _, g := range u.Groups {
+				got = append(got, store.GroupRef{UserPK: u.PK, ID: g.ID, DisplayName: g.DisplayName})
+			}
+			if !slices.Equal(got, want[u.PK]) {
+				t.Errorf("%s: groups %v, want %v", u.UserName, got, want[u.PK])
+			}
+		}
+		if len(page.Items) != 2 || len(page.Items[0].Groups) != 2 {
+			t.Errorf("page %+v", page.Items)
+		}
+	})
+}

@@ -40,6 +40,10 @@ type Query struct {
 	// RFC 9865): the page holds the rows right after, or right before, the
 	// row with this Position. Only for creation order (no SortBy).
 	After, Before Position
+	// Groups has each user of the page carry the groups that hold it
+	// directly (User.Groups), read by the page's own statement rather
+	// than by a second round trip.
+	Groups bool
 }
 
 // Position is a row's place in creation order, as a cursor remembers it.
@@ -58,7 +62,7 @@ type Page[T any] struct {
 
 // page runs a paged query. base returns a fresh SELECT of the given
 // columns over the resource's rows with the tenant, joins and filter
-// applied; key names the query's result set (resource, tenant, connector
+// applied; cols are the columns of a page's rows; key names the query's result set (resource, tenant, connector
 // and translated filter) for the paging hints; into is the slice the page
 // is scanned into; pk reads an item's position.
 //
@@ -69,7 +73,7 @@ type Page[T any] struct {
 // resource_counts, kept exact by triggers in every writing transaction
 // (migration 0005), instead of counting a million rows per page. Only a
 // filtered list whose matches go on beyond the page counts them.
-func page[T any](ctx context.Context, r reader, res resource, q Query, key string, base func(cols string) *bun.SelectQuery, pk func(T) int64) (Page[T], error) {
+func page[T any](ctx context.Context, r reader, res resource, q Query, cols, key string, base func(cols string) *bun.SelectQuery, pk func(T) int64) (Page[T], error) {
 	var p Page[T]
 	if q.Count <= 0 {
 		n, err := r.total(ctx, res, q, base)
@@ -77,7 +81,7 @@ func page[T any](ctx context.Context, r reader, res resource, q Query, key strin
 		return p, err
 	}
 	pkCol := res.alias + ".pk"
-	sel := base(res.alias + ".*, x.value AS external_id")
+	sel := base(cols)
 	total := -1 // not known yet
 	// derive: the page's rows are counted from the first match, so a page
 	// that is not full ends the results.
@@ -197,7 +201,7 @@ func (r reader) UsersSQL(q Query) (page, total string, err error) {
 		return "", "", err
 	}
 	base := r.usersBase(q, where, args)
-	sel := base(res.alias + ".*, x.value AS external_id")
+	sel := base(r.userColumns(q))
 	if q.After != 0 {
 		sel = sel.Where(res.alias+".pk > ?", int64(q.After))
 	}

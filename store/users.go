@@ -41,6 +41,9 @@ type User struct {
 	// ExternalID is the reading connector's external ID for this user;
 	// each connector has its own.
 	ExternalID string `bun:"external_id,scanonly"`
+	// Groups are the groups that hold the user directly, when the query
+	// asked for them (Query.Groups).
+	Groups GroupRefs `bun:"user_groups,scanonly"`
 }
 
 // Account states (User.Status).
@@ -106,7 +109,24 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 		return Page[User]{}, err
 	}
 	base := r.usersBase(q, where, args)
-	return page(ctx, r, res, q, resultKey(res, q, where, args), base, func(u User) int64 { return u.PK })
+	return page(ctx, r, res, q, r.userColumns(q), resultKey(res, q, where, args), base, func(u User) int64 { return u.PK })
+}
+
+// userColumns are the columns of a page of users: the row, the
+// connector's external ID and, if q asks, the user's groups as a JSON
+// array of [id, displayName] pairs, in the order UserGroups reads them.
+func (r reader) userColumns(q Query) string {
+	cols := "u.*, x.value AS external_id"
+	if !q.Groups {
+		return cols
+	}
+	if r.dialect == Postgres {
+		return cols + `, (SELECT COALESCE(json_agg(json_build_array(ug.id, ug.display_name) ORDER BY ug.display_name_folded, ug.pk), '[]')
+			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk) AS user_groups`
+	}
+	return cols + `, (SELECT json_group_array(json_array(ug.id, ug.display_name)) FROM (SELECT ug.id, ug.display_name
+			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk
+			ORDER BY ug.display_name_folded, ug.pk) AS ug) AS user_groups`
 }
 
 // usersBase returns a builder of SELECTs over the tenant's users that match
@@ -134,6 +154,35 @@ type GroupRef struct {
 	UserPK      int64  `bun:"user_pk"`
 	ID          string `bun:"id"`
 	DisplayName string `bun:"display_name"`
+}
+
+// GroupRefs are a user's groups as a page query reads them (Query.Groups).
+type GroupRefs []GroupRef
+
+// Scan reads the JSON array of [id, displayName] pairs of userColumns.
+func (g *GroupRefs) Scan(src any) error {
+	var raw []byte
+	switch v := src.(type) {
+	case nil:
+		*g = nil
+		return nil
+	case []byte:
+		raw = v
+	case string:
+		raw = []byte(v)
+	default:
+		return fmt.Errorf("groups: unexpected %T", src)
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err != nil {
+		return fmt.Errorf("groups: %w", err)
+	}
+	out := make(GroupRefs, len(pairs))
+	for i, p := range pairs {
+		out[i] = GroupRef{ID: p[0], DisplayName: p[1]}
+	}
+	*g = out
+	return nil
 }
 
 // UserGroups returns, for each of the users, the groups that hold it
