@@ -18,7 +18,8 @@ func (db *DB) ExplainUsers(ctx context.Context, q Query) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return db.explain(ctx, db.usersBase(q, where, args)("u.*").OrderExpr("u.pk").Limit(100).String())
+	base, cols := db.usersBase(usersTable, q, where, args)
+	return db.explain(ctx, base(cols).OrderExpr("u.pk").Limit(100).String())
 }
 
 // ExplainGroups is ExplainUsers for groups.
@@ -27,7 +28,8 @@ func (db *DB) ExplainGroups(ctx context.Context, q Query) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return db.explain(ctx, db.groupsBase(q, where, args)("g.*").OrderExpr("g.pk").Limit(100).String())
+	base, cols := db.groupsBase(q, where, args)
+	return db.explain(ctx, base(cols).OrderExpr("g.pk").Limit(100).String())
 }
 
 func (db *DB) explain(ctx context.Context, query string) (string, error) {
@@ -96,7 +98,8 @@ func (db *DB) QueryString(ctx context.Context, query string) (string, error) {
 // returned function hands over those recorded so far and starts afresh.
 func (db *DB) Statements() func() []string {
 	h := &statementLog{}
-	db.bun.AddQueryHook(h)
+	db.bun = db.bun.WithQueryHook(h)
+	db.reader.idb = db.bun
 	return func() []string {
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -51,22 +51,24 @@ func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 	if err != nil {
 		return Page[Group]{}, err
 	}
-	base := r.groupsBase(q, where, args)
-	return page(ctx, r, groupsTable, q, "g.*, x.value AS external_id", resultKey(groupsTable, q, where, args), base, func(g Group) int64 { return g.PK })
+	base, cols := r.groupsBase(q, where, args)
+	return page(ctx, r, groupsTable, q, cols, resultKey(groupsTable, q, where, args), base, func(g Group) int64 { return g.PK })
 }
 
-// groupsBase returns a builder of SELECTs over the tenant's groups that match
-// the translated filter, joined with the connector's external IDs.
-func (r reader) groupsBase(q Query, where string, args []any) func(cols string) *bun.SelectQuery {
+// groupsBase returns a builder of SELECTs over the tenant's groups that
+// match the translated filter, and the columns of a page of them.
+func (r reader) groupsBase(q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
+	join, external := r.externalIDs(groupsTable, q, where, "group_external_ids", "group_pk")
 	return func(cols string) *bun.SelectQuery {
-		sel := r.idb.NewSelect().TableExpr("groups AS g").ColumnExpr(cols).
-			Join("LEFT JOIN group_external_ids AS x ON x.group_pk = g.pk AND x.connector_id = ?", q.ConnectorID).
-			Where("g.tenant_id = ?", q.TenantID)
+		sel := r.idb.NewSelect().TableExpr("groups AS g").ColumnExpr(cols).Where("g.tenant_id = ?", q.TenantID)
+		if join != "" {
+			sel = sel.Join(join)
+		}
 		if where != "" {
 			sel = sel.Where(where, args...)
 		}
 		return sel
-	}
+	}, "g.*, " + external
 }
 
 func (r reader) selectGroups(model any, connectorID int64) *bun.SelectQuery {

@@ -200,13 +200,33 @@ func (r reader) UsersSQL(q Query) (page, total string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	base := r.usersBase(q, where, args)
-	sel := base(r.userColumns(q))
+	base, cols := r.usersBase(res, q, where, args)
+	sel := base(cols)
 	if q.After != 0 {
 		sel = sel.Where(res.alias+".pk > ?", int64(q.After))
 	}
 	page = sel.OrderExpr(res.alias + ".pk").Limit(int64(q.Count + 1)).String()
 	return page, r.totalQuery(res, q, base).String(), nil
+}
+
+// externalIDs returns how a page query reads the connector's external ID
+// (table's value for the row's key col): a join, when the filter or the
+// sort reads it as x.value, or else "" and a subquery in the select list,
+// one index lookup per row of the page. A join would let PostgreSQL merge
+// the external-ID index from its start up to the page's first key, so a
+// keyset page a million rows deep read a million index entries.
+func (r reader) externalIDs(res resource, q Query, where, table, col string) (join, column string) {
+	byID := where
+	if q.SortBy != "" {
+		sort, _ := r.sortExpr(res, q.SortBy)
+		byID += sort
+	}
+	if strings.Contains(byID, "x.value") {
+		return fmt.Sprintf("LEFT JOIN %s AS x ON x.%s = %s.pk AND x.connector_id = %d", table, col, res.alias, q.ConnectorID),
+			"x.value AS external_id"
+	}
+	return "", fmt.Sprintf("(SELECT x.value FROM %s AS x WHERE x.%s = %s.pk AND x.connector_id = %d) AS external_id",
+		table, col, res.alias, q.ConnectorID)
 }
 
 // resultKey names the result set of a translated query, for paging hints.

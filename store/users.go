@@ -108,39 +108,35 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 	if err != nil {
 		return Page[User]{}, err
 	}
-	base := r.usersBase(q, where, args)
-	return page(ctx, r, res, q, r.userColumns(q), resultKey(res, q, where, args), base, func(u User) int64 { return u.PK })
-}
-
-// userColumns are the columns of a page of users: the row, the
-// connector's external ID and, if q asks, the user's groups as a JSON
-// array of [id, displayName] pairs, in the order UserGroups reads them.
-func (r reader) userColumns(q Query) string {
-	cols := "u.*, x.value AS external_id"
-	if !q.Groups {
-		return cols
-	}
-	if r.dialect == Postgres {
-		return cols + `, (SELECT COALESCE(json_agg(json_build_array(ug.id, ug.display_name) ORDER BY ug.display_name_folded, ug.pk), '[]')
-			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk) AS user_groups`
-	}
-	return cols + `, (SELECT json_group_array(json_array(ug.id, ug.display_name)) FROM (SELECT ug.id, ug.display_name
-			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk
-			ORDER BY ug.display_name_folded, ug.pk) AS ug) AS user_groups`
+	base, cols := r.usersBase(res, q, where, args)
+	return page(ctx, r, res, q, cols, resultKey(res, q, where, args), base, func(u User) int64 { return u.PK })
 }
 
 // usersBase returns a builder of SELECTs over the tenant's users that match
-// the translated filter, joined with the connector's external IDs.
-func (r reader) usersBase(q Query, where string, args []any) func(cols string) *bun.SelectQuery {
+// the translated filter, and the columns of a page of them: the row, the
+// connector's external ID and, if q asks, the user's groups as a JSON
+// array of [id, displayName] pairs, in the order UserGroups reads them.
+func (r reader) usersBase(res resource, q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
+	join, external := r.externalIDs(res, q, where, "user_external_ids", "user_pk")
+	cols := "u.*, " + external
+	if q.Groups && r.dialect == Postgres {
+		cols += `, (SELECT COALESCE(json_agg(json_build_array(ug.id, ug.display_name) ORDER BY ug.display_name_folded, ug.pk), '[]')
+			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk) AS user_groups`
+	} else if q.Groups {
+		cols += `, (SELECT json_group_array(json_array(ug.id, ug.display_name)) FROM (SELECT ug.id, ug.display_name
+			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk
+			ORDER BY ug.display_name_folded, ug.pk) AS ug) AS user_groups`
+	}
 	return func(cols string) *bun.SelectQuery {
-		sel := r.idb.NewSelect().TableExpr("users AS u").ColumnExpr(cols).
-			Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", q.ConnectorID).
-			Where("u.tenant_id = ?", q.TenantID)
+		sel := r.idb.NewSelect().TableExpr("users AS u").ColumnExpr(cols).Where("u.tenant_id = ?", q.TenantID)
+		if join != "" {
+			sel = sel.Join(join)
+		}
 		if where != "" {
 			sel = sel.Where(where, args...)
 		}
 		return sel
-	}
+	}, cols
 }
 
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
