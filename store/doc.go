@@ -16,7 +16,9 @@
 //     document as JSON beside the columns that queries need; memberships are
 //     rows, one per member; external IDs are kept per connector.
 //   - query.go, filtersql.go: paging and SCIM filter → SQL through a fixed
-//     attribute registry; values only ever travel as arguments.
+//     attribute registry; values only ever travel as arguments. Totals come
+//     from the page itself or from counts the database keeps (resource_counts,
+//     migration 0005); index-paging walks seek by key from hints (query.go).
 //   - audit.go: the append-only audit log.
 //   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,
 //     mapped from pgx and SQLite errors.
