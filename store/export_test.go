@@ -98,8 +98,8 @@ func (db *DB) QueryString(ctx context.Context, query string) (string, error) {
 // returned function hands over those recorded so far and starts afresh.
 func (db *DB) Statements() func() []string {
 	h := &statementLog{}
-	db.bun = db.bun.WithQueryHook(h)
-	db.reader.idb = db.bun
+	r := db.reader.idb.(routed)
+	db.reader.idb = routed{r.DB.WithQueryHook(h), r.to}
 	return func() []string {
 		h.mu.Lock()
 		defer h.mu.Unlock()

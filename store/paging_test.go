@@ -122,7 +122,7 @@ func TestLookupIsOneStatement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(statements()); page.Total != tt.total || n > tt.max {
+			if n := len(statements()); page.Total != tt.total || n < 1 || n > tt.max {
 				t.Errorf("%s from %d: total %d in %d statements, want %d in at most %d", tt.filter, tt.start, page.Total, n, tt.total, tt.max)
 			}
 		}
@@ -165,8 +165,8 @@ func TestIndexWalk(t *testing.T) {
 		if got := walk(10); !slices.Equal(got, want) {
 			t.Fatalf("walk by 10:\n got %q\nwant %q", got, want)
 		}
-		if ran := statements(); len(ran) > 2*10 || slices.ContainsFunc(ran, func(q string) bool { return strings.Contains(q, "OFFSET") }) {
-			t.Errorf("walk of 10 pages ran %d statements, want at most 20, none with OFFSET:\n%s", len(ran), strings.Join(ran, "\n"))
+		if ran := statements(); len(ran) < 10 || len(ran) > 2*10 || slices.ContainsFunc(ran, func(q string) bool { return strings.Contains(q, "OFFSET") }) {
+			t.Errorf("walk of 10 pages ran %d statements, want 10 to 20, none with OFFSET:\n%s", len(ran), strings.Join(ran, "\n"))
 		}
 		if got := walk(7); !slices.Equal(got, want) {
 			t.Errorf("walk by 7: got %q", got)
