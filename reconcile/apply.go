@@ -408,9 +408,10 @@ func create(ctx context.Context, tx *store.Tx, tenantID int64, c *GrantChange) (
 }
 
 // writeGroup writes a group plan and reports whether it changed anything:
-// a Patch whose document stays as it was and whose member changes change
-// no membership (adding members the group holds) writes nothing more, and
-// the group keeps its version (RFC 7644 §3.5.2.1).
+// a Patch or Replace whose document stays as it was and whose member
+// changes change no membership (adding members the group holds, replacing
+// them with the same set) writes nothing more, and the group keeps its
+// version (RFC 7644 §3.5.2.1).
 func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 	g, in := p.Group, p.Input
 	inserted := g.PK == 0 // else a replace, a patch, or a create adopting a group (see planGroup)
@@ -422,19 +423,20 @@ func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 			return false, err
 		}
 	}
+	var changed int64
 	if in.Op != Patch {
-		if err := tx.ReplaceMembers(ctx, g.PK, p.Members); err != nil {
+		n, err := tx.ReplaceMembers(ctx, g.PK, p.Members)
+		if err != nil {
 			return false, err
 		}
+		changed += n
 	}
-	var changed int64
 	for _, c := range p.MemberChanges {
 		var n int64
 		var err error
 		switch {
 		case c.Op == "replace", c.All:
-			n = 1 // a new list: counted as a change
-			err = tx.ReplaceMembers(ctx, g.PK, c.Members)
+			n, err = tx.ReplaceMembers(ctx, g.PK, c.Members)
 		case c.Op == "add":
 			n, err = tx.AddMembers(ctx, g.PK, c.Members)
 		default:
@@ -445,7 +447,7 @@ func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 		}
 		changed += n
 	}
-	if in.Op == Patch && p.sameDoc && changed == 0 {
+	if p.sameDoc && changed == 0 {
 		return false, nil
 	}
 	if !inserted {

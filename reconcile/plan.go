@@ -3,6 +3,7 @@ package reconcile
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -70,7 +71,8 @@ type Plan struct {
 	byIndex bool
 	// prevExternalID is the resource's external ID before the plan.
 	prevExternalID string
-	// sameDoc means a Patch leaves the group's document as it was.
+	// sameDoc means a Patch or Replace leaves the group's document
+	// (attributes, external ID, manager) as it was.
 	sameDoc bool
 	// configVersion is the version of the tenant's configuration conn
 	// comes from; a create writes only while it is current.
@@ -95,6 +97,7 @@ type reads interface {
 	OrgUnit(ctx context.Context, tenantID int64, path string) (store.OrgUnit, error)
 	Role(ctx context.Context, tenantID int64, name string) (store.Role, error)
 	GroupNamed(ctx context.Context, tenantID int64, name string) (store.Group, error)
+	DirectMembers(ctx context.Context, groupPK int64) ([]store.Member, error)
 	User(ctx context.Context, tenantID, connectorID int64, id string) (store.User, error)
 	Group(ctx context.Context, tenantID, connectorID int64, id string) (store.Group, error)
 	LookupMembers(ctx context.Context, tenantID int64, refs []store.MemberRef) ([]store.Member, []string, error)
@@ -397,11 +400,56 @@ func planGroup(ctx context.Context, r reads, in Input, p *Plan) error {
 	g.DisplayName = name
 	g.Attrs = clone(in.Attrs)
 	g.ExternalID = in.ExternalID
-	p.sameDoc = in.Op == Patch && g.ManagedBy != 0 && g.ExternalID == p.prevExternalID && reflect.DeepEqual(g.Attrs, p.Before)
+	p.sameDoc = (in.Op == Patch || in.Op == Replace) && g.ManagedBy != 0 && g.ExternalID == p.prevExternalID && sameJSON(g.Attrs, p.Before)
 	if g.ManagedBy == 0 {
 		g.ManagedBy = in.ConnectorID
 	}
+	if in.Op == Replace && p.sameDoc {
+		// A PUT of the group as it is changes nothing: it writes nothing,
+		// and the group keeps its version (RFC 7644 §3.5.2.1).
+		same, err := sameMembers(ctx, r, g.PK, p.Members)
+		if err != nil {
+			return err
+		}
+		if same {
+			p.Action = "none"
+		}
+	}
 	return nil
+}
+
+// sameJSON reports whether two documents are the same as JSON: one read
+// back from the database has JSON's types, one from a request Go's.
+func sameJSON(a, b map[string]any) bool {
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && string(x) == string(y)
+}
+
+// sameMembers reports whether ms, in any order, are the members the group
+// holds directly.
+func sameMembers(ctx context.Context, r reads, groupPK int64, ms []store.Member) (bool, error) {
+	held, err := r.DirectMembers(ctx, groupPK)
+	if err != nil || len(held) != len(ms) {
+		return false, err
+	}
+	type key struct {
+		typ string
+		pk  int64
+	}
+	want := make(map[key]bool, len(ms))
+	for _, m := range ms {
+		want[key{m.Type, m.PK}] = true
+	}
+	for _, m := range held {
+		if !want[key{m.Type, m.PK}] {
+			return false, nil
+		}
+	}
+	return len(want) == len(held), nil
 }
 
 // claimName makes sure the name a group create or rename asks for is free:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
@@ -158,6 +159,72 @@ func TestWriteThatChangesNothing(t *testing.T) {
 			return m.(map[string]any)["value"] == alice
 		}) {
 			t.Errorf("a PATCH adding a new member: ETag %s, %d events: %s", g.header.Get("ETag"), events(group), g.raw)
+		}
+	})
+}
+
+// TestGroupWriteThatChangesNothing: RFC 7644 §3.5.2.1 for groups. A PUT
+// of the group as it is (its members in any order), a PATCH replacing the
+// members with the same set, and a PATCH adding members it holds keep
+// meta.version, meta.lastModified and the ETag, and record no audit event;
+// a PUT or a replace that changes one member moves them.
+func TestGroupWriteThatChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "okta")
+		ctx := context.Background()
+		tenant, err := db.Tenant(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice := c.do("POST", "/Users", userBody("alice@example.com")).want(t, 201).str("id")
+		bob := c.do("POST", "/Users", userBody("bob@example.com")).want(t, 201).str("id")
+		carol := c.do("POST", "/Users", userBody("carol@example.com")).want(t, 201).str("id")
+		sub := c.do("POST", "/Groups", groupBody("Sub")).want(t, 201).str("id")
+		group := c.do("POST", "/Groups", groupBody("Staff", alice, bob, sub)).want(t, 201).str("id")
+		before := c.do("GET", "/Groups/"+group, nil).want(t, 200)
+		events := func() int {
+			t.Helper()
+			evs, err := db.AuditEvents(ctx, tenant.ID, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(evs)
+		}
+		same := func(what string, r response) {
+			t.Helper()
+			after := c.do("GET", "/Groups/"+group, nil).want(t, 200)
+			bm, _ := before.body["meta"].(map[string]any)
+			am, _ := after.body["meta"].(map[string]any)
+			if bm["version"] != am["version"] || bm["lastModified"] != am["lastModified"] || after.header.Get("ETag") != before.header.Get("ETag") {
+				t.Errorf("%s moved meta from %v to %v", what, bm, am)
+			}
+			if r.header.Get("ETag") != before.header.Get("ETag") {
+				t.Errorf("%s answered ETag %s, want %s", what, r.header.Get("ETag"), before.header.Get("ETag"))
+			}
+			if len(memberSet(after)) != 3 {
+				t.Errorf("%s left the members %s", what, after.raw)
+			}
+			if n := events(); n != 1 {
+				t.Errorf("%s: %d audit events for the group, want only the create's", what, n)
+			}
+		}
+		time.Sleep(1100 * time.Millisecond) // lastModified has seconds: a write now would show
+
+		same("a PUT of the group as it is", c.do("PUT", "/Groups/"+group, groupBody("Staff", alice, bob, sub)).want(t, 200))
+		same("a PUT of the group, members in another order", c.do("PUT", "/Groups/"+group, groupBody("Staff", sub, bob, alice)).want(t, 200))
+		same("a PATCH replacing the members with the same set", c.do("PATCH", "/Groups/"+group, patchBody(
+			`{"op":"replace","path":"members","value":[{"value":"`+bob+`"},{"value":"`+sub+`"},{"value":"`+alice+`"}]}`)).want(t, 204))
+		same("a PATCH adding members the group holds", c.do("PATCH", "/Groups/"+group, patchBody(
+			`{"op":"add","path":"members","value":[{"value":"`+alice+`"},{"value":"`+sub+`"}]}`)).want(t, 204))
+
+		r := c.do("PATCH", "/Groups/"+group, patchBody(
+			`{"op":"replace","path":"members","value":[{"value":"`+alice+`"},{"value":"`+sub+`"},{"value":"`+carol+`"}]}`)).want(t, 204)
+		if r.header.Get("ETag") != `W/"2"` || events() != 2 {
+			t.Errorf("a replace of bob by carol: ETag %s, %d events", r.header.Get("ETag"), events())
+		}
+		r = c.do("PUT", "/Groups/"+group, groupBody("Staff", alice, sub)).want(t, 200)
+		if r.header.Get("ETag") != `W/"3"` || events() != 3 || len(memberSet(c.do("GET", "/Groups/"+group, nil).want(t, 200))) != 2 {
+			t.Errorf("a PUT without carol: ETag %s, %d events", r.header.Get("ETag"), events())
 		}
 	})
 }

@@ -143,18 +143,56 @@ type groupGroup struct {
 
 // ReplaceMembers makes ms the group's exact list of direct members. Users
 // a rule grants the group keep their membership (see [Tx.RemoveGrant]).
-func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) error {
-	if _, err := tx.idb.NewRaw(`DELETE FROM group_users WHERE group_pk = ? AND NOT `+granted, groupPK).Exec(ctx); err != nil {
-		return mapError(err)
+// It changes only what differs, and returns how many memberships it
+// changed: 0 when ms are the members the group holds directly, in any
+// order (RFC 7644 §3.5.2.1: such a write changes nothing).
+func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) (int64, error) {
+	var users, groups []int64
+	for _, m := range ms {
+		if m.Type == MemberUser {
+			users = append(users, m.PK)
+		} else {
+			groups = append(groups, m.PK)
+		}
 	}
-	if _, err := tx.idb.NewRaw(`UPDATE group_users SET direct = ? WHERE group_pk = ?`, false, groupPK).Exec(ctx); err != nil {
-		return mapError(err)
+	// notIn keeps the rows of the new list; an empty list keeps none.
+	notIn := func(col string, pks []int64) (string, []any) {
+		if len(pks) == 0 {
+			return "", nil
+		}
+		return " AND " + col + " NOT IN (?)", []any{bun.List(pks)}
 	}
-	if _, err := tx.idb.NewDelete().Model((*groupGroup)(nil)).Where("group_pk = ?", groupPK).Exec(ctx); err != nil {
-		return mapError(err)
+	var changed int64
+	exec := func(query string, args ...any) error {
+		res, err := tx.idb.NewRaw(query, args...).Exec(ctx)
+		return count(res, err, &changed)
 	}
-	_, err := tx.AddMembers(ctx, groupPK, ms)
-	return err
+	keepUsers, userArgs := notIn("user_pk", users)
+	if err := exec(`DELETE FROM group_users WHERE group_pk = ? AND NOT `+granted+keepUsers, append([]any{groupPK}, userArgs...)...); err != nil {
+		return 0, err
+	}
+	if err := exec(`UPDATE group_users SET direct = ? WHERE group_pk = ? AND direct`+keepUsers, append([]any{false, groupPK}, userArgs...)...); err != nil {
+		return 0, err
+	}
+	keepGroups, groupArgs := notIn("member_pk", groups)
+	if err := exec(`DELETE FROM group_groups WHERE group_pk = ?`+keepGroups, append([]any{groupPK}, groupArgs...)...); err != nil {
+		return 0, err
+	}
+	added, err := tx.AddMembers(ctx, groupPK, ms)
+	return changed + added, err
+}
+
+// DirectMembers returns the members a group holds directly (given by a
+// group write, not only by a rule's grant), users then groups, each by
+// key, with their type and key only.
+func (r reader) DirectMembers(ctx context.Context, groupPK int64) ([]Member, error) {
+	var ms []Member
+	err := r.idb.NewRaw(`
+		SELECT 'User' AS type, user_pk AS pk FROM group_users WHERE group_pk = ? AND direct
+		UNION ALL
+		SELECT 'Group', member_pk FROM group_groups WHERE group_pk = ?
+		ORDER BY 1 DESC, 2`, groupPK, groupPK).Scan(ctx, &ms)
+	return ms, mapError(err)
 }
 
 // granted is true for a group_users row that a rule's grant holds.

@@ -57,7 +57,8 @@ func (f fixture) addGroup(t *testing.T, name string, members ...store.Member) st
 		if err := tx.InsertGroup(ctx, &g); err != nil {
 			return err
 		}
-		return tx.ReplaceMembers(ctx, g.PK, members)
+		_, err := tx.ReplaceMembers(ctx, g.PK, members)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("insert group %s: %v", name, err)
