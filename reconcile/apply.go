@@ -260,6 +260,16 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 		Detail:       map[string]any{"before": p.Before},
 	}
 	switch {
+	case p.User != nil && p.linkOnly:
+		// The user stays as stored, version included: only who manages
+		// them changes, and the event says so.
+		if err := tx.Link(ctx, in.ConnectorID, p.User.PK); err != nil {
+			return err
+		}
+		event.ResourceID, event.Detail = p.User.ID, map[string]any{}
+		if p.Match != nil {
+			event.Detail["match"] = p.Match
+		}
 	case p.User != nil:
 		if in.Op != Delete {
 			event.Detail["after"] = p.User.Attrs

@@ -25,7 +25,8 @@ import (
 type Plan struct {
 	Input Input
 	// Action is what Apply will do: "create", "replace", "patch",
-	// "delete", for a matched user "update" or "link", for a group create
+	// "delete", for a matched user "update" or "link" (also for a write
+	// that changes nothing, by a connector that did not manage the user), for a group create
 	// of a name rules created "adopt" (see claimName); "none" when the
 	// write changes nothing, so that Apply writes nothing and records no
 	// event (RFC 7644 §3.5.2.1: the version stays).
@@ -71,6 +72,9 @@ type Plan struct {
 	byIndex bool
 	// prevExternalID is the resource's external ID before the plan.
 	prevExternalID string
+	// linkOnly means the plan changes nothing in the user but who
+	// manages them: Apply links the connector and writes nothing else.
+	linkOnly bool
 	// sameDoc means a Patch or Replace leaves the group's document
 	// (attributes, external ID, manager) as it was.
 	sameDoc bool
@@ -234,16 +238,30 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	if unchanged(p, u) {
 		*u = prev
 		p.Action = "none"
+		// A connector that does not manage the user yet takes them on all
+		// the same (Entra's PUT of the user it found by userName, as it is):
+		// whether it manages them must not hang on whether its first write
+		// happened to change something.
+		linked := p.Match != nil && p.Match.Linked
+		if p.Match == nil {
+			var err error
+			if linked, err = r.Linked(ctx, in.ConnectorID, u.PK); err != nil {
+				return err
+			}
+		}
+		if !linked {
+			p.Action, p.linkOnly = "link", true
+		}
 	}
 	return nil
 }
 
 // unchanged reports whether a plan that updates a user changes nothing:
-// then it writes nothing, and the user keeps its version and
-// lastModified (RFC 7644 §3.5.2.1).
+// then it writes nothing but, for a connector new to the user, the link,
+// and the user keeps its version and lastModified (RFC 7644 §3.5.2.1).
 func unchanged(p *Plan, u *store.User) bool {
 	switch p.Action {
-	case string(Replace), string(Patch), "update":
+	case string(Replace), string(Patch), "update", "link":
 	default:
 		return false
 	}

@@ -107,3 +107,54 @@ tenants:
 		}
 	})
 }
+
+// TestNoOpWriteLinks: a connector that writes a user it does not manage
+// yet, changing nothing in them (Entra's PUT of the user it found by
+// userName, as stored), still takes them on: the write links it, as a
+// write that changes something does, so that it then manages the user
+// (its create of them is a duplicate, a group push remaps them). The user
+// keeps its version (RFC 7644 §3.5.2.1); the link has its audit event.
+// Once linked, the same write is a plain no-op.
+func TestNoOpWriteLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    connectors:
+      - name: okta
+      - name: entra
+`)
+		ctx := context.Background()
+		for _, op := range []reconcile.Op{reconcile.Replace, reconcile.Upsert} {
+			name := fmt.Sprintf("%s@example.com", op)
+			u := w.apply(w.input("okta", reconcile.Create, "", user(name, "title", "Guide"))).User
+			in := w.input("entra", op, "", user(name, "title", "Guide"))
+			in.ID = u.ID
+			p := w.apply(in)
+			linked, err := db.Linked(ctx, w.conns["entra"].ID, u.PK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := db.User(ctx, w.tenant.ID, 0, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events, err := db.AuditEvents(ctx, w.tenant.ID, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !linked || p.Action != "link" || after.Version != u.Version || !after.UpdatedAt.Equal(u.UpdatedAt) || len(events) != 2 || events[1].Action != "link" {
+				t.Errorf("%s of an unchanged user by a connector that does not manage them: action %s, linked %v, version %d→%d, %d events",
+					op, p.Action, linked, u.Version, after.Version, len(events))
+			}
+			if p := w.apply(in); p.Action != "none" {
+				t.Errorf("%s again, once linked: action %s, want none", op, p.Action)
+			}
+			create := w.input("entra", reconcile.Create, "", user(name, "title", "Guide"))
+			var conflict *store.ConflictError
+			if _, err := w.e.Apply(ctx, create); !errors.As(err, &conflict) {
+				t.Errorf("entra's create of the user it now manages: %v, want a conflict", err)
+			}
+		}
+	})
+}
