@@ -213,7 +213,9 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 // createAtOnce applies a user's create in one statement, outside a
 // transaction where the database allows it (PostgreSQL: see
 // [store.DB.RunAtomic]), when its plan writes one: a new user without
-// grants (a connector without rules grants none). A create locks nothing,
+// grants (a connector without rules grants none). On SQLite the statements
+// run in a transaction of their own, but the plan is made before it, so
+// that the single writer is held for the writes only. A create locks nothing,
 // so what its plan reads (an email to match, if the connector vouches for
 // one) reads the same outside a transaction. It plans with the tenant's
 // configuration as last read, and the statement writes only while that is
@@ -221,7 +223,7 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 // any other input, and when the statement did not write: the
 // configuration moved, or the userName is taken (matching then decides).
 func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool, err error) {
-	if in.Op != Create || in.Kind != KindUser || e.db.Dialect() != store.Postgres {
+	if in.Op != Create || in.Kind != KindUser {
 		return nil, false, nil
 	}
 	e.mu.Lock()

@@ -48,6 +48,8 @@ type DB struct {
 	// writeQueue holds the SQLite writer connection while a transaction
 	// runs; nil on PostgreSQL, whose writers run in parallel.
 	writeQueue chan struct{}
+	// prep are the SQLite writer's prepared statements; nil on PostgreSQL.
+	prep *prepared
 }
 
 // Open connects to the database named by dsn and checks that it answers.
@@ -125,7 +127,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		readers.SetMaxIdleConns(8)
 		read := bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver))
 		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite, hints: newPageHints()}, bun: bun.NewDB(writer, sqlitedialect.New()),
-			read: read, writeQueue: make(chan struct{}, 1)}
+			read: read, writeQueue: make(chan struct{}, 1), prep: &prepared{}}
 	}
 	resolver.db = db
 	if err := db.Ping(ctx); err != nil {
@@ -173,6 +175,7 @@ func (db *DB) Close() error {
 	if db.read == db.bun {
 		return db.bun.Close()
 	}
+	db.prep.close()
 	return errors.Join(db.read.Close(), db.bun.Close())
 }
 
@@ -180,6 +183,9 @@ func (db *DB) Close() error {
 type reader struct {
 	idb     bun.IDB
 	dialect Dialect
+	// prep are the writer's prepared statements, in an SQLite
+	// transaction; nil elsewhere.
+	prep *prepared
 	// hints speed up index paging; nil in transactions, which may see
 	// rows that never commit.
 	hints *pageHints
@@ -212,7 +218,7 @@ func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 	if open := db.openTx(ctx); open != nil {
 		err := open.tx.RunInTx(ctx, nil, func(_ context.Context, sp bun.Tx) error {
 			// bun hands fn the outer transaction's context; ctx is fn's own.
-			return fn(ctx, &Tx{reader{idb: sp, dialect: db.dialect}})
+			return fn(ctx, &Tx{reader{idb: sp, dialect: db.dialect, prep: db.prep}})
 		})
 		return mapError(err)
 	}
@@ -223,6 +229,8 @@ func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 			return ctx.Err()
 		}
 		defer func() { <-db.writeQueue }()
+		// The writer is ours and idle: the one moment to prepare on it.
+		db.prep.prepare(ctx, db.bun.DB)
 	}
 	open := &openTx{db: db}
 	ctx = context.WithValue(ctx, txKey{}, open)
@@ -231,7 +239,7 @@ func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 	for attempt := 0; attempt < 4; attempt++ {
 		err = db.bun.RunInTx(ctx, nil, func(_ context.Context, btx bun.Tx) error {
 			open.tx = &btx
-			return fn(ctx, &Tx{reader{idb: btx, dialect: db.dialect}})
+			return fn(ctx, &Tx{reader{idb: btx, dialect: db.dialect, prep: db.prep}})
 		})
 		if !isRetryable(err) {
 			break

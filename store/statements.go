@@ -15,6 +15,9 @@ func (db *DB) CountStatements() *atomic.Int64 {
 	h := &statementCounter{}
 	db.bun = db.bun.WithQueryHook(h)
 	db.idb = db.bun
+	if db.prep != nil {
+		db.prep.count = &h.n
+	}
 	return &h.n
 }
 

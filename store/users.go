@@ -239,6 +239,9 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 		}
 		personal = string(b)
 	}
+	if stx, prep, ok := tx.preparedIn(); ok {
+		return tx.createPrepared(ctx, stx, prep, u, with, string(attrs), string(detail), personal)
+	}
 	insert := func(suffix string) *bun.RawQuery {
 		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
 		active, status, access_start, access_end, attrs, version, created_at, updated_at)
@@ -292,6 +295,39 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 		q = q.With(fmt.Sprintf("q%d", i), f)
 	}
 	return created(q.TableExpr("u").Column("pk").Scan(ctx, &u.PK))
+}
+
+// createPrepared is CreateUser on SQLite with its prepared statements:
+// the user's row, whose pk the rest take, then its link, external ID,
+// attribute sources and audit event, each its own bound statement.
+func (tx *Tx) createPrepared(ctx context.Context, stx *sql.Tx, prep *prepared, u *User, with NewUser, attrs, detail string, personal any) error {
+	d, e := tx.idb.Dialect(), with.Event
+	err := prep.queryRow(ctx, stx, d, prep.user,
+		u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
+		u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
+		u.TenantID, with.ConfigVersion).Scan(&u.PK)
+	if err != nil {
+		return created(err)
+	}
+	if err := prep.exec(ctx, stx, d, prep.link, with.ConnectorID, u.PK, u.CreatedAt); err != nil {
+		return mapError(err)
+	}
+	if u.ExternalID != "" {
+		if err := prep.exec(ctx, stx, d, prep.externalID, with.ConnectorID, u.PK, u.ExternalID); err != nil {
+			return mapError(err)
+		}
+	}
+	if len(with.Sources) > 0 {
+		sources, err := json.Marshal(with.Sources)
+		if err != nil {
+			return fmt.Errorf("attribute sources: %w", err)
+		}
+		if err := prep.exec(ctx, stx, d, prep.source, u.PK, u.CreatedAt, string(sources)); err != nil {
+			return mapError(err)
+		}
+	}
+	return mapError(prep.exec(ctx, stx, d, prep.audit,
+		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal))
 }
 
 // created maps CreateUser's error: no row means the configuration moved.
