@@ -147,14 +147,7 @@ type groupGroup struct {
 // changed: 0 when ms are the members the group holds directly, in any
 // order (RFC 7644 §3.5.2.1: such a write changes nothing).
 func (tx *Tx) ReplaceMembers(ctx context.Context, groupPK int64, ms []Member) (int64, error) {
-	var users, groups []int64
-	for _, m := range ms {
-		if m.Type == MemberUser {
-			users = append(users, m.PK)
-		} else {
-			groups = append(groups, m.PK)
-		}
-	}
+	users, groups := memberPKs(ms)
 	// notIn keeps the rows of the new list; an empty list keeps none.
 	notIn := func(col string, pks []int64) (string, []any) {
 		if len(pks) == 0 {
@@ -195,6 +188,18 @@ func (r reader) DirectMembers(ctx context.Context, groupPK int64) ([]Member, err
 	return ms, mapError(err)
 }
 
+// memberPKs splits members into the keys of the users and of the groups.
+func memberPKs(ms []Member) (users, groups []int64) {
+	for _, m := range ms {
+		if m.Type == MemberUser {
+			users = append(users, m.PK)
+		} else {
+			groups = append(groups, m.PK)
+		}
+	}
+	return users, groups
+}
+
 // granted is true for a group_users row that a rule's grant holds.
 const granted = `EXISTS (SELECT 1 FROM user_grants AS ug
 	WHERE ug.user_pk = group_users.user_pk AND ug.kind = 'group' AND ug.target_pk = group_users.group_pk)`
@@ -204,14 +209,7 @@ const granted = `EXISTS (SELECT 1 FROM user_grants AS ug
 // direct). It returns how many memberships it changed. Two statements per
 // thousand members, whatever the group's size.
 func (tx *Tx) RemoveMembers(ctx context.Context, groupPK int64, ms []Member) (int64, error) {
-	var users, groups []int64
-	for _, m := range ms {
-		if m.Type == MemberUser {
-			users = append(users, m.PK)
-		} else {
-			groups = append(groups, m.PK)
-		}
-	}
+	users, groups := memberPKs(ms)
 	var changed int64
 	exec := func(q *bun.RawQuery) error {
 		res, err := q.Exec(ctx)
