@@ -50,6 +50,9 @@ type DB struct {
 	writeQueue chan struct{}
 	// prep are the SQLite writer's prepared statements; nil on PostgreSQL.
 	prep *prepared
+	// watch says when cached principals go stale; nil on SQLite, which
+	// caches none (see principals.go).
+	watch *principalWatch
 }
 
 // Open connects to the database named by dsn and checks that it answers.
@@ -84,7 +87,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		bdb := bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: routed{bdb, resolver}, dialect: Postgres, hints: newPageHints()}, bun: bdb, read: bdb}
+		watch, err := newPrincipalWatch(u.String())
+		if err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		db = &DB{reader: reader{idb: routed{bdb, resolver}, dialect: Postgres, hints: newPageHints()}, bun: bdb, read: bdb, watch: watch}
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		if path == "" {
@@ -172,6 +180,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.watch != nil {
+		db.watch.stop()
+	}
 	if db.read == db.bun {
 		return db.bun.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -122,3 +123,28 @@ func (h *statementLog) BeforeQuery(ctx context.Context, e *bun.QueryEvent) conte
 }
 
 func (h *statementLog) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// HoldPrincipalListener keeps db's principal listener from connecting
+// (again) until release is called, so that a test can keep an outage of
+// it going after cutting it off.
+func (db *DB) HoldPrincipalListener() (release func()) {
+	h := make(chan struct{})
+	db.watch.hold.Store(&h)
+	return func() {
+		db.watch.hold.Store(nil)
+		close(h)
+	}
+}
+
+// PrincipalListenerPID is the backend process id of db's principal
+// listener while it is connected, else 0.
+func (db *DB) PrincipalListenerPID() uint32 { return db.watch.pid.Load() }
+
+// SetPrincipalHeartbeat sets how long the listeners of databases opened from now on wait
+// for a notification before checking their connection; the returned
+// function restores it.
+func SetPrincipalHeartbeat(d time.Duration) (restore func()) {
+	old := principalHeartbeat
+	principalHeartbeat = d
+	return func() { principalHeartbeat = old }
+}
