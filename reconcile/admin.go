@@ -60,6 +60,7 @@ func (e *Engine) IssueToken(ctx context.Context, by store.Principal, tenant, con
 // RevokeToken revokes a token by id and returns it as it was. Revoking
 // twice is not an error; an unknown id is [store.ErrNotFound].
 func (e *Engine) RevokeToken(ctx context.Context, by store.Principal, id int64) (store.TokenInfo, error) {
+	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
 	var t store.TokenInfo
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
@@ -79,6 +80,7 @@ func (e *Engine) RevokeToken(ctx context.Context, by store.Principal, id int64) 
 // SetProfile sets the compatibility profile of the named connector of the
 // named tenant, creating both if missing.
 func (e *Engine) SetProfile(ctx context.Context, by store.Principal, tenant, connector, profile string) error {
+	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
 	if err := mayAdminister(by, tenant); err != nil {
 		return err
 	}
@@ -101,6 +103,7 @@ func (e *Engine) SetProfile(ctx context.Context, by store.Principal, tenant, con
 // orgUnit ("" for the whole tenant). A connector that already pushes SCIM
 // users stays what it is: a [*store.LimitError].
 func (e *Engine) SetConnectorAdmin(ctx context.Context, by store.Principal, tenant, connector, orgUnit string) error {
+	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
 	if err := mayAdminister(by, tenant); err != nil {
 		return err
 	}
@@ -122,6 +125,7 @@ func (e *Engine) SetConnectorAdmin(ctx context.Context, by store.Principal, tena
 // through it. It returns the configuration's new version. A configuration
 // with problems is a [*rules.Error] listing each; nothing is saved.
 func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string) (int64, error) {
+	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
 	if err := mayAdminister(by, by.TenantName); err != nil {
 		return 0, err
 	}

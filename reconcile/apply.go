@@ -24,6 +24,8 @@ type Engine struct {
 	saved map[int64]savedConfig // by tenant id
 	// seen is the configuration version each tenant had when last read.
 	seen map[int64]int64
+
+	principals principalCache
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,

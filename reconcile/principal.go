@@ -32,7 +32,9 @@ func newToken() (token string, hash []byte, hint string) {
 	var secret [32]byte
 	rand.Read(secret[:]) // never fails (crypto/rand since Go 1.24)
 	body := base62(new(big.Int).SetBytes(secret[:]), secretLen)
-	token = TokenPrefix + body + base62(big.NewInt(int64(crc32.ChecksumIEEE([]byte(body)))), checksumLen)
+	var sum [checksumLen]byte
+	base62Checksum(sum[:], crc32.ChecksumIEEE([]byte(body)))
+	token = TokenPrefix + body + string(sum[:])
 	return token, hashToken(token), token[:len(TokenPrefix)+4]
 }
 
@@ -54,8 +56,18 @@ func wellFormed(token string) bool {
 			return false
 		}
 	}
-	want := base62(big.NewInt(int64(crc32.ChecksumIEEE([]byte(body)))), checksumLen)
-	return subtle.ConstantTimeCompare([]byte(want), []byte(token[len(TokenPrefix)+secretLen:])) == 1
+	var want [checksumLen]byte
+	base62Checksum(want[:], crc32.ChecksumIEEE([]byte(body)))
+	return subtle.ConstantTimeCompare(want[:], []byte(token[len(TokenPrefix)+secretLen:])) == 1
+}
+
+// base62Checksum writes a CRC-32 in base 62 into out, as base62 would,
+// without its allocations: every request checks one.
+func base62Checksum(out []byte, n uint32) {
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = base62Digits[n%62]
+		n /= 62
+	}
 }
 
 func base62(n *big.Int, width int) string {
@@ -90,15 +102,29 @@ func (e *Engine) Authenticate(ctx context.Context, authorization, tenant, kind s
 	if !wellFormed(token) {
 		return store.Principal{}, &AuthError{"the bearer token is not a scimd token (scimd_ followed by 49 letters and digits); check for truncation when it was copied"}
 	}
-	hash := hashToken(token)
-	p, stored, err := e.db.Principal(ctx, hash)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.Principal{}, err
-	}
-	// The lookup is by hash; comparing again in constant time keeps the
-	// check itself free of timing differences whatever the index does.
-	if err != nil || subtle.ConstantTimeCompare(stored.Hash, hash) != 1 {
-		return store.Principal{}, &AuthError{"the bearer token is unknown or revoked"}
+	hash := sha256.Sum256([]byte(token))
+	// The epoch before the lookup: a change committed while it runs moves
+	// the epoch on, and the principal read is then cached under one
+	// already past.
+	epoch, cacheable := e.db.PrincipalEpoch()
+	p, ok := e.principals.get(hash, epoch, cacheable)
+	if !ok {
+		var stored store.Token
+		var err error
+		p, stored, err = e.db.Principal(ctx, hash[:])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.Principal{}, err
+		}
+		// The lookup is by hash; comparing again in constant time keeps the
+		// check itself free of timing differences whatever the index does.
+		// An unknown token is not cached: it costs its sender a lookup
+		// each time, and cannot fill the cache.
+		if err != nil || subtle.ConstantTimeCompare(stored.Hash, hash[:]) != 1 {
+			return store.Principal{}, &AuthError{"the bearer token is unknown or revoked"}
+		}
+		if cacheable {
+			e.principals.put(hash, epoch, p)
+		}
 	}
 	if p.TenantName != tenant {
 		return store.Principal{}, &AuthError{"the bearer token is not valid for this tenant's URL"}
