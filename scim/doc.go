@@ -8,7 +8,9 @@
 //     /scim/v2/), bound the body (413 past Config.MaxBodyBytes), trim a
 //     trailing slash.
 //  2. reconcile.Engine.Authenticate: bearer token → connector of
-//     {tenant}; anything else is 401. principal.go carries the result.
+//     {tenant}; anything else is 401. principal.go carries the result. On
+//     PostgreSQL the engine caches principals while the store listens for
+//     their changes, so a request is one round trip, not two.
 //  3. Reads are ours (resources.go): lists with filter and paging evaluated
 //     in the database, single resources, and the service provider config
 //     (discovery.go), because elimity-com/scim can neither page, project
