@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/schemas"
@@ -103,6 +104,45 @@ tenants:
 				i++
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/member")
+		})
+	}
+}
+
+// BenchmarkAuthenticate is a request's token check on each database: on
+// SQLite a lookup every time (it caches nothing), on PostgreSQL a hit of
+// the principal cache once its listener listens. stmts/op is what each
+// check sends to the database.
+//
+//	go test -run '^$' -bench Authenticate ./reconcile
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, d := range []struct{ name, dsn string }{
+		{"sqlite", storetest.SQLiteDSN(b)},
+		{"postgres", storetest.PostgresDSN(b)},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			db := storetest.Open(b, d.dsn)
+			statements := db.CountStatements()
+			e := reconcile.New(db, nil)
+			ctx := context.Background()
+			tok, err := e.IssueToken(ctx, reconcile.CommandLine, "acme", "okta")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for range 1000 { // until the listener listens (PostgreSQL)
+				if _, ok := db.PrincipalEpoch(); ok || db.Dialect() != store.Postgres {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			header := "Bearer " + tok.Secret
+			before, n := statements.Load(), 0
+			for b.Loop() {
+				if _, err := e.Authenticate(ctx, header, "acme", store.KindSCIM); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(statements.Load()-before)/float64(n), "stmts/op")
 		})
 	}
 }
