@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
 )
 
@@ -35,6 +36,7 @@ type IssuedToken struct {
 // IssueToken makes a bearer token for the named connector of the named
 // tenant, creating both if missing.
 func (e *Engine) IssueToken(ctx context.Context, by store.Principal, tenant, connector string) (IssuedToken, error) {
+	defer e.db.PrincipalsChanged() // the connector's kind may change
 	if err := mayAdminister(by, tenant); err != nil {
 		return IssuedToken{}, err
 	}
@@ -44,6 +46,15 @@ func (e *Engine) IssueToken(ctx context.Context, by store.Principal, tenant, con
 		c, err := ensureConnector(ctx, tx, by, tenant, connector)
 		if err != nil {
 			return err
+		}
+		// A connector the tenant's configuration makes an OIDC provider
+		// is one in the store too: its tokens open the ID-token hook.
+		if conf, _, err := e.connector(ctx, tx, c.TenantID, tenant, connector); err != nil {
+			return err
+		} else if conf.Kind == rules.KindOIDC {
+			if c, err = ensureKind(ctx, tx, by, tenant, connector, store.KindOIDC); err != nil {
+				return err
+			}
 		}
 		t, err := tx.AddToken(ctx, c.ID, hash, hint)
 		if err != nil {
@@ -129,14 +140,24 @@ func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string
 	if err := mayAdminister(by, by.TenantName); err != nil {
 		return 0, err
 	}
-	if _, err := ParseTenantConfig(by.TenantName, text); err != nil {
+	cfg, err := ParseTenantConfig(by.TenantName, text)
+	if err != nil {
 		return 0, err
 	}
 	var version int64
-	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		old, oldVersion, err := tx.TenantConfig(ctx, by.TenantID)
 		if err != nil {
 			return err
+		}
+		if t, ok := cfg.Tenant(by.TenantName); ok {
+			for _, c := range t.Connectors {
+				if c.Kind == rules.KindOIDC {
+					if _, err := ensureKind(ctx, tx, by, by.TenantName, c.Name, store.KindOIDC); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		if version, err = tx.SetTenantConfig(ctx, by.TenantID, text); err != nil {
 			return err
@@ -241,6 +262,38 @@ func ensureConnector(ctx context.Context, tx *store.Tx, by store.Principal, tena
 		return c, err
 	}
 	return c, audit(ctx, tx, by, c.TenantID, "create", "Connector", c.Name, map[string]any{"after": connectorDoc(c)})
+}
+
+// SetConnectorKind makes the named connector of the named tenant (both
+// created if missing) an identity source of the given kind: store.KindSCIM
+// or store.KindOIDC. A connector that already provisions users, or an
+// admin connector, keeps its kind: a [*store.LimitError].
+func (e *Engine) SetConnectorKind(ctx context.Context, by store.Principal, tenant, connector, kind string) error {
+	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
+	if err := mayAdminister(by, tenant); err != nil {
+		return err
+	}
+	if kind != store.KindSCIM && kind != store.KindOIDC {
+		return &InputError{Attribute: "kind", Msg: fmt.Sprintf("connector kind %q: use scim or oidc", kind)}
+	}
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := ensureKind(ctx, tx, by, tenant, connector, kind)
+		return err
+	})
+}
+
+// ensureKind returns the named connector, created if missing, of the given
+// kind, changing its kind (with an audit event) if need be.
+func ensureKind(ctx context.Context, tx *store.Tx, by store.Principal, tenant, connector, kind string) (store.Connector, error) {
+	c, err := ensureConnector(ctx, tx, by, tenant, connector)
+	if err != nil || c.Kind == kind {
+		return c, err
+	}
+	after, err := tx.SetKind(ctx, c, kind)
+	if err != nil {
+		return store.Connector{}, err
+	}
+	return after, audit(ctx, tx, by, c.TenantID, "update", "Connector", c.Name, map[string]any{"before": connectorDoc(c), "after": connectorDoc(after)})
 }
 
 // connectorDoc is a connector as its audit events show it.

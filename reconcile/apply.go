@@ -199,6 +199,11 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 			byIndex = false
 			continue
 		}
+		if in.Op == Upsert && errors.As(err, &conflict) && conflict.Attribute == "userName" && attempt < replans {
+			// Another upsert of the same person (a login racing the same
+			// login) created the user first: plan again, and match them.
+			continue
+		}
 		if errors.Is(err, store.ErrStale) && in.IfMatch == 0 && attempt < replans {
 			continue
 		}

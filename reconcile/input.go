@@ -66,6 +66,10 @@ type Input struct {
 	Members []store.MemberRef
 	// Edit computes the new document from the current one, for Patch.
 	Edit Edit
+	// Claims are an OIDC login's claims (the ID token's, with userinfo's
+	// added), which the connector's rules read as claims; nil for other
+	// sources.
+	Claims map[string]any
 	// IgnoreUnknownMembers skips member ids that name nothing when a
 	// group write (Create, Replace or Patch) adds members, instead of
 	// refusing the whole request: an identity provider may push a group

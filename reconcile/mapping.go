@@ -309,6 +309,7 @@ func rulesInput(in Input, u *store.User, groups []string) rules.Input {
 		GradYear: year(doc, "gradYear"), EntryYear: year(doc, "entryYear"),
 		Groups:     groups,
 		Attributes: doc,
+		Claims:     in.Claims,
 	}
 }
 

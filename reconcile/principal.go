@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/big"
 	"strings"
@@ -133,7 +134,11 @@ func (e *Engine) Authenticate(ctx context.Context, authorization, tenant, kind s
 	case p.Kind == kind:
 		return p, nil
 	case kind == store.KindAdmin:
-		return store.Principal{}, &AuthError{"this is an identity provider's SCIM token; the admin API takes a token of one of this tenant's admin connectors: scimd token create --tenant T --connector admins --admin"}
+		return store.Principal{}, &AuthError{"this is an identity provider's token; the admin API takes a token of one of this tenant's admin connectors: scimd token create --tenant T --connector admins --admin"}
+	case kind == store.KindOIDC:
+		return store.Principal{}, &AuthError{fmt.Sprintf("this is a token of a %s connector; the ID-token hook takes a token of one of this tenant's oidc connectors (kind: oidc in its configuration)", p.Kind)}
+	case p.Kind == store.KindOIDC:
+		return store.Principal{}, &AuthError{"this is an OIDC connector's token, for the ID-token hook (/jit/); SCIM takes the token of an identity provider's SCIM connector"}
 	default:
 		return store.Principal{}, &AuthError{"this is an admin API token (/admin/v1/); SCIM takes the token of an identity provider's connector"}
 	}

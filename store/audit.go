@@ -41,8 +41,9 @@ type AuditEvent struct {
 
 // personalKeys are the detail keys that carry a person's values: the
 // resource's attributes before and after, the mapped attribute changes
-// (with their before and after) and the match (with the value matched on).
-var personalKeys = []string{"before", "after", "changes", "match"}
+// (with their before and after), the match (with the value matched on) and
+// who signed in (a login's identity: issuer, subject, email).
+var personalKeys = []string{"before", "after", "changes", "match", "identity"}
 
 // split moves the personal keys of e.Detail into e.Personal, leaving a
 // detail that says what changed but not to what. e.Detail is replaced,

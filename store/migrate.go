@@ -26,8 +26,18 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	defer m.Unlock(context.WithoutCancel(ctx))
-	if _, err := m.Migrate(ctx); err != nil {
+	group, err := m.Migrate(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if db.dialect == SQLite && !group.IsZero() {
+		// A migration may edit the schema's text (0009): the connection
+		// that ran it keeps the schema it had parsed, so it is closed and
+		// the next write opens a fresh one. Other connections see the
+		// schema cookie move and read the new text themselves; prepared
+		// statements are prepared again on the new connection.
+		db.bun.DB.SetMaxIdleConns(0)
+		db.bun.DB.SetMaxIdleConns(1)
 	}
 	return nil
 }

@@ -29,7 +29,9 @@ type Connector struct {
 	Name     string `bun:"name"`
 	// Profile names the identity provider's compatibility behaviour.
 	Profile string `bun:"profile,nullzero,default:'default'"`
-	// Kind is KindSCIM for an identity source, KindAdmin for the admin API.
+	// Kind is KindSCIM for an identity source pushing over SCIM, KindOIDC
+	// for one people sign in with (its tokens open the ID-token hook),
+	// KindAdmin for the admin API.
 	Kind string `bun:"kind,nullzero,default:'scim'"`
 	// OrgUnit scopes an admin connector to a unit and what is below it;
 	// "" is the whole tenant.
@@ -65,6 +67,7 @@ type TokenInfo struct {
 // Connector kinds.
 const (
 	KindSCIM  = "scim"
+	KindOIDC  = "oidc"
 	KindAdmin = "admin"
 )
 
@@ -272,6 +275,29 @@ func (tx *Tx) SetAdmin(ctx context.Context, c Connector, orgUnit string) (Connec
 	c.Kind, c.OrgUnit = KindAdmin, orgUnit
 	_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", KindAdmin).
 		Set("org_unit = ?", bun.NullZero(orgUnit)).Where("id = ?", c.ID).Exec(ctx)
+	return c, mapError(err)
+}
+
+// SetKind makes connector c an identity source of the given kind,
+// [KindSCIM] or [KindOIDC], and returns it so. An admin connector stays
+// one, and a connector that already provisions users keeps its kind: a
+// [*LimitError] either way.
+func (tx *Tx) SetKind(ctx context.Context, c Connector, kind string) (Connector, error) {
+	if c.Kind == kind {
+		return c, nil
+	}
+	if c.Kind == KindAdmin {
+		return Connector{}, &LimitError{What: fmt.Sprintf("connector %s is an admin connector; give the identity source a connector of its own", c.Name)}
+	}
+	n, err := tx.idb.NewSelect().TableExpr("user_links").Where("connector_id = ?", c.ID).Count(ctx)
+	if err != nil {
+		return Connector{}, mapError(err)
+	}
+	if n > 0 {
+		return Connector{}, &LimitError{What: fmt.Sprintf("connector %s already provisions %d users as a %s connector; give the %s source a connector of its own", c.Name, n, c.Kind, kind)}
+	}
+	c.Kind = kind
+	_, err = tx.idb.NewUpdate().Model((*Connector)(nil)).Set("kind = ?", kind).Where("id = ?", c.ID).Exec(ctx)
 	return c, mapError(err)
 }
 

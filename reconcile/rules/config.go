@@ -183,6 +183,12 @@ func cleanPath(p string) string {
 // use.
 type Connector struct {
 	Tenant, Name string
+	// Kind is what the connector is: [KindSCIM] (the default), an identity
+	// provider pushing over SCIM, or [KindOIDC], one people sign in with.
+	Kind string
+	// OIDC is an OIDC connector's provider and login policy; nil for other
+	// kinds.
+	OIDC *OIDC
 	// Match is the order in which identities are matched; never empty.
 	Match []MatchKey
 	// EmailDomains are the lower-case domains whose addresses the source
@@ -219,6 +225,44 @@ type Connector struct {
 // rules grant.
 func (c *Connector) Reads(name string) bool { return c.reads[name] }
 
+// Connector kinds: the store's connector kinds of the same names.
+const (
+	KindSCIM = "scim"
+	KindOIDC = "oidc"
+)
+
+// OIDC is how an OIDC connector's provider is reached and who may sign in
+// through it. The client secret is never in the configuration, only where
+// to read it from.
+type OIDC struct {
+	// Issuer is the provider's issuer URL: the only discovery URL fetched,
+	// and the iss every ID token must carry.
+	Issuer string
+	// ClientID is the app's client ID: the audience ID tokens must name.
+	ClientID string
+	// ClientSecretEnv names the environment variable, ClientSecretFile
+	// the file, holding the client secret (at most one is set).
+	ClientSecretEnv, ClientSecretFile string
+	// Scopes are asked for at login; default openid, email, profile.
+	Scopes []string
+	// RedirectBaseURL is scimd's public URL, to which the provider sends
+	// the browser back (…/auth/{tenant}/{connector}/callback).
+	RedirectBaseURL string
+	// ReturnOrigins are the origins (scheme://host[:port], lower case) an
+	// application may ask to be sent back to after login, besides
+	// relative paths.
+	ReturnOrigins []string
+	// EmailVerified requires the provider to say the email is verified
+	// (email_verified, or Entra's xms_edov); default true.
+	EmailVerified bool
+	// CreateUsers lets a login create a user nobody matches; false only
+	// updates and links users that exist. Default true.
+	CreateUsers bool
+	// UserNameClaim is the claim a new user's userName comes from:
+	// preferred_username (the default, falling back to email), email or upn.
+	UserNameClaim string
+}
+
 // Values of [Connector.LoginName] and [Connector.Revisions] besides "".
 const (
 	LoginFirstLast     = "first.last"
@@ -229,7 +273,7 @@ const (
 // default match order (externalId, userName, email), nothing allowed, no
 // rules and nothing required.
 func Default(tenant, name string) *Connector {
-	return &Connector{Tenant: tenant, Name: name, Match: defaultMatch()}
+	return &Connector{Tenant: tenant, Name: name, Kind: KindSCIM, Match: defaultMatch()}
 }
 
 func defaultMatch() []MatchKey {

@@ -49,6 +49,10 @@ type Input struct {
 	// Attributes is everything the source sent, as it sent it: the SCIM
 	// document with extensions under their URNs, CSV columns, OIDC claims.
 	Attributes map[string]any
+	// Claims are an OIDC login's ID token claims, with those userinfo
+	// added (claims.email, claims.groups, custom ones); empty for other
+	// sources.
+	Claims map[string]any
 }
 
 // vars returns in as the activation of rule expressions: one value for
@@ -57,6 +61,10 @@ func (in Input) vars() map[string]any {
 	attrs := in.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
+	}
+	claims := in.Claims
+	if claims == nil {
+		claims = map[string]any{}
 	}
 	list := func(s []string) []string {
 		if s == nil {
@@ -74,7 +82,7 @@ func (in Input) vars() map[string]any {
 		"organization": in.Organization, "division": in.Division,
 		"department": in.Department, "manager": in.Manager,
 		"gradYear": in.GradYear, "entryYear": in.EntryYear,
-		"groups": list(in.Groups), "attributes": attrs,
+		"groups": list(in.Groups), "attributes": attrs, "claims": claims,
 	}
 }
 

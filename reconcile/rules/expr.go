@@ -48,6 +48,7 @@ var variables = []struct {
 	{"entryYear", cel.IntType},
 	{"groups", cel.ListType(cel.StringType)},
 	{"attributes", cel.MapType(cel.StringType, cel.DynType)},
+	{"claims", cel.MapType(cel.StringType, cel.DynType)},
 }
 
 func variableNames() []string {

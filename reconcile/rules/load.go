@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,10 +25,11 @@ var keys = map[string][]string{
 	"extension":          {"schema", "name", "attributes"},
 	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
 	"role":               {"name", "groups"},
-	"connector":          {"name", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"connector":          {"name", "kind", "oidc", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
 	"create":             {"roles", "groups", "orgUnits"},
 	"allow":              {"roles", "groups", "orgUnits"},
 	"precedence":         attributes,
+	"oidc":               {"issuer", "clientId", "clientSecretEnv", "clientSecretFile", "scopes", "redirectBaseUrl", "returnOrigins", "emailVerified", "createUsers", "userNameClaim"},
 	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
 }
 
@@ -36,6 +39,8 @@ var keys = map[string][]string{
 var unused = map[string]map[string]string{
 	"connector": {"profile": "the compatibility profile lives in the database, set by " +
 		"scimd connector set --tenant T --connector C --profile default|strict|entra|okta: remove it here"},
+	"oidc": {"clientSecret": "a client secret is never written in the configuration, which is saved and shown: " +
+		"put it in an environment variable and name it (clientSecretEnv: SCIMD_OKTA_SECRET), or in a file (clientSecretFile: /run/secrets/okta)"},
 	"precedence": {
 		"orgUnit": grantsNeedNone, "groups": grantsNeedNone,
 		"externalId": "each connector has its own external IDs, which no other writer sets: remove it",
@@ -60,6 +65,9 @@ var (
 	loginNames   = []string{"", LoginFirstLast}
 	revisions    = []string{"", RevisionsAddGroups}
 	statuses     = []string{"active", "disabled", "pending"}
+	kinds        = []string{KindSCIM, KindOIDC}
+	// userNameClaims are the ID token claims a login may take a userName from.
+	userNameClaims = []string{"preferred_username", "email", "upn"}
 	// attributeTypes are the SCIM types an extension attribute may have
 	// (RFC 7643 §2.3, less complex, reference and binary).
 	attributeTypes = []string{"string", "boolean", "integer", "decimal", "dateTime"}
@@ -290,6 +298,22 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 		Match:  defaultMatch(),
 		Roles:  slices.Clone(t.Roles),
 	}
+	c.Kind = KindSCIM
+	if kn := m["kind"]; present(l.resolve(kn)) {
+		c.Kind = l.str(kn, "kind")
+		if !slices.Contains(kinds, c.Kind) {
+			l.add(kn, fmt.Sprintf("unknown connector kind %q", c.Kind), didYouMean(c.Kind, kinds, "kinds"))
+		}
+	}
+	switch on := m["oidc"]; {
+	case c.Kind == KindOIDC && !present(l.resolve(on)):
+		l.add(l.resolve(n), fmt.Sprintf("connector %q is of kind oidc but has no oidc settings", c.Name),
+			"add oidc: {issuer: https://…, clientId: …, clientSecretEnv: …}")
+	case c.Kind != KindOIDC && present(l.resolve(on)):
+		l.add(on, fmt.Sprintf("connector %q has oidc settings but is of kind %s", c.Name, c.Kind), "add kind: oidc, or remove oidc")
+	case c.Kind == KindOIDC:
+		c.OIDC = l.oidc(on, c.Name)
+	}
 	if mn := l.resolve(m["match"]); mn != nil && !isNull(mn) {
 		c.Match = nil
 		for _, k := range l.enums(mn, "match", "match key", matchKeys) {
@@ -342,6 +366,89 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 	}
 	c.reads, l.reads = l.reads, nil
 	return c
+}
+
+// oidc reads an OIDC connector's settings.
+func (l *loader) oidc(n *yaml.Node, connector string) *OIDC {
+	m := l.mapping(n, "oidc")
+	if m == nil {
+		return nil
+	}
+	o := &OIDC{
+		Issuer:           strings.TrimSpace(l.str(m["issuer"], "issuer")),
+		ClientID:         strings.TrimSpace(l.str(m["clientId"], "clientId")),
+		ClientSecretEnv:  strings.TrimSpace(l.str(m["clientSecretEnv"], "clientSecretEnv")),
+		ClientSecretFile: strings.TrimSpace(l.str(m["clientSecretFile"], "clientSecretFile")),
+		RedirectBaseURL:  strings.TrimRight(strings.TrimSpace(l.str(m["redirectBaseUrl"], "redirectBaseUrl")), "/"),
+		EmailVerified:    true,
+		CreateUsers:      true,
+		UserNameClaim:    "preferred_username",
+	}
+	ctx := fmt.Sprintf("connector %q: oidc", connector)
+	switch u, err := url.Parse(o.Issuer); {
+	case o.Issuer == "":
+		l.add(l.resolve(n), ctx+" has no issuer", "add issuer: the URL the provider names in iss, e.g. https://acme.okta.com or https://login.microsoftonline.com/{tenant-id}/v2.0")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && !loopback(u.Hostname())):
+		l.add(m["issuer"], fmt.Sprintf("%s.issuer %q is not an https URL", ctx, o.Issuer), "write the issuer as the provider publishes it: https://…; http is accepted only for localhost")
+	case strings.Contains(o.Issuer, "{") || strings.HasSuffix(u.Path, "/common/v2.0") || strings.HasSuffix(u.Path, "/organizations/v2.0"):
+		l.add(m["issuer"], fmt.Sprintf("%s.issuer %q is not one tenant's issuer", ctx, o.Issuer), "Entra: use https://login.microsoftonline.com/{your tenant id}/v2.0 with the tenant's id (scimd checks iss against it)")
+	}
+	if o.ClientID == "" {
+		l.add(l.resolve(n), ctx+" has no clientId", "add clientId: the application (client) ID the provider gave the app; ID tokens must be issued to it")
+	}
+	if o.ClientSecretEnv != "" && o.ClientSecretFile != "" {
+		l.add(m["clientSecretFile"], ctx+" sets both clientSecretEnv and clientSecretFile", "keep one")
+	}
+	if v := m["scopes"]; present(l.resolve(v)) {
+		for _, sn := range l.seq(v, "scopes") {
+			if sc := strings.TrimSpace(l.str(sn, "a scope")); sc != "" && !slices.Contains(o.Scopes, sc) {
+				o.Scopes = append(o.Scopes, sc)
+			}
+		}
+		if !slices.Contains(o.Scopes, "openid") {
+			l.add(v, ctx+".scopes lacks openid", "OIDC needs the openid scope: scopes: [openid, email, profile]")
+		}
+	} else {
+		o.Scopes = []string{"openid", "email", "profile"}
+	}
+	if o.RedirectBaseURL != "" {
+		if u, err := url.Parse(o.RedirectBaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && !loopback(u.Hostname())) {
+			l.add(m["redirectBaseUrl"], fmt.Sprintf("%s.redirectBaseUrl %q is not an https URL", ctx, o.RedirectBaseURL), "write scimd's public URL, e.g. https://scimd.example.com")
+		}
+	}
+	for _, rn := range l.seq(m["returnOrigins"], "returnOrigins") {
+		v := strings.TrimSpace(l.str(rn, "an origin"))
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			l.add(rn, fmt.Sprintf("%s.returnOrigins entry %q is not an origin", ctx, v), "write scheme and host only, e.g. https://app.example.com")
+			continue
+		}
+		o.ReturnOrigins = append(o.ReturnOrigins, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	if v := m["emailVerified"]; present(l.resolve(v)) {
+		o.EmailVerified = l.boolean(v, "emailVerified")
+	}
+	if v := m["createUsers"]; present(l.resolve(v)) {
+		o.CreateUsers = l.boolean(v, "createUsers")
+	}
+	if v := m["userNameClaim"]; present(l.resolve(v)) {
+		o.UserNameClaim = l.str(v, "userNameClaim")
+		if !slices.Contains(userNameClaims, o.UserNameClaim) {
+			l.add(v, fmt.Sprintf("%s: unknown userNameClaim %q", ctx, o.UserNameClaim), didYouMean(o.UserNameClaim, userNameClaims, "claims"))
+		}
+	}
+	return o
+}
+
+// loopback reports whether host is this machine, where http is allowed
+// (a provider run in tests or on a developer's laptop).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l *loader) allow(n *yaml.Node) Allow {
