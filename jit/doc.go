@@ -1,0 +1,28 @@
+// Package jit provisions people at the door: when someone signs in through
+// an OIDC connector, or an application hands scimd an ID token it received,
+// jit verifies the token and feeds the identity to reconcile, which creates,
+// updates or links the user. It is a source like scim/: it reads through
+// store.Reader and writes only through reconcile.
+//
+// The map:
+//
+//	verify.go   Verifier: one OIDC connector's ID tokens. Discovery of the
+//	            configured issuer (lazy, retried after a failure), go-oidc's
+//	            signature, iss, aud and exp checks, and what go-oidc leaves
+//	            to us: nonce, a non-empty sub, iat present and not in the
+//	            future, nbf and exp with a small skew, azp when aud has
+//	            several values, at_hash, and userinfo sub == ID token sub.
+//	            Every refusal is a *TokenError with a short Reason.
+//	keyset.go   the JWKS behind the Verifier: an oidc.KeySet that refetches
+//	            the issuer's keys for an unknown kid at most once per
+//	            cooldown window, so a flood of forged tokens costs one fetch,
+//	            while a real key rotation is picked up after the window.
+//	            Also the guarded HTTP client: timeouts on connect, TLS,
+//	            response header and total; bounded bodies; no redirects; and
+//	            only the issuer's discovery document and the JWKS, userinfo
+//	            and token URLs it names are fetched (https, or http on a
+//	            loopback host for tests).
+//
+// Tests run a real OpenID provider on loopback: jit/oidctest, imported only
+// by _test.go files.
+package jit
