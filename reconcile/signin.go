@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/store"
@@ -62,7 +64,7 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	if in.Source != SourceOIDC || in.Op != Upsert || in.Kind != KindUser {
 		return nil, fmt.Errorf("reconcile: SignIn takes an oidc user upsert, not %s %s %s", in.Source, in.Op, in.Kind)
 	}
-	p, err := e.Plan(ctx, in)
+	p, err := e.planSignIn(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +73,15 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 			"you have no account here yet, and connector %s only signs in people who have one: ask your IT team to provision you", in.ConnectorName)}
 		return nil, e.refuse(ctx, in.Principal, refusal, identity)
 	}
-	if p.Match != nil && p.Match.user.Status == store.StatusPending {
-		// The first sign-in activates a pending account.
-		in.Attrs = clone(in.Attrs)
-		in.Attrs["active"] = true
-		if p, err = e.Plan(ctx, in); err != nil {
+	if p.Match != nil {
+		// A login names one email and the names; the user may hold more
+		// (pushed by SCIM): those stay.
+		in.Attrs = mergeLogin(p.Match.user.Attrs, in.Attrs)
+		if p.Match.user.Status == store.StatusPending {
+			// The first sign-in activates a pending account.
+			in.Attrs["active"] = true
+		}
+		if p, err = e.planSignIn(ctx, in); err != nil {
 			return nil, err
 		}
 	}
@@ -100,6 +106,21 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	return p, nil
 }
 
+// planSignIn previews a sign-in's upsert. Its reads are not one snapshot:
+// the same login racing it may create the user between the match, which
+// finds nobody, and the userName check, which finds them; then it plans
+// again, and matches them.
+func (e *Engine) planSignIn(ctx context.Context, in Input) (*Plan, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := e.Plan(ctx, in)
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) && conflict.Attribute == "userName" && attempt < replans {
+			continue
+		}
+		return p, err
+	}
+}
+
 // RefuseSignIn records the refusal of a sign-in that never reached a plan
 // (a token the connector's policy refuses: an unverified email, an email
 // outside its domains) and returns it.
@@ -119,4 +140,41 @@ func (e *Engine) refuse(ctx context.Context, by store.Principal, refusal *SignIn
 		return errors.Join(refusal, fmt.Errorf("audit: %w", err))
 	}
 	return refusal
+}
+
+// mergeLogin returns a login's attributes for a user who has cur: the
+// name's parts the login lacks are kept, and the login's email joins the
+// user's emails (as they are, when they hold it already) instead of
+// replacing them.
+func mergeLogin(cur, login map[string]any) map[string]any {
+	out := clone(login)
+	if n, ok := login["name"].(map[string]any); ok {
+		if old, ok := cur["name"].(map[string]any); ok {
+			merged := clone(old)
+			for k, v := range n {
+				merged[k] = v
+			}
+			out["name"] = merged
+		}
+	}
+	list, _ := login["emails"].([]any)
+	old, _ := cur["emails"].([]any)
+	if len(list) != 1 || len(old) == 0 {
+		return out
+	}
+	e, _ := list[0].(map[string]any)
+	value, _ := e["value"].(string)
+	emails := slices.Clone(old)
+	held := slices.ContainsFunc(old, func(v any) bool {
+		m, _ := v.(map[string]any)
+		s, _ := m["value"].(string)
+		return strings.EqualFold(strings.TrimSpace(s), value)
+	})
+	if !held {
+		e = clone(e)
+		e["primary"] = false
+		emails = append(emails, e)
+	}
+	out["emails"] = emails
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/admin"
+	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
@@ -81,6 +82,7 @@ func serve(ctx context.Context, e env, args []string) error {
 //	GET  /readyz       the database answers
 //	     /scim/v2/     SCIM 2.0 (scim.NewHandler): /scim/v2/{tenant}/Users, ...
 //	     /admin/v1/    the admin API (admin.NewHandler): /admin/v1/{tenant}/...
+//	POST /jit/{tenant}/{connector}   the ID-token hook (jit.NewHook)
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
@@ -99,8 +101,9 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	})
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/", http.StatusNotFound)
+		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
 	return mux
 }

@@ -20,10 +20,11 @@ var token = group("token",
 // connector if missing. The token is the last line on stdout, alone, so
 // TOKEN=$(scimd token create ...) works; the rest goes to stderr.
 func tokenCreate(ctx context.Context, e env, args []string) error {
-	fs := flags(e, "token create", "token create --tenant T --connector C [--admin [--org-unit PATH]] [--database-url URL]")
+	fs := flags(e, "token create", "token create --tenant T --connector C [--admin [--org-unit PATH] | --kind oidc] [--database-url URL]")
 	tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/ (created if missing)")
 	connector := fs.String("connector", "", "connector name, e.g. okta or entra (created if missing)")
 	admin := fs.Bool("admin", false, "the connector is for administrators: its tokens open the admin API (/admin/v1/{tenant}/), not SCIM")
+	kind := fs.String("kind", "", "scim or oidc: the connector pushes users over SCIM, or is an OIDC provider whose app calls the ID-token hook (/jit/{tenant}/{connector}) (default: as it is; new connectors scim, or as the tenant's saved configuration says)")
 	orgUnit := fs.String("org-unit", "", "with --admin: the org unit these administrators see, with everything below it (default: the whole tenant)")
 	dsn := databaseFlag(fs, e)
 	if err := parse(fs, args); err != nil {
@@ -35,6 +36,12 @@ func tokenCreate(ctx context.Context, e env, args []string) error {
 	if *orgUnit != "" && !*admin {
 		return usageError("--org-unit scopes an admin connector: add --admin")
 	}
+	if *kind != "" && *kind != "scim" && *kind != "oidc" {
+		return usageError("--kind is scim or oidc")
+	}
+	if *kind != "" && *admin {
+		return usageError("--admin makes an admin connector: leave out --kind")
+	}
 	db, err := openExisting(ctx, *dsn)
 	if err != nil {
 		return err
@@ -43,6 +50,11 @@ func tokenCreate(ctx context.Context, e env, args []string) error {
 	engine := reconcile.New(db, nil)
 	if *admin {
 		if err := engine.SetConnectorAdmin(ctx, reconcile.CommandLine, *tenant, *connector, *orgUnit); err != nil {
+			return err
+		}
+	}
+	if *kind != "" {
+		if err := engine.SetConnectorKind(ctx, reconcile.CommandLine, *tenant, *connector, *kind); err != nil {
 			return err
 		}
 	}
