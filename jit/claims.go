@@ -6,9 +6,23 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/reconcile"
-	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
 )
+
+// Policy is who an OIDC connector signs in, and how: what its
+// configuration's oidc settings and emailDomains say.
+type Policy struct {
+	Tenant, Connector string
+	// EmailDomains, when not empty, are the only domains whose people may
+	// sign in; Vouches says whether an address is of one of them.
+	EmailDomains []string
+	Vouches      func(email string) bool
+	// EmailVerified requires a verified email; CreateUsers lets a login
+	// create a user nobody matches; UserNameClaim names the claim a new
+	// user's userName comes from (see the connector schema).
+	EmailVerified, CreateUsers bool
+	UserNameClaim              string
+}
 
 // Reasons a login is refused before reconcile plans it: the connector's
 // policy on the email the token carries, or a token without a name to give
@@ -31,23 +45,19 @@ const (
 // they are, so a second login updates what the provider owns and nothing
 // else. An unverified email is never sent (it could match someone else's
 // account, the nOAuth attack), and never becomes a userName.
-func Login(p store.Principal, conn *rules.Connector, id *Identity) (reconcile.Input, error) {
-	policy := conn.OIDC
-	if policy == nil {
-		return reconcile.Input{}, fmt.Errorf("jit: connector %s of tenant %s has no oidc settings", conn.Name, conn.Tenant)
-	}
+func Login(p store.Principal, policy Policy, id *Identity) (reconcile.Input, error) {
 	email, verified := id.Email()
 	email = strings.TrimSpace(email)
 	switch {
 	case email != "" && !verified && policy.EmailVerified:
 		return reconcile.Input{}, &reconcile.SignInError{Reason: RefusedEmailUnverified, Msg: fmt.Sprintf(
 			"your identity provider does not say that %s is verified, and this connector requires a verified email: verify it with your provider, or ask your IT team", email)}
-	case len(conn.EmailDomains) > 0 && email == "":
+	case len(policy.EmailDomains) > 0 && email == "":
 		return reconcile.Input{}, &reconcile.SignInError{Reason: RefusedEmailDomain, Msg: fmt.Sprintf(
-			"the ID token carries no email, and connector %s signs in people of %s only: add the email scope or claim at the provider", conn.Name, strings.Join(conn.EmailDomains, ", "))}
-	case len(conn.EmailDomains) > 0 && !conn.Vouches(email):
+			"the ID token carries no email, and connector %s signs in people of %s only: add the email scope or claim at the provider", policy.Connector, strings.Join(policy.EmailDomains, ", "))}
+	case len(policy.EmailDomains) > 0 && !policy.Vouches(email):
 		return reconcile.Input{}, &reconcile.SignInError{Reason: RefusedEmailDomain, Msg: fmt.Sprintf(
-			"%s is not an address of %s, the domains connector %s signs in", email, strings.Join(conn.EmailDomains, ", "), conn.Name)}
+			"%s is not an address of %s, the domains connector %s signs in", email, strings.Join(policy.EmailDomains, ", "), policy.Connector)}
 	}
 	if !verified {
 		email = ""
@@ -113,4 +123,3 @@ func auditIdentity(id *Identity) map[string]any {
 	}
 	return out
 }
-

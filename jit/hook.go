@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
-	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
 )
 
@@ -141,12 +140,15 @@ func (h *Hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, err)
 		return
 	}
-	if conn.Kind != rules.KindOIDC || conn.OIDC == nil {
+	if conn.Kind != store.KindOIDC || conn.OIDC == nil {
 		writeError(w, Error{Status: http.StatusConflict, Code: "not_configured", Detail: fmt.Sprintf(
 			"connector %s has no oidc settings in tenant %s's configuration: add kind: oidc and oidc: {issuer, clientId}", conn.Name, p.TenantName)})
 		return
 	}
-	res, err := h.login(ctx, p, conn, req)
+	o := conn.OIDC
+	policy := Policy{Tenant: conn.Tenant, Connector: conn.Name, EmailDomains: conn.EmailDomains, Vouches: conn.Vouches,
+		EmailVerified: o.EmailVerified, CreateUsers: o.CreateUsers, UserNameClaim: o.UserNameClaim}
+	res, err := h.login(ctx, p, policy, h.verifier(conn.Tenant, conn.Name, o.Issuer, o.ClientID), req)
 	if err != nil {
 		h.refused(w, r, err)
 		return
@@ -169,8 +171,7 @@ type Result struct {
 
 // login verifies the token, adds userinfo when the token lacks claims and
 // an access token was given, and signs the person in through reconcile.
-func (h *Hook) login(ctx context.Context, p store.Principal, conn *rules.Connector, req hookRequest) (*Result, error) {
-	v := h.verifier(conn)
+func (h *Hook) login(ctx context.Context, p store.Principal, policy Policy, v *Verifier, req hookRequest) (*Result, error) {
 	id, err := v.Verify(ctx, req.IDToken, Expect{AccessToken: req.AccessToken})
 	if err != nil {
 		return nil, err
@@ -181,14 +182,14 @@ func (h *Hook) login(ctx context.Context, p store.Principal, conn *rules.Connect
 		}
 	}
 	identity := auditIdentity(id)
-	in, err := Login(p, conn, id)
+	in, err := Login(p, policy, id)
 	if err != nil {
 		if refusal, ok := errors.AsType[*reconcile.SignInError](err); ok {
 			return nil, h.engine.RefuseSignIn(ctx, p, refusal, identity)
 		}
 		return nil, err
 	}
-	plan, err := h.engine.SignIn(ctx, in, conn.OIDC.CreateUsers, identity, h.cfg.Now())
+	plan, err := h.engine.SignIn(ctx, in, policy.CreateUsers, identity, h.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +209,8 @@ func lacksClaims(id *Identity) bool {
 
 // verifier returns the connector's Verifier, made on first use and kept
 // while its configuration names the same issuer and client.
-func (h *Hook) verifier(conn *rules.Connector) *Verifier {
-	key := verifierKey{conn.Tenant, conn.Name, conn.OIDC.Issuer, conn.OIDC.ClientID}
+func (h *Hook) verifier(tenant, connector, issuer, clientID string) *Verifier {
+	key := verifierKey{tenant, connector, issuer, clientID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if v, ok := h.verifiers[key]; ok {
@@ -220,7 +221,7 @@ func (h *Hook) verifier(conn *rules.Connector) *Verifier {
 			delete(h.verifiers, k) // the configuration moved on
 		}
 	}
-	v := NewVerifier(VerifierConfig{Issuer: conn.OIDC.Issuer, ClientID: conn.OIDC.ClientID, Client: h.cfg.Client, Now: h.cfg.Now})
+	v := NewVerifier(VerifierConfig{Issuer: issuer, ClientID: clientID, Client: h.cfg.Client, Now: h.cfg.Now})
 	h.verifiers[key] = v
 	return v
 }
