@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/reconcile/rules"
@@ -592,6 +593,50 @@ func TestUserinfoAtTheHook(t *testing.T) {
 		status, doc := w.hook("acme", "sso", w.tokens["acme/sso"], string(body))
 		if status != 201 || doc["userName"] != "ada@acme.com" || !slices.Contains(grantNames(doc), "role:admin") {
 			t.Fatalf("with userinfo: %d %v", status, doc)
+		}
+	})
+}
+
+// TestConfigThroughAdminAPI: an OIDC connector saved with PUT
+// /admin/v1/{tenant}/config is an OIDC connector in the store, so that a
+// token issued for it opens its hook; a configuration with the client
+// secret written inline is refused, with the hint, and nothing is saved.
+func TestConfigThroughAdminAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		op := newProvider(t, "acme-app")
+		engine := reconcile.New(db, nil)
+		mux := http.NewServeMux()
+		mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{}, db.Reader(), engine))
+		mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{}, db.Reader(), engine))
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		w := &world{t: t, db: db, engine: engine, url: srv.URL, acme: op}
+		if err := engine.SetConnectorAdmin(ctx, reconcile.CommandLine, "acme", "admins", ""); err != nil {
+			t.Fatal(err)
+		}
+		adminTok, err := engine.IssueToken(ctx, reconcile.CommandLine, "acme", "admins")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inline := fmt.Sprintf("tenants:\n  - name: acme\n    connectors:\n      - name: sso\n        kind: oidc\n        oidc: {issuer: %s, clientId: acme-app, clientSecret: s3cret}\n", op.issuer())
+		if status, doc := w.call("PUT", "/admin/v1/acme/config", adminTok.Secret, inline); status != 400 || !strings.Contains(fmt.Sprint(doc), "clientSecretEnv") {
+			t.Fatalf("PUT config with an inline secret: %d %v, want 400 with the hint", status, doc)
+		}
+		good := fmt.Sprintf("tenants:\n  - name: acme\n    connectors:\n      - name: sso\n        kind: oidc\n        oidc: {issuer: %s, clientId: acme-app, clientSecretEnv: ACME_SSO_SECRET}\n        emailDomains: [acme.com]\n", op.issuer())
+		if status, doc := w.call("PUT", "/admin/v1/acme/config", adminTok.Secret, good); status != 200 {
+			t.Fatalf("PUT config: %d %v", status, doc)
+		}
+		if p, err := db.ConnectorPrincipal(ctx, "acme", "sso"); err != nil || p.Kind != store.KindOIDC {
+			t.Fatalf("connector sso after PUT config: kind %q (%v), want oidc", p.Kind, err)
+		}
+		tok, err := engine.IssueToken(ctx, reconcile.CommandLine, "acme", "sso")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tokens = map[string]string{"acme/sso": tok.Secret}
+		if status, doc := w.login(op.sign(t, w.ada())); status != 201 {
+			t.Fatalf("hook after PUT config: %d %v", status, doc)
 		}
 	})
 }
