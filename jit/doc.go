@@ -22,6 +22,18 @@
 //	            only the issuer's discovery document and the JWKS, userinfo
 //	            and token URLs it names are fetched (https, or http on a
 //	            loopback host for tests).
+//	claims.go   Login: a verified identity → the reconcile upsert its
+//	            sign-in makes (sub as the connector's external ID, userName,
+//	            names, the verified email only, every claim for the rules),
+//	            and the connector's Policy refusing an unverified email or
+//	            one outside its domains.
+//	hook.go     Hook: POST /jit/{tenant}/{connector}, the ID-token hook for
+//	            apps that run their own OIDC login (no nonce: the app checks
+//	            its own); the bearer token is one of that oidc connector;
+//	            answers the user as SCIM JSON, created, and the grants, or a
+//	            JSON Error. reconcile.Engine.SignIn decides who may sign in
+//	            now (disabled, access window, create not allowed), audits
+//	            refusals and sign-ins, and activates pending users.
 //
 // Tests run a real OpenID provider on loopback: jit/oidctest, imported only
 // by _test.go files.
