@@ -75,6 +75,12 @@ tenants:
           createUsers: false
         emailDomains: [acme.com]
         allow: {roles: [employee, admin], groups: [Engineering, Admins], orgUnits: [Engineering]}
+      - name: lax
+        kind: oidc
+        oidc:
+          issuer: %[1]s
+          clientId: acme-app
+          emailVerified: false
   - name: globex
     connectors:
       - name: sso
@@ -114,7 +120,8 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
 	for _, tc := range []struct{ tenant, connector, kind string }{
-		{"acme", "okta", store.KindSCIM}, {"acme", "sso", store.KindOIDC}, {"acme", "known", store.KindOIDC}, {"globex", "sso", store.KindOIDC},
+		{"acme", "okta", store.KindSCIM}, {"acme", "sso", store.KindOIDC}, {"acme", "known", store.KindOIDC}, {"acme", "lax", store.KindOIDC},
+		{"globex", "sso", store.KindOIDC},
 	} {
 		w.tokens[tc.tenant+"/"+tc.connector] = w.token(tc.tenant, tc.connector, tc.kind)
 	}
@@ -637,6 +644,31 @@ func TestConfigThroughAdminAPI(t *testing.T) {
 		w.tokens = map[string]string{"acme/sso": tok.Secret}
 		if status, doc := w.login(op.sign(t, w.ada())); status != 201 {
 			t.Fatalf("hook after PUT config: %d %v", status, doc)
+		}
+	})
+}
+
+// TestUnverifiedEmailNeverMatches: where a connector lets people with an
+// unverified email sign in, that email neither matches an account nor is
+// stored: the nOAuth attack (claiming someone's address at a provider that
+// does not check it) takes over nobody.
+func TestUnverifiedEmailNeverMatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		status, pushed := w.call("POST", "/scim/v2/acme/Users", w.tokens["acme/okta"], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName":"ada","emails":[{"value":"ada@acme.com","primary":true}]}`)
+		if status != 201 {
+			t.Fatalf("SCIM POST: %d %v", status, pushed)
+		}
+		c := w.acme.claims("00u-mallory")
+		c["email"], c["email_verified"], c["preferred_username"] = "ada@acme.com", false, "mallory"
+		body, _ := json.Marshal(map[string]string{"id_token": w.acme.sign(t, c)})
+		status, doc := w.hook("acme", "lax", w.tokens["acme/lax"], string(body))
+		if status != 201 || doc["id"] == pushed["id"] || doc["userName"] != "mallory" || doc["emails"] != nil {
+			t.Fatalf("login with ada's address, unverified: %d %v; want a new account, mallory's, without the address", status, doc)
+		}
+		if n := w.users(); n != 2 {
+			t.Fatalf("%d users, want 2", n)
 		}
 	})
 }
