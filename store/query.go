@@ -44,6 +44,10 @@ type Query struct {
 	// directly (User.Groups), read by the page's own statement rather
 	// than by a second round trip.
 	Groups bool
+	// RawAttrs has each user of the page carry its stored document as the
+	// database's JSON text (User.RawAttrs), not decoded into User.Attrs:
+	// for responses that splice it in as it is.
+	RawAttrs bool
 }
 
 // Position is a row's place in creation order, as a cursor remembers it.

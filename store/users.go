@@ -44,7 +44,16 @@ type User struct {
 	// Groups are the groups that hold the user directly, when the query
 	// asked for them (Query.Groups).
 	Groups GroupRefs `bun:"user_groups,scanonly"`
+	// RawAttrs is the stored document as the database returns it (JSON
+	// text, PostgreSQL's with its spaces), instead of Attrs, when the
+	// query asked for it (Query.RawAttrs).
+	RawAttrs []byte `bun:"attrs_raw,scanonly"`
 }
+
+// userColumnsRaw are the users table's columns with attrs read as
+// attrs_raw, for Query.RawAttrs.
+const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
+	"u.active, u.status, u.access_start, u.access_end, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
@@ -119,6 +128,9 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 func (r reader) usersBase(res resource, q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
 	join, external := r.externalIDs(res, q, where, "user_external_ids", "user_pk")
 	cols := "u.*, " + external
+	if q.RawAttrs {
+		cols = userColumnsRaw + ", " + external
+	}
 	if q.Groups && r.dialect == Postgres {
 		cols += `, (SELECT COALESCE(json_agg(json_build_array(ug.id, ug.display_name) ORDER BY ug.display_name_folded, ug.pk), '[]')
 			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk) AS user_groups`
