@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/json/jsontext"
 	"time"
@@ -42,19 +43,23 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 	if !p.next('{') {
 		return dst, false
 	}
-	// The members are written first into dst past the head, which is
-	// known only once the extensions present are: collect them, then
-	// write the head and the members after it.
 	var exts uint64 // bit i: rt.SchemaExtensions[i] is present as an object
+	if len(rt.SchemaExtensions) > 64 {
+		return dst, false
+	}
 	mark := len(dst)
-	dst = append(dst, '{')
-	members := len(dst)
+	dst = append(dst, `{"id":`...)
+	dst = appendQuote(dst, u.ID)
+	if u.ExternalID != "" {
+		dst = append(dst, `,"externalId":`...)
+		dst = appendQuote(dst, u.ExternalID)
+	}
 	p.space()
 	if !p.next('}') {
 		for {
 			p.space()
 			key, ok := p.key()
-			if !ok || reservedKeys[key] {
+			if !ok || reservedKeys[string(key)] {
 				return dst[:mark], false
 			}
 			p.space()
@@ -63,10 +68,7 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 			}
 			p.space()
 			start := len(dst)
-			if len(dst) > members {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '"')
+			dst = append(dst, ',', '"')
 			dst = append(dst, key...)
 			dst = append(dst, '"', ':')
 			value := len(dst)
@@ -75,7 +77,7 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 			}
 			if dst[value] == '{' {
 				for i, ext := range rt.SchemaExtensions {
-					if i < 64 && ext.Schema.ID == key {
+					if ext.Schema.ID == string(key) {
 						exts |= 1 << i
 						if len(dst) == value+2 { // {}: declared only (dropEmptyExtensions)
 							dst = dst[:start]
@@ -94,30 +96,9 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 		}
 	}
 	p.space()
-	if p.i != len(src) || len(rt.SchemaExtensions) > 64 {
+	if p.i != len(src) {
 		return dst[:mark], false
 	}
-	// The members move behind the head: write the head after them, then
-	// rotate. Documents are ~1 KB; this is one copy of each.
-	body := len(dst) - members
-	dst = append(dst, `"schemas":[`...)
-	dst = appendQuote(dst, rt.Schema.ID)
-	for i, ext := range rt.SchemaExtensions {
-		if exts&(1<<i) != 0 {
-			dst = append(dst, ',')
-			dst = appendQuote(dst, ext.Schema.ID)
-		}
-	}
-	dst = append(dst, `],"id":`...)
-	dst = appendQuote(dst, u.ID)
-	if u.ExternalID != "" {
-		dst = append(dst, `,"externalId":`...)
-		dst = appendQuote(dst, u.ExternalID)
-	}
-	if body > 0 {
-		dst = append(dst, ',')
-	}
-	rotate(dst[members:], body)
 	if len(u.Groups) > 0 {
 		dst = append(dst, `,"groups":[`...)
 		for i, g := range u.Groups {
@@ -134,7 +115,15 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `,"meta":{"resourceType":`...)
+	dst = append(dst, `,"schemas":[`...)
+	dst = appendQuote(dst, rt.Schema.ID)
+	for i, ext := range rt.SchemaExtensions {
+		if exts&(1<<i) != 0 {
+			dst = append(dst, ',')
+			dst = appendQuote(dst, ext.Schema.ID)
+		}
+	}
+	dst = append(dst, `],"meta":{"resourceType":`...)
 	dst = appendQuote(dst, rt.Name)
 	dst = append(dst, `,"created":`...)
 	dst = appendQuote(dst, u.CreatedAt.Format(time.RFC3339))
@@ -146,19 +135,6 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 	dst = appendQuote(dst, etag(u.Version))
 	dst = append(dst, "}}"...)
 	return dst, true
-}
-
-// rotate moves b's first n bytes to its end.
-func rotate(b []byte, n int) {
-	reverse(b[:n])
-	reverse(b[n:])
-	reverse(b)
-}
-
-func reverse(b []byte) {
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
 }
 
 func appendQuote(dst []byte, s string) []byte {
@@ -195,22 +171,22 @@ func (p *splicer) next(c byte) bool {
 
 // key reads a member name without escapes (a name with one takes the
 // general path).
-func (p *splicer) key() (string, bool) {
+func (p *splicer) key() ([]byte, bool) {
 	if !p.next('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
 	for p.i < len(p.src) {
 		switch c := p.src[p.i]; {
 		case c == '"':
 			p.i++
-			return string(p.src[start : p.i-1]), true
+			return p.src[start : p.i-1], true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
 		}
 		p.i++
 	}
-	return "", false
+	return nil, false
 }
 
 // value appends the value at p.i to dst without its whitespace.
@@ -225,16 +201,21 @@ func (p *splicer) value(dst []byte) ([]byte, bool) {
 		case '"':
 			start := p.i
 			p.i++
-			for p.i < len(p.src) && p.src[p.i] != '"' {
-				if p.src[p.i] == '\\' {
-					p.i++
+			for {
+				// The closing quote: the next one not escaped.
+				n := bytes.IndexByte(p.src[p.i:], '"')
+				if n < 0 {
+					return dst, false
 				}
-				p.i++
+				p.i += n + 1
+				escapes := 0
+				for j := p.i - 2; j > start && p.src[j] == '\\'; j-- {
+					escapes++
+				}
+				if escapes%2 == 0 {
+					break
+				}
 			}
-			if p.i >= len(p.src) {
-				return dst, false
-			}
-			p.i++
 			dst = append(dst, p.src[start:p.i]...)
 			if depth == 0 {
 				return dst, true

@@ -76,10 +76,10 @@ func TestSpliceMatchesRender(t *testing.T) {
 			t.Fatalf("%d and %d resources, want 8", len(pages[0].Resources), len(pages[1].Resources))
 		}
 		for i, res := range pages[0].Resources {
-			// The fast path writes schemas first; render's sorted keys put
-			// meta before it. Only the two stored-only documents go the
-			// general way.
-			spliced := strings.HasPrefix(string(res), `{"schemas":`)
+			// The fast path writes meta's resourceType first; render's
+			// sorted keys put created first. Only the two stored-only
+			// documents go the general way.
+			spliced := strings.Contains(string(res), `"meta":{"resourceType":`)
 			if want := i < 6; spliced != want {
 				t.Errorf("resource %d: spliced %v, want %v: %s", i, spliced, want, res)
 			}
