@@ -45,8 +45,10 @@ type Query struct {
 	// than by a second round trip.
 	Groups bool
 	// RawAttrs has each user of the page carry its stored document as the
-	// database's JSON text (User.RawAttrs), not decoded into User.Attrs:
-	// for responses that splice it in as it is.
+	// database's JSON text (User.RawAttrs), not decoded into User.Attrs,
+	// and only the columns a SCIM response shows (PK, TenantID, ID,
+	// Version, CreatedAt, UpdatedAt, ExternalID, Groups): for responses
+	// that splice the document in as it is.
 	RawAttrs bool
 }
 

@@ -50,10 +50,9 @@ type User struct {
 	RawAttrs []byte `bun:"attrs_raw,scanonly"`
 }
 
-// userColumnsRaw are the users table's columns with attrs read as
-// attrs_raw, for Query.RawAttrs.
-const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
-	"u.active, u.status, u.access_start, u.access_end, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
+// userColumnsRaw are the columns a SCIM response shows, with attrs read
+// as attrs_raw, for Query.RawAttrs.
+const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
