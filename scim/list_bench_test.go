@@ -33,7 +33,7 @@ func BenchmarkListPage(b *testing.B) {
 		c := newClient(b, db, srv, "acme", "okta")
 		ten, conn := seedBenchUsers(b, db, "acme", 1000)
 		raw := openRaw(b, d.dsn)
-		pageSQL, totalSQL, err := db.Reader().UsersSQL(store.Query{TenantID: ten, ConnectorID: conn, StartIndex: 1, Count: 100, Groups: true})
+		pageSQL, totalSQL, err := db.Reader().UsersSQL(store.Query{TenantID: ten, ConnectorID: conn, StartIndex: 1, Count: 100, Groups: true, RawAttrs: true})
 		if err != nil {
 			b.Fatal(err)
 		}
