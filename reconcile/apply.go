@@ -177,6 +177,9 @@ const replans = 3
 // reading it, so that it answers as the preview does (a conflict, or a
 // match).
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
+	if p, done, err := e.deferCreate(ctx, in); done {
+		return p, err
+	}
 	if p, done, err := e.createAtOnce(ctx, in); done {
 		return p, err
 	}
@@ -250,10 +253,9 @@ func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool
 	return p, true, err
 }
 
-func write(ctx context.Context, tx *store.Tx, p *Plan) error {
-	if p.Action == "none" {
-		return nil
-	}
+// auditEvent is the audit event of writing p; a user's carries what the
+// plan worked out, a group's gets its detail where it is written.
+func auditEvent(p *Plan) *store.AuditEvent {
 	in := p.Input
 	event := &store.AuditEvent{
 		TenantID:     in.TenantID,
@@ -263,6 +265,24 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 		ResourceType: string(in.Kind),
 		Detail:       map[string]any{"before": p.Before},
 	}
+	if p.User != nil && in.Op != Delete {
+		event.Detail["after"] = p.User.Attrs
+		for k, v := range map[string]any{"match": p.Match, "fired": p.Fired, "grants": p.Grants,
+			"denied": p.Denied, "missing": p.Missing, "kept": p.Kept, "changes": p.Changes} {
+			if !reflect.ValueOf(v).IsNil() {
+				event.Detail[k] = v
+			}
+		}
+	}
+	return event
+}
+
+func write(ctx context.Context, tx *store.Tx, p *Plan) error {
+	if p.Action == "none" {
+		return nil
+	}
+	in := p.Input
+	event := auditEvent(p)
 	switch {
 	case p.User != nil && p.linkOnly:
 		// The user stays as stored, version included: only who manages
@@ -275,15 +295,6 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			event.Detail["match"] = p.Match
 		}
 	case p.User != nil:
-		if in.Op != Delete {
-			event.Detail["after"] = p.User.Attrs
-			for k, v := range map[string]any{"match": p.Match, "fired": p.Fired, "grants": p.Grants,
-				"denied": p.Denied, "missing": p.Missing, "kept": p.Kept, "changes": p.Changes} {
-				if !reflect.ValueOf(v).IsNil() {
-					event.Detail[k] = v
-				}
-			}
-		}
 		if p.User.PK == 0 {
 			// The event goes in with the new row.
 			return createUser(ctx, tx, p, event)

@@ -118,12 +118,14 @@ func BenchmarkBulk(b *testing.B) {
 	} {
 		b.Run(d.name, func(b *testing.B) {
 			db := storetest.Open(b, d.dsn(b))
+			statements := db.CountStatements()
 			c := newClient(b, db, newServer(b, db, scim.Config{}), "acme", "okta")
 			var n atomic.Int64
 			for b.Loop() {
 				single := runLoad(c, 1, users, http.StatusCreated, func(int) (string, string, any) {
 					return "POST", "/Users", userBody(fmt.Sprintf("single%d@example.com", n.Add(1)))
 				})
+				before := statements.Load()
 				bulk := runLoad(c, 1, users/perBulk, http.StatusOK, func(int) (string, string, any) {
 					ops := make([]map[string]any, perBulk)
 					for i := range ops {
@@ -138,6 +140,7 @@ func BenchmarkBulk(b *testing.B) {
 				b.ReportMetric(bulk.rate()*perBulk, "bulk-creates/s")
 				b.ReportMetric(bulk.rate()*perBulk/single.rate(), "x-single")
 				b.ReportMetric(float64(bulk.quantile(0.5).Microseconds())/1000, "bulk-p50-ms")
+				b.ReportMetric(float64(statements.Load()-before)/float64(users/perBulk), "stmts/bulk")
 				b.ReportMetric(0, "ns/op")
 			}
 		})
