@@ -187,7 +187,9 @@ func (failReads) UserByUserName(context.Context, int64, int64, string) (store.Us
 func (failReads) UsersByEmail(context.Context, int64, int64, string, bool) ([]store.User, error) {
 	return nil, errWouldRead
 }
-func (failReads) UserNameTaken(context.Context, int64, string) (bool, error) { return false, errWouldRead }
+func (failReads) UserNameTaken(context.Context, int64, string) (bool, error) {
+	return false, errWouldRead
+}
 func (failReads) OrgUnit(context.Context, int64, string) (store.OrgUnit, error) {
 	return store.OrgUnit{}, errWouldRead
 }
