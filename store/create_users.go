@@ -22,7 +22,7 @@ func (r reader) TakenUserNames(ctx context.Context, tenantID int64, folded []str
 	}
 	var names []string
 	err := r.idb.NewSelect().TableExpr("users").Column("user_name_folded").
-		Where("tenant_id = ? AND user_name_folded IN (?)", tenantID, bun.In(folded)).
+		Where("tenant_id = ? AND user_name_folded IN (?)", tenantID, bun.List(folded)).
 		Scan(ctx, &names)
 	for _, n := range names {
 		taken[n] = true
