@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/elimity-com/scim/schema"
 
@@ -26,6 +27,10 @@ type Engine struct {
 	seen map[int64]int64
 
 	principals principalCache
+
+	// clock, sessionIdle and sessionMax are the sessions' (session.go).
+	clock                   func() time.Time
+	sessionIdle, sessionMax time.Duration
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,
@@ -334,6 +339,11 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	if err := tx.AppendAudit(ctx, event); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	if p.User != nil && !p.linkOnly && in.Op != Delete && disables(p.prevStatus, p.User) {
+		// Deprovisioning reaches live sessions: they end with the
+		// disable, their event after the disable's.
+		return endSessions(ctx, tx, in, p.User, EndUserDisable)
+	}
 	return nil
 }
 
@@ -363,11 +373,16 @@ func attributeSources(p *Plan) []store.AttributeSource {
 func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 	u, in := p.User, p.Input
 	if in.Op == Delete {
+		// Deprovisioning reaches live sessions: they end with the user.
+		if err := endSessions(ctx, tx, in, u, EndUserDelete); err != nil {
+			return err
+		}
 		return tx.DeleteUser(ctx, u.PK)
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+
 	if err := tx.Link(ctx, in.ConnectorID, u.PK); err != nil {
 		return err
 	}
