@@ -56,8 +56,6 @@ const (
 	RefusedDeleted  = "deleted"
 	RefusedNotYet   = "not_yet" // before their access window
 	RefusedExpired  = "expired" // after it
-	RefusedSession  = "session" // no live session (SessionError)
-	RefusedTenant   = "tenant"  // a session of another tenant
 )
 
 // MaySignIn says whether the user u may sign in at now: nil, or a

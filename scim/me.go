@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -50,19 +49,16 @@ func (s *Server) serveMe(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
-	p := ls.Principal()
-	ctx := context.WithValue(r.Context(), principalKey{}, p)
-	types, err := s.tenantTypes(ctx, p)
+	ctx, err := s.actingAs(r.Context(), ls.Principal())
 	if err != nil {
 		writeError(w, s.toSCIM(ctx, err))
 		return
 	}
-	ctx = context.WithValue(ctx, typesKey{}, types)
 	if e := checkText(r, nil); e != nil {
 		writeError(w, e)
 		return
 	}
 	r = r.Clone(ctx)
 	r.URL.Path, r.URL.RawPath = "/Users/"+ls.UserID, ""
-	s.serveGet(w, r, types[0], ls.UserID)
+	s.serveGet(w, r, s.types(ctx)[0], ls.UserID)
 }

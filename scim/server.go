@@ -127,13 +127,11 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
-	ctx := context.WithValue(r.Context(), principalKey{}, p)
-	types, err := s.tenantTypes(ctx, p)
+	ctx, err := s.actingAs(r.Context(), p)
 	if err != nil {
 		writeError(w, s.toSCIM(ctx, err))
 		return
 	}
-	ctx = context.WithValue(ctx, typesKey{}, types)
 
 	// The path below the tenant, without a trailing slash (Entra and the
 	// Microsoft suite send /Users/).
@@ -351,6 +349,17 @@ func (s *Server) tenantTypes(ctx context.Context, p store.Principal) ([]scimlib.
 		user.SchemaExtensions = append(user.SchemaExtensions, scimlib.SchemaExtension{Schema: x})
 	}
 	return types, nil
+}
+
+// actingAs is ctx carrying who a request acts as, and its tenant's
+// resource types (see tenantTypes), for the handlers.
+func (s *Server) actingAs(ctx context.Context, p store.Principal) (context.Context, error) {
+	ctx = context.WithValue(ctx, principalKey{}, p)
+	types, err := s.tenantTypes(ctx, p)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, typesKey{}, types), nil
 }
 
 // userExtensions are the extension schemas of the request's Users, for
