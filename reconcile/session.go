@@ -108,7 +108,8 @@ func (e *Engine) lifetimes() (idle, max time.Duration) {
 }
 
 // SessionStart is a sign-in to record: the user (by SCIM id) of the
-// tenant whom the tenant's OIDC connector signed in.
+// tenant whom the tenant's OIDC connector signed in. A connector of
+// another tenant is refused.
 type SessionStart struct {
 	TenantID    int64
 	ConnectorID int64
@@ -135,6 +136,13 @@ func (e *Engine) StartSession(ctx context.Context, s SessionStart) (IssuedSessio
 	out := IssuedSession{Secret: secret, Session: store.Session{Hash: hash[:], TenantID: s.TenantID, UserID: s.UserID,
 		ConnectorID: s.ConnectorID, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle), ExpiresAt: now.Add(max)}}
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		names, err := tx.ConnectorNames(ctx, s.TenantID)
+		if err != nil {
+			return err
+		}
+		if _, ok := names[s.ConnectorID]; !ok {
+			return fmt.Errorf("start session: connector %d is not one of tenant %d's", s.ConnectorID, s.TenantID)
+		}
 		u, err := tx.User(ctx, s.TenantID, 0, s.UserID)
 		if errors.Is(err, store.ErrNotFound) {
 			return MaySignIn(nil, now)

@@ -255,6 +255,9 @@ func TestSessionRefusals(t *testing.T) {
 			t.Errorf("a refused start wrote %+v", list)
 		}
 
+		if _, err := w.e.StartSession(ctx, reconcile.SessionStart{TenantID: w.tenant.ID, ConnectorID: w.conns["oidc"].ID + 1000, UserID: ann.ID}); err == nil {
+			t.Error("a session started by a connector of no tenant of the user's")
+		}
 		s := w.start(ann)
 		if _, err := w.e.Session(ctx, "globex", s.Secret); err == nil {
 			t.Error("acme's session let in at tenant globex")

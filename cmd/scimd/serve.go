@@ -108,7 +108,7 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.HandleFunc("/auth/{tenant}/logout", sessions.ServeLogout)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/", http.StatusNotFound)
+		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/", http.StatusNotFound)
 	})
 	return mux
 }
