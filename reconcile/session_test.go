@@ -323,3 +323,34 @@ func TestSessionRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentUses: many requests of one session at once, as a page's
+// parallel fetches are, all get in, also when each finds it due to be
+// seen again.
+func TestConcurrentUses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w, c, ann := sessionWorld(t, db)
+		s := w.start(ann)
+		for range 3 {
+			c.add(2 * time.Minute)
+			var wg sync.WaitGroup
+			errs := make(chan error, 32)
+			for range 32 {
+				wg.Go(func() {
+					if _, err := w.e.Session(context.Background(), "acme", s.Secret); err != nil {
+						errs <- err
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("a concurrent use: %v", err)
+			}
+		}
+		list, _ := db.UserSessions(context.Background(), w.tenant.ID, ann.ID, 1)
+		if want := c.now().Truncate(time.Microsecond); len(list) != 1 || !list[0].LastSeenAt.Equal(want) {
+			t.Errorf("last seen %v, want %v", list, want)
+		}
+	})
+}
