@@ -46,6 +46,8 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}/events", a.auth(a.events))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/erase", a.auth(a.erase))
+	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}/sessions", a.auth(a.sessions))
+	mux.HandleFunc("DELETE /admin/v1/{tenant}/users/{id}/sessions", a.auth(a.endSessions))
 	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(tenantWide(a.preview)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/connectors/{connector}", a.auth(tenantWide(a.connector)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(tenantWide(a.getConfig)))

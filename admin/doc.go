@@ -6,6 +6,8 @@
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	GET  /admin/v1/{tenant}/users/{id}/events                  its audit events, oldest first: source, connector, rules fired, attributes before and after
 //	POST /admin/v1/{tenant}/users/{id}/erase                   erase the person (GDPR art. 17): the user deleted, their values dropped from its audit events
+//	GET  /admin/v1/{tenant}/users/{id}/sessions                its sign-in sessions, newest first, live and ended; never a secret
+//	DELETE /admin/v1/{tenant}/users/{id}/sessions              end every live session of the user at once (audited)
 //	POST /admin/v1/{tenant}/connectors/{connector}/preview     what a SCIM User payload pushed by the connector would do: match, rules fired, grants, changes; writes nothing
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line

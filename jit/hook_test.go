@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 // acmeConfig is tenant acme: a SCIM connector (okta) and two OIDC
 // connectors of one provider, sso (JIT creates users) and known (only

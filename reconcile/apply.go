@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/elimity-com/scim/schema"
 
@@ -26,6 +27,10 @@ type Engine struct {
 	seen map[int64]int64
 
 	principals principalCache
+
+	// clock, sessionIdle and sessionMax are the sessions' (session.go).
+	clock                   func() time.Time
+	sessionIdle, sessionMax time.Duration
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,
@@ -177,6 +182,9 @@ const replans = 3
 // reading it, so that it answers as the preview does (a conflict, or a
 // match).
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
+	if p, done, err := e.deferCreate(ctx, in); done {
+		return p, err
+	}
 	if p, done, err := e.createAtOnce(ctx, in); done {
 		return p, err
 	}
@@ -255,10 +263,9 @@ func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool
 	return p, true, err
 }
 
-func write(ctx context.Context, tx *store.Tx, p *Plan) error {
-	if p.Action == "none" {
-		return nil
-	}
+// auditEvent is the audit event of writing p; a user's carries what the
+// plan worked out, a group's gets its detail where it is written.
+func auditEvent(p *Plan) *store.AuditEvent {
 	in := p.Input
 	event := &store.AuditEvent{
 		TenantID:     in.TenantID,
@@ -268,6 +275,24 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 		ResourceType: string(in.Kind),
 		Detail:       map[string]any{"before": p.Before},
 	}
+	if p.User != nil && in.Op != Delete {
+		event.Detail["after"] = p.User.Attrs
+		for k, v := range map[string]any{"match": p.Match, "fired": p.Fired, "grants": p.Grants,
+			"denied": p.Denied, "missing": p.Missing, "kept": p.Kept, "changes": p.Changes} {
+			if !reflect.ValueOf(v).IsNil() {
+				event.Detail[k] = v
+			}
+		}
+	}
+	return event
+}
+
+func write(ctx context.Context, tx *store.Tx, p *Plan) error {
+	if p.Action == "none" {
+		return nil
+	}
+	in := p.Input
+	event := auditEvent(p)
 	switch {
 	case p.User != nil && p.linkOnly:
 		// The user stays as stored, version included: only who manages
@@ -280,15 +305,6 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			event.Detail["match"] = p.Match
 		}
 	case p.User != nil:
-		if in.Op != Delete {
-			event.Detail["after"] = p.User.Attrs
-			for k, v := range map[string]any{"match": p.Match, "fired": p.Fired, "grants": p.Grants,
-				"denied": p.Denied, "missing": p.Missing, "kept": p.Kept, "changes": p.Changes} {
-				if !reflect.ValueOf(v).IsNil() {
-					event.Detail[k] = v
-				}
-			}
-		}
 		if p.User.PK == 0 {
 			// The event goes in with the new row.
 			return createUser(ctx, tx, p, event)
@@ -328,6 +344,11 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	if err := tx.AppendAudit(ctx, event); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	if p.User != nil && !p.linkOnly && in.Op != Delete && disables(p.prevStatus, p.User) {
+		// Deprovisioning reaches live sessions: they end with the
+		// disable, their event after the disable's.
+		return endSessions(ctx, tx, in, p.User, EndUserDisable)
+	}
 	return nil
 }
 
@@ -357,11 +378,16 @@ func attributeSources(p *Plan) []store.AttributeSource {
 func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 	u, in := p.User, p.Input
 	if in.Op == Delete {
+		// Deprovisioning reaches live sessions: they end with the user.
+		if err := endSessions(ctx, tx, in, u, EndUserDelete); err != nil {
+			return err
+		}
 		return tx.DeleteUser(ctx, u.PK)
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+
 	if err := tx.Link(ctx, in.ConnectorID, u.PK); err != nil {
 		return err
 	}

@@ -25,4 +25,11 @@
 // Authenticate, the one check every edge runs to turn a bearer token into
 // the store.Principal that an Input carries; and ErrorID, the random ID
 // under which every edge logs an internal error.
+//
+// session.go is sign-in sessions: StartSession, Session (a request's live
+// session, checked against idle and absolute expiry and MaySignIn, which
+// says whether a user may sign in now and why not), EndSession (logout)
+// and EndUserSessions (an administrator), each audited on the user. A write
+// that disables or deletes a user ends their live sessions in its own
+// transaction (apply.go, remap.go).
 package reconcile

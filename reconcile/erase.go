@@ -30,6 +30,9 @@ func (e *Engine) EraseUser(ctx context.Context, by store.Principal, id string) e
 				return cmp.Or(err, store.ErrNotFound)
 			}
 		}
+		if _, err := tx.EndUserSessions(ctx, u.PK, e.now(), EndUserDelete); err != nil {
+			return err
+		}
 		if err := tx.DeleteUser(ctx, u.PK); err != nil {
 			return err
 		}

@@ -72,6 +72,9 @@ type Plan struct {
 	byIndex bool
 	// prevExternalID is the resource's external ID before the plan.
 	prevExternalID string
+	// prevStatus is the user's status before the plan ("" for a new
+	// user): a write that disables them ends their sessions.
+	prevStatus string
 	// linkOnly means the plan changes nothing in the user but who
 	// manages them: Apply links the connector and writes nothing else.
 	linkOnly bool
@@ -231,7 +234,7 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	u.Status = baseStatus(u.Active)
 	u.Attrs = attrs
 	u.ExternalID = in.ExternalID
-	p.prevExternalID = prev.ExternalID
+	p.prevExternalID, p.prevStatus = prev.ExternalID, prev.Status
 	if err := mapUser(ctx, r, conn, in, u, prev, p); err != nil {
 		return err
 	}

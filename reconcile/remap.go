@@ -93,6 +93,7 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 			return err
 		}
 		var events []store.AuditEvent
+		var disabled []store.User // whose sessions end, after their events
 		for _, u := range users {
 			up := &Plan{Input: Input{Source: in.Source, Principal: in.Principal, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
 				Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
@@ -109,6 +110,9 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 				if err := tx.UpdateUser(ctx, &u); err != nil {
 					return err
 				}
+				if disables(prev.Status, &u) {
+					disabled = append(disabled, u)
+				}
 			}
 			if err := writeGrants(ctx, tx, up); err != nil {
 				return err
@@ -119,6 +123,11 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 		}
 		if err := tx.AppendAudits(ctx, events); err != nil {
 			return fmt.Errorf("audit: %w", err)
+		}
+		for i := range disabled {
+			if err := endSessions(ctx, tx, in, &disabled[i], EndUserDisable); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

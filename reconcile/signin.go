@@ -11,52 +11,16 @@ import (
 	"github.com/scimd/scimd/store"
 )
 
-// SignInError refuses a person's sign-in: Reason is a short code a client
-// can branch on, Msg a sentence for the person or their IT team. Nothing
-// of the user is written; the refusal is an audit event.
-type SignInError struct {
-	Reason string
-	Msg    string
-	// UserID is the user refused, when one was identified.
-	UserID string
-}
-
-func (e *SignInError) Error() string { return e.Msg }
-
-// Reasons of a [SignInError].
-const (
-	// RefusedDisabled: the user's account is disabled.
-	RefusedDisabled = "disabled"
-	// RefusedNotYet and RefusedExpired: now is before the user's access
-	// window opens, or after it closed.
-	RefusedNotYet  = "not_yet_valid"
-	RefusedExpired = "expired"
-	// RefusedNotProvisioned: nobody matches, and the connector may not
-	// create users at sign-in.
-	RefusedNotProvisioned = "not_provisioned"
-)
-
-// MaySignIn says whether u may sign in at now: a disabled account may not,
-// nor one outside its access window. A pending account may: its first
-// sign-in activates it (see [Engine.SignIn]). A deleted user is not
-// stored, so there is no user to ask about.
-func MaySignIn(u *store.User, now time.Time) *SignInError {
-	switch {
-	case u.Status == store.StatusDisabled || u.Status != store.StatusPending && !u.Active:
-		return &SignInError{Reason: RefusedDisabled, UserID: u.ID, Msg: "this account is disabled; ask your IT team to enable it"}
-	case !u.AccessStart.IsZero() && now.Before(u.AccessStart):
-		return &SignInError{Reason: RefusedNotYet, UserID: u.ID, Msg: fmt.Sprintf("this account's access starts on %s", u.AccessStart.UTC().Format(time.RFC3339))}
-	case !u.AccessEnd.IsZero() && !now.Before(u.AccessEnd):
-		return &SignInError{Reason: RefusedExpired, UserID: u.ID, Msg: fmt.Sprintf("this account's access ended on %s", u.AccessEnd.UTC().Format(time.RFC3339))}
-	}
-	return nil
-}
+// RefusedNotProvisioned is why [Engine.SignIn] refuses a person nobody
+// matches, for a connector that may not create users; the other reasons
+// are [MaySignIn]'s.
+const RefusedNotProvisioned = "not_provisioned"
 
 // SignIn provisions the person an OIDC connector's login names (in is an
 // [Upsert] of [SourceOIDC], its ExternalID the token's sub) and lets them
 // in: it plans the upsert, refuses, writing nothing but an audit event, a
-// user who may not sign in (disabled, outside their access window, or
-// nobody matched where create is false) as the plan leaves them, activates
+// user who may not sign in ([MaySignIn]: disabled, outside their access
+// window; or nobody matched where create is false) as the plan leaves them, activates
 // a pending user, applies the plan, and records the sign-in. identity is
 // what the audit events say of who signed in (issuer, subject, email; never
 // a token).
@@ -71,7 +35,7 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	if p.Match == nil && !create {
 		refusal := &SignInError{Reason: RefusedNotProvisioned, Msg: fmt.Sprintf(
 			"you have no account here yet, and connector %s only signs in people who have one: ask your IT team to provision you", in.ConnectorName)}
-		return nil, e.refuse(ctx, in.Principal, refusal, identity)
+		return nil, e.refuse(ctx, in.Principal, refusal, "", identity)
 	}
 	if p.Match != nil {
 		// A login names one email and the names; the user may hold more
@@ -85,15 +49,15 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 			return nil, err
 		}
 	}
-	if refusal := MaySignIn(p.User, now); refusal != nil {
-		return nil, e.refuse(ctx, in.Principal, refusal, identity)
+	if err := e.maySignIn(ctx, in.Principal, p.User, now, identity); err != nil {
+		return nil, err
 	}
 	if p, err = e.Apply(ctx, in); err != nil {
 		return nil, err
 	}
-	if refusal := MaySignIn(p.User, now); refusal != nil {
-		// Changed between the preview and the write (disabled meanwhile).
-		return nil, e.refuse(ctx, in.Principal, refusal, identity)
+	// Changed between the preview and the write (disabled meanwhile)?
+	if err := e.maySignIn(ctx, in.Principal, p.User, now, identity); err != nil {
+		return nil, err
 	}
 	err = e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return tx.AppendAudit(ctx, &store.AuditEvent{TenantID: in.TenantID, Source: string(SourceOIDC), ConnectorID: in.ConnectorID,
@@ -125,15 +89,30 @@ func (e *Engine) planSignIn(ctx context.Context, in Input) (*Plan, error) {
 // (a token the connector's policy refuses: an unverified email, an email
 // outside its domains) and returns it.
 func (e *Engine) RefuseSignIn(ctx context.Context, by store.Principal, refusal *SignInError, identity map[string]any) error {
-	return e.refuse(ctx, by, refusal, identity)
+	return e.refuse(ctx, by, refusal, "", identity)
 }
 
-// refuse appends the audit event of a refused sign-in and returns the
-// refusal, or the database's error.
-func (e *Engine) refuse(ctx context.Context, by store.Principal, refusal *SignInError, identity map[string]any) error {
+// maySignIn is [MaySignIn] with the refusal audited.
+func (e *Engine) maySignIn(ctx context.Context, by store.Principal, u *store.User, now time.Time, identity map[string]any) error {
+	err := MaySignIn(u, now)
+	var refusal *SignInError
+	if !errors.As(err, &refusal) {
+		return err
+	}
+	id := ""
+	if u != nil {
+		id = u.ID
+	}
+	return e.refuse(ctx, by, refusal, id, identity)
+}
+
+// refuse appends the audit event of a refused sign-in, of the user with
+// the given id ("" for none), and returns the refusal, or the database's
+// error.
+func (e *Engine) refuse(ctx context.Context, by store.Principal, refusal *SignInError, userID string, identity map[string]any) error {
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return tx.AppendAudit(ctx, &store.AuditEvent{TenantID: by.TenantID, Source: string(SourceOIDC), ConnectorID: by.ConnectorID,
-			Action: "refuse", ResourceType: string(KindUser), ResourceID: refusal.UserID,
+			Action: "refuse", ResourceType: string(KindUser), ResourceID: userID,
 			Detail: map[string]any{"reason": refusal.Reason, "message": refusal.Msg, "identity": identity}})
 	})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	scimerr "github.com/elimity-com/scim/errors"
+
+	"github.com/scimd/scimd/reconcile"
 )
 
 // maxBulkOperations bounds the operations of one bulk request (RFC 7644 §3.7).
@@ -72,7 +74,8 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, body []byte) 
 	}
 	var results []bulkResult
 	err := s.engine.Batch(r.Context(), func(ctx context.Context) error {
-		results = s.runBulk(r.WithContext(ctx), req)
+		ctx, held := s.engine.Defer(ctx)
+		results = s.runBulk(r.WithContext(ctx), req, held)
 		return ctx.Err() // a request cut short commits nothing
 	})
 	if err != nil {
@@ -142,7 +145,15 @@ func parseBulk(body []byte) (bulkRequest, *Error) {
 // An operation that references a bulkId whose POST has not run yet waits
 // for a later pass, so references may point forward; passes repeat while
 // some operation runs. What still waits then is in a cycle and fails.
-func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
+//
+// A POST /Users without references may be held back by d (see
+// reconcile's Defer), its answer given but its user not yet written; the
+// users held back are written together before any other operation runs
+// and at the end of a pass. Should some not be written (a userName taken),
+// runBulk goes back to the first of those, as though nothing had run
+// from there on, and runs it as it would run alone: the results, the
+// order of the writes and failOnErrors are as without holding back.
+func (s *Server) runBulk(r *http.Request, req bulkRequest, d *reconcile.Deferred) []bulkResult {
 	ops := req.Operations
 	// Results stay in request order; those of operations never run keep
 	// Status "" and are dropped at the end.
@@ -156,18 +167,66 @@ func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 	errs, stop := 0, false
 	for final := false; len(pending) > 0 && !stop; {
 		var waiting []int
-		for _, i := range pending {
-			if r.Context().Err() != nil || req.FailOnErrors > 0 && errs >= req.FailOnErrors {
-				stop = true
+		// held are the operations held back in this pass: where each ran
+		// (its position in pending), and the state before it.
+		type mark struct{ pos, waiting, errs int }
+		var held []mark
+		// flush writes what is held back, and returns the position to go
+		// back to if it did not write all of it.
+		flush := func(at int) (int, bool) {
+			if len(held) == 0 {
+				return 0, false
+			}
+			n, h := d.Flush(r.Context()), held
+			held = nil
+			if n == len(h) {
+				return 0, false
+			}
+			back := h[n]
+			for _, i := range pending[back.pos:at] {
+				if op := &ops[i]; op.Method == http.MethodPost {
+					delete(ran, op.BulkID)
+					delete(created, op.BulkID)
+				}
+				results[i] = bulkResult{}
+			}
+			waiting, errs = waiting[:back.waiting], back.errs
+			d.ApplyNextAtOnce()
+			return back.pos, true
+		}
+		for j := 0; ; j++ {
+			if j == len(pending) || r.Context().Err() != nil || req.FailOnErrors > 0 && errs >= req.FailOnErrors {
+				if pos, back := flush(j); back {
+					j = pos - 1
+					continue
+				}
+				stop = j < len(pending)
 				break
 			}
+			i := pending[j]
 			op, res := &ops[i], &results[i]
 			switch ref, wait, why := unresolved(op.refs, req.posted, ran, created, final); {
 			case wait:
 				waiting = append(waiting, i)
 				continue
 			case why == "":
+				if !mayHold(op) {
+					if pos, back := flush(j); back {
+						j = pos - 1
+						continue
+					}
+				}
+				before := d.Len()
 				*res = s.runOp(r, op, created)
+				if d.MustFlush() {
+					if pos, back := flush(j); back {
+						j = pos - 1
+						continue
+					}
+					*res = s.runOp(r, op, created)
+				} else if d.Len() > before {
+					held = append(held, mark{pos: j, waiting: len(waiting), errs: errs})
+				}
 			default:
 				*res = bulkResult{Method: op.Method, BulkID: op.BulkID}
 				res.fail(newError(http.StatusConflict, scimerr.ScimTypeInvalidValue, "bulkId:%s cannot be resolved: %s", ref, why))
@@ -184,6 +243,13 @@ func (s *Server) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		pending = waiting
 	}
 	return slices.DeleteFunc(results, func(res bulkResult) bool { return res.Status == "" })
+}
+
+// mayHold reports whether op may be held back: a POST /Users that
+// references no other operation, so that nothing it reads is written by
+// one held back before it.
+func mayHold(op *bulkOp) bool {
+	return op.Method == http.MethodPost && len(op.refs) == 0 && strings.EqualFold(strings.TrimRight(op.Path, "/"), "/Users")
 }
 
 // unresolved finds a bulkId of refs that names no resource yet. wait says

@@ -11,6 +11,8 @@
 //     {tenant}; anything else is 401. principal.go carries the result. On
 //     PostgreSQL the engine caches principals while the store listens for
 //     their changes, so a request is one round trip, not two.
+//     /Me (me.go) is the exception: it answers for the person whose
+//     session cookie Config.Session resolves (jit's, wired in cmd/scimd).
 //  3. Reads are ours (resources.go): lists with filter and paging evaluated
 //     in the database, single resources, and the service provider config
 //     (discovery.go), because elimity-com/scim can neither page, project

@@ -82,6 +82,8 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return newError(http.StatusUnauthorized, "", "%s", authE.Msg)
 	case errors.As(err, &inputE):
 		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
+	case errors.Is(err, reconcile.ErrHeldBack): // runBulk applies it again
+		return newError(http.StatusServiceUnavailable, "", "retry")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "", "the request was cancelled or timed out")
 	}

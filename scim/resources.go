@@ -203,7 +203,9 @@ func (s *Server) query(r *http.Request, p listParams) (store.Query, *Error) {
 // listed is one resource of a list response, ready to write: its document
 // and, for a group whose members are returned, the group to stream them from.
 type listed struct {
-	doc   map[string]any
+	doc map[string]any
+	// raw, when set, is the document's JSON, written as it is instead of doc.
+	raw   []byte
 	group *store.Group
 	proj  projection
 	rt    scimlib.ResourceType
@@ -221,12 +223,29 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 	switch rt.Name {
 	case "User":
 		q.Groups = proj.wants("groups")
+		// Without projection the stored documents are copied, not decoded
+		// and encoded again (spliceUser).
+		q.RawAttrs = proj.include == nil && proj.exclude == nil
 		page, err := s.db.Users(ctx, q)
 		if err != nil {
 			return tp, err
 		}
-		for _, u := range page.Items {
-			res := userResource(u, u.Groups, base)
+		buf := make([]byte, 0, 1536*len(page.Items)) // the page's spliced documents, one after the other
+		for i := range page.Items {
+			u := &page.Items[i]
+			if q.RawAttrs {
+				start := len(buf)
+				var ok bool
+				if buf, ok = spliceUser(buf, rt, u, base); ok {
+					tp.items = append(tp.items, listed{raw: buf[start:len(buf):len(buf)], rt: rt})
+					continue
+				}
+				buf = buf[:start]
+				if err := userDocument(u); err != nil {
+					return tp, err
+				}
+			}
+			res := userResource(*u, u.Groups, base)
 			proj.apply(rt, res.Attributes)
 			tp.items = append(tp.items, listed{doc: render(rt, res, base), rt: rt})
 		}
@@ -291,6 +310,10 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, head map[stri
 // writeResource writes one resource document, then, for a group whose
 // members are wanted, the members, read row by row.
 func (s *Server) writeResource(ctx context.Context, w *bufio.Writer, item listed, base string) error {
+	if item.raw != nil {
+		w.Write(item.raw)
+		return nil
+	}
 	doc, err := marshal(item.doc)
 	if err != nil {
 		return err

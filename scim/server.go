@@ -41,6 +41,11 @@ type Config struct {
 	// admin API), so that a database outage is logged once; nil: one of
 	// the endpoint's own, logging to Logger.
 	Outage *store.Outage
+	// Session finds the person signed in on a request to
+	// /scim/v2/{tenant}/Me (RFC 7644 §3.11), from their session cookie:
+	// jit's resolver, wired in by cmd/scimd, as scim and jit do not import
+	// each other. nil: /Me answers 501.
+	Session func(r *http.Request, tenant string) (reconcile.LiveSession, error)
 }
 
 // Server is the SCIM 2.0 endpoint of every tenant.
@@ -112,19 +117,21 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 // schema and calls our resource handlers.
 func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
+	if isMe(r, tenant) {
+		s.serveMe(w, r, tenant)
+		return
+	}
 	p, err := s.engine.Authenticate(r.Context(), r.Header.Get("Authorization"), tenant, store.KindSCIM)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
-	ctx := context.WithValue(r.Context(), principalKey{}, p)
-	types, err := s.tenantTypes(ctx, p)
+	ctx, err := s.actingAs(r.Context(), p)
 	if err != nil {
 		writeError(w, s.toSCIM(ctx, err))
 		return
 	}
-	ctx = context.WithValue(ctx, typesKey{}, types)
 
 	// The path below the tenant, without a trailing slash (Entra and the
 	// Microsoft suite send /Users/).
@@ -342,6 +349,17 @@ func (s *Server) tenantTypes(ctx context.Context, p store.Principal) ([]scimlib.
 		user.SchemaExtensions = append(user.SchemaExtensions, scimlib.SchemaExtension{Schema: x})
 	}
 	return types, nil
+}
+
+// actingAs is ctx carrying who a request acts as, and its tenant's
+// resource types (see tenantTypes), for the handlers.
+func (s *Server) actingAs(ctx context.Context, p store.Principal) (context.Context, error) {
+	ctx = context.WithValue(ctx, principalKey{}, p)
+	types, err := s.tenantTypes(ctx, p)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, typesKey{}, types), nil
 }
 
 // userExtensions are the extension schemas of the request's Users, for

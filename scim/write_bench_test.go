@@ -117,13 +117,21 @@ func BenchmarkBulk(b *testing.B) {
 		{"postgres", storetest.PostgresDSN},
 	} {
 		b.Run(d.name, func(b *testing.B) {
-			db := storetest.Open(b, d.dsn(b))
+			dsn := d.dsn(b)
+			db := storetest.Open(b, dsn)
+			statements := db.CountStatements()
 			c := newClient(b, db, newServer(b, db, scim.Config{}), "acme", "okta")
+			tenant, err := db.Tenant(b.Context(), "acme")
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw := openRaw(b, dsn)
 			var n atomic.Int64
 			for b.Loop() {
 				single := runLoad(c, 1, users, http.StatusCreated, func(int) (string, string, any) {
 					return "POST", "/Users", userBody(fmt.Sprintf("single%d@example.com", n.Add(1)))
 				})
+				before := statements.Load()
 				bulk := runLoad(c, 1, users/perBulk, http.StatusOK, func(int) (string, string, any) {
 					ops := make([]map[string]any, perBulk)
 					for i := range ops {
@@ -138,8 +146,59 @@ func BenchmarkBulk(b *testing.B) {
 				b.ReportMetric(bulk.rate()*perBulk, "bulk-creates/s")
 				b.ReportMetric(bulk.rate()*perBulk/single.rate(), "x-single")
 				b.ReportMetric(float64(bulk.quantile(0.5).Microseconds())/1000, "bulk-p50-ms")
+				b.ReportMetric(float64(statements.Load()-before)/float64(users/perBulk), "stmts/bulk")
+				// The ceiling: the plain driver writing the same users
+				// as raw rows, one multi-row INSERT of perBulk per transaction.
+				ref := rawLoad(1, users/perBulk, func() error { return rawInsertMany(b.Context(), raw, d.name, tenant.ID, perBulk, &n) })
+				if ref.errors > 0 {
+					b.Fatalf("raw: %s", ref.firstErr)
+				}
+				b.ReportMetric(ref.rate()*perBulk, "raw-rows/s")
+				b.ReportMetric(bulk.rate()/ref.rate(), "x-raw")
 				b.ReportMetric(0, "ns/op")
 			}
 		})
 	}
+}
+
+// rawInsertMany is the reference for a bulk of creates: one transaction
+// with one INSERT of rows users rows, each the document scimd stores for
+// the bulk's users.
+func rawInsertMany(ctx context.Context, db *sql.DB, dialect string, tenantID int64, rows int, n *atomic.Int64) error {
+	var values []string
+	var args []any
+	now := time.Now().UTC()
+	for range rows {
+		name := fmt.Sprintf("rawbulk%d@example.com", n.Add(1))
+		doc := userBody(name)
+		delete(doc, "schemas")
+		doc["active"] = true
+		attrs, _ := json.Marshal(doc)
+		values = append(values, "(?, ?, ?, ?, true, 'active', ?, 1, ?, ?)")
+		args = append(args, tenantID, uuid.NewString(), name, store.Fold(name), string(attrs), now, now)
+	}
+	q := `INSERT INTO users (tenant_id, id, user_name, user_name_folded, active, status, attrs, version, created_at, updated_at) VALUES ` +
+		strings.Join(values, ", ")
+	if dialect == "postgres" {
+		var b strings.Builder
+		i := 0
+		for _, r := range q {
+			if r == '?' {
+				i++
+				fmt.Fprintf(&b, "$%d", i)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		q = b.String()
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-// TestConnectorKindOIDC: after migration 0009 a connector may be of kind
+// TestConnectorKindOIDC: after migration 0010 a connector may be of kind
 // oidc on both databases (SQLite's CHECK is edited in place), while the
 // CHECK still refuses other kinds; a connector that provisions users
 // keeps its kind.

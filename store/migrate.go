@@ -31,7 +31,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if db.dialect == SQLite && !group.IsZero() {
-		// A migration may edit the schema's text (0009): the connection
+		// A migration may edit the schema's text (0010): the connection
 		// that ran it keeps the schema it had parsed, so it is closed and
 		// the next write opens a fresh one. Other connections see the
 		// schema cookie move and read the new text themselves; prepared

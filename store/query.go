@@ -44,6 +44,12 @@ type Query struct {
 	// directly (User.Groups), read by the page's own statement rather
 	// than by a second round trip.
 	Groups bool
+	// RawAttrs has each user of the page carry its stored document as the
+	// database's JSON text (User.RawAttrs), not decoded into User.Attrs,
+	// and only the columns a SCIM response shows (PK, TenantID, ID,
+	// Version, CreatedAt, UpdatedAt, ExternalID, Groups): for responses
+	// that splice the document in as it is.
+	RawAttrs bool
 }
 
 // Position is a row's place in creation order, as a cursor remembers it.

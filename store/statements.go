@@ -13,8 +13,19 @@ import (
 // in tests and benchmarks; call it before db is shared.
 func (db *DB) CountStatements() *atomic.Int64 {
 	h := &statementCounter{}
+	shared := db.read == db.bun
 	db.bun = db.bun.WithQueryHook(h)
-	db.idb = db.bun
+	if shared {
+		db.read = db.bun
+	} else {
+		db.read = db.read.WithQueryHook(h) // SQLite's readers
+	}
+	// Reads keep going into the transaction their context runs.
+	if r, ok := db.idb.(routed); ok {
+		db.idb = routed{db.read, r.to}
+	} else {
+		db.idb = db.read
+	}
 	if db.prep != nil {
 		db.prep.count = &h.n
 	}

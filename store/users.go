@@ -44,7 +44,15 @@ type User struct {
 	// Groups are the groups that hold the user directly, when the query
 	// asked for them (Query.Groups).
 	Groups GroupRefs `bun:"user_groups,scanonly"`
+	// RawAttrs is the stored document as the database returns it (JSON
+	// text, PostgreSQL's with its spaces), instead of Attrs, when the
+	// query asked for it (Query.RawAttrs).
+	RawAttrs []byte `bun:"attrs_raw,scanonly"`
 }
+
+// userColumnsRaw are the columns a SCIM response shows, with attrs read
+// as attrs_raw, for Query.RawAttrs.
+const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
@@ -119,6 +127,9 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 func (r reader) usersBase(res resource, q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
 	join, external := r.externalIDs(res, q, where, "user_external_ids", "user_pk")
 	cols := "u.*, " + external
+	if q.RawAttrs {
+		cols = userColumnsRaw + ", " + external
+	}
 	if q.Groups && r.dialect == Postgres {
 		cols += `, (SELECT COALESCE(json_agg(json_build_array(ug.id, ug.display_name) ORDER BY ug.display_name_folded, ug.pk), '[]')
 			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk) AS user_groups`
@@ -218,36 +229,20 @@ type NewUser struct {
 // outside a transaction ([DB.RunAtomic]).
 func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 	u.fresh(now())
+	attrs, detail, personal, err := newUserJSON(u, with)
+	if err != nil {
+		return err
+	}
 	e := with.Event
-	e.ResourceID, e.At = u.ID, u.CreatedAt
-	attrs, err := json.Marshal(u.Attrs)
-	if err != nil {
-		return fmt.Errorf("user attributes: %w", err)
-	}
-	// The event keeps its personal values apart, as AppendAudit does.
-	row := *e
-	row.split()
-	detail, err := json.Marshal(row.Detail)
-	if err != nil {
-		return fmt.Errorf("audit detail: %w", err)
-	}
-	var personal any // NULL when there is none
-	if row.Personal != nil {
-		b, err := json.Marshal(row.Personal)
-		if err != nil {
-			return fmt.Errorf("audit detail: %w", err)
-		}
-		personal = string(b)
-	}
 	if stx, prep, ok := tx.preparedIn(); ok {
-		return tx.createPrepared(ctx, stx, prep, u, with, string(attrs), string(detail), personal)
+		return tx.createPrepared(ctx, stx, prep, u, with, attrs, detail, personal)
 	}
 	insert := func(suffix string) *bun.RawQuery {
 		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
 		active, status, access_start, access_end, attrs, version, created_at, updated_at)
 			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)`+suffix,
 			u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
-			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), string(attrs), u.Version, u.CreatedAt, u.UpdatedAt,
+			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
 			u.TenantID, with.ConfigVersion)
 	}
 	// The rows that follow take the user's pk from u: on PostgreSQL the
@@ -279,7 +274,7 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 			"SELECT pk, v.column1, v.column2, v.column3, v.column4, ? FROM (VALUES "+strings.Join(rows, ", ")+") AS v,", args...)
 	}
 	add("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?",
-		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, string(detail), personal)
+		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal)
 	if tx.dialect == SQLite {
 		// One call runs the script: the driver executes its statements in
 		// turn, and answers with the rows of the last.
@@ -328,6 +323,32 @@ func (tx *Tx) createPrepared(ctx context.Context, stx *sql.Tx, prep *prepared, u
 	}
 	return mapError(prep.exec(ctx, stx, d, prep.audit,
 		e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal))
+}
+
+// newUserJSON sets the new user u's event's resource and time, and returns
+// the JSON of u's document and of the event's detail and personal values
+// (NULL when there are none), kept apart as AppendAudit keeps them.
+func newUserJSON(u *User, with NewUser) (attrs, detail string, personal any, err error) {
+	e := with.Event
+	e.ResourceID, e.At = u.ID, u.CreatedAt
+	a, err := json.Marshal(u.Attrs)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("user attributes: %w", err)
+	}
+	row := *e
+	row.split()
+	d, err := json.Marshal(row.Detail)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("audit detail: %w", err)
+	}
+	if row.Personal != nil {
+		b, err := json.Marshal(row.Personal)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("audit detail: %w", err)
+		}
+		personal = string(b)
+	}
+	return string(a), string(d), personal, nil
 }
 
 // created maps CreateUser's error: no row means the configuration moved.

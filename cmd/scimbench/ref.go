@@ -38,7 +38,10 @@ func reference(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	query := store.Query{TenantID: to.tenant, ConnectorID: to.connector, StartIndex: 1, Count: w.count}
+	// The statement scimd runs for a list without projection: with each
+	// user's groups, and attrs read as text for splicing.
+	query := store.Query{TenantID: to.tenant, ConnectorID: to.connector, StartIndex: 1, Count: w.count,
+		Groups: true, RawAttrs: true}
 	var statements [][]string // each request runs one of these lists
 	switch w.scenario {
 	case "walk":

@@ -35,6 +35,8 @@ Usage:
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
+  scimd session list --tenant T --user ID [--database-url URL]
+  scimd session end  --tenant T --user ID [--database-url URL]
   scimd version
 
 Getting started:
@@ -74,6 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate":   migrate,
 		"token":     token,
 		"connector": connector,
+		"session":   session,
 		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

@@ -42,7 +42,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("serve --help: code %d, %q", code, errOut)
 	}
 	// A group's --help lists its subcommands, rather than pointing at itself.
-	for cmd, subs := range map[string][]string{"token": {"create", "list", "revoke"}, "connector": {"set", "preview"}} {
+	for cmd, subs := range map[string][]string{"token": {"create", "list", "revoke"}, "connector": {"set", "preview"}, "session": {"list", "end"}} {
 		code, _, errOut := scimd(t, nil, cmd, "--help")
 		if code != 0 || strings.Contains(errOut, "Run 'scimd "+cmd+" --help'") {
 			t.Fatalf("%s --help: code %d, %q", cmd, code, errOut)
@@ -77,6 +77,8 @@ func TestMissingDatabase(t *testing.T) {
 		{"token", "list"},
 		{"token", "revoke", "1"},
 		{"connector", "set", "--tenant", "acme", "--connector", "okta", "--profile", "okta"},
+		{"session", "list", "--tenant", "acme", "--user", "11111111-1111-4111-8111-111111111111"},
+		{"session", "end", "--tenant", "acme", "--user", "11111111-1111-4111-8111-111111111111"},
 	} {
 		for _, environ := range []map[string]string{{"SCIMD_DATABASE_URL": missing}, {"SCIMD_DATABASE_URL": "sqlite:" + missing + "?x=1"}} {
 			code, _, errOut := scimd(t, environ, args...)

@@ -83,6 +83,10 @@ func serve(ctx context.Context, e env, args []string) error {
 //	     /scim/v2/     SCIM 2.0 (scim.NewHandler): /scim/v2/{tenant}/Users, ...
 //	     /admin/v1/    the admin API (admin.NewHandler): /admin/v1/{tenant}/...
 //	POST /jit/{tenant}/{connector}   the ID-token hook (jit.NewHook)
+//	POST /auth/{tenant}/logout   ends the sign-in session (jit.Sessions)
+//
+// /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
+// handed to scim here, as the two do not import each other.
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
@@ -99,11 +103,14 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 		outage.End(r.Context())
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	sessions := jit.NewSessions(jit.SessionConfig{BaseURL: baseURL, Logger: log}, engine)
+	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage,
+		Session: sessions.Resolve}, db.Reader(), engine))
+	mux.HandleFunc("/auth/{tenant}/logout", sessions.ServeLogout)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
+		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
 	return mux
 }

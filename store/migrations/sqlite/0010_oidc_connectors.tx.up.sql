@@ -14,5 +14,5 @@ UPDATE sqlite_schema
    SET sql = replace(sql, 'CHECK (kind IN (''scim'', ''admin''))', 'CHECK (kind IN (''scim'', ''oidc'', ''admin''))')
  WHERE type = 'table' AND name = 'connectors';
 PRAGMA writable_schema = OFF;
-CREATE TABLE schema_cookie_0009 (x);
-DROP TABLE schema_cookie_0009;
+CREATE TABLE schema_cookie_0010 (x);
+DROP TABLE schema_cookie_0010;

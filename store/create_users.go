@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// PrepareNewUser gives u, a user to create with [Tx.CreateUsers], its id,
+// version 1, timestamps, folded columns and status, as [Tx.CreateUser]
+// does when it writes: the caller can answer with them before the write.
+func PrepareNewUser(u *User) { u.fresh(now()) }
+
+// TakenUserNames returns which of the folded userNames a user of the
+// tenant holds already.
+func (r reader) TakenUserNames(ctx context.Context, tenantID int64, folded []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	if len(folded) == 0 {
+		return taken, nil
+	}
+	var names []string
+	err := r.idb.NewSelect().TableExpr("users").Column("user_name_folded").
+		Where("tenant_id = ? AND user_name_folded IN (?)", tenantID, bun.List(folded)).
+		Scan(ctx, &names)
+	for _, n := range names {
+		taken[n] = true
+	}
+	return taken, mapError(err)
+}
+
+// CreateUsers is [Tx.CreateUser] for many users of one tenant, made by
+// one connector with one configuration version, each prepared with
+// [PrepareNewUser]: every row that comes with a user (link, external ID,
+// attribute sources, audit event) as CreateUser writes it, for all of
+// them in one statement on PostgreSQL and in one script on SQLite. It
+// writes all of the users or fails: a userName taken is a
+// [*ConflictError], a configuration that moved [ErrStale]; run it in a
+// savepoint ([DB.RunInTx] inside another) so that a failure leaves the
+// transaction usable, and roll back on any error.
+func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) error {
+	if len(users) == 0 {
+		return nil
+	}
+	if len(with) != len(users) {
+		return fmt.Errorf("CreateUsers: %d users, %d NewUsers", len(users), len(with))
+	}
+	tenantID, connectorID, version := users[0].TenantID, with[0].ConnectorID, with[0].ConfigVersion
+	var userRows, eventRows, extRows, srcRows, ids []string
+	var userArgs, eventArgs, extArgs, srcArgs, idArgs []any
+	for i, u := range users {
+		w := with[i]
+		if u.ID == "" || u.TenantID != tenantID || w.ConnectorID != connectorID || w.ConfigVersion != version {
+			return fmt.Errorf("CreateUsers: user %d is not prepared, or of another tenant, connector or configuration", i)
+		}
+		attrs, detail, personal, err := newUserJSON(u, w)
+		if err != nil {
+			return err
+		}
+		e := w.Event
+		userRows = append(userRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		userArgs = append(userArgs, u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
+			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt)
+		eventRows = append(eventRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		eventArgs = append(eventArgs, e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal)
+		if u.ExternalID != "" {
+			extRows = append(extRows, "(?, ?)")
+			extArgs = append(extArgs, u.ID, u.ExternalID)
+		}
+		for _, s := range w.Sources {
+			srcRows = append(srcRows, "(?, ?, ?, ?, ?)")
+			srcArgs = append(srcArgs, u.ID, s.Attribute, s.Source, s.ConnectorID, s.Rule)
+		}
+		ids = append(ids, "?")
+		idArgs = append(idArgs, u.ID)
+	}
+	raw := func(query string, args ...any) string { return tx.idb.NewRaw(query, args...).String() }
+	// The rows that follow take each user's pk from u, joined on the id: on
+	// PostgreSQL the inserted rows, on SQLite the rows found by their ids.
+	from := "u"
+	if tx.dialect == SQLite {
+		from = raw("(SELECT pk, id, created_at FROM users WHERE id IN ("+strings.Join(ids, ", ")+")) AS u", idArgs...)
+	}
+	insertUsers := raw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
+		active, status, access_start, access_end, attrs, version, created_at, updated_at) VALUES `+strings.Join(userRows, ", "), userArgs...)
+	follow := []string{
+		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, u.pk, u.created_at FROM "+from, connectorID),
+		raw("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) VALUES "+
+			strings.Join(eventRows, ", "), eventArgs...),
+	}
+	if len(extRows) > 0 {
+		follow = append(follow, raw("INSERT INTO user_external_ids (connector_id, user_pk, value) SELECT ?, u.pk, v.column2 FROM "+from+
+			" JOIN (VALUES "+strings.Join(extRows, ", ")+") AS v ON v.column1 = CAST(u.id AS text)", append([]any{connectorID}, extArgs...)...))
+	}
+	if len(srcRows) > 0 {
+		follow = append(follow, raw("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) "+
+			"SELECT u.pk, v.column2, v.column3, v.column4, v.column5, u.created_at FROM "+from+
+			" JOIN (VALUES "+strings.Join(srcRows, ", ")+") AS v ON v.column1 = CAST(u.id AS text)", srcArgs...))
+	}
+	// The users are created only while the configuration they were mapped
+	// with is current: otherwise the last statement reads no row.
+	current := raw("EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)", tenantID, version)
+	var query string
+	if tx.dialect == SQLite {
+		query = strings.Join(append(append([]string{insertUsers}, follow...),
+			raw("SELECT pk, id FROM users WHERE id IN ("+strings.Join(ids, ", ")+") AND ", idArgs...)+current), ";\n")
+	} else {
+		var b strings.Builder
+		b.WriteString("WITH u AS (" + insertUsers + " RETURNING pk, id, created_at)")
+		for i, f := range follow {
+			fmt.Fprintf(&b, ", q%d AS (%s)", i, f)
+		}
+		b.WriteString(" SELECT pk, id FROM u WHERE " + current)
+		query = b.String()
+	}
+	rows, err := tx.idb.QueryContext(ctx, query)
+	if err != nil {
+		return mapError(err)
+	}
+	defer rows.Close()
+	pks := make(map[string]int64, len(users))
+	for rows.Next() {
+		var pk int64
+		var id string
+		if err := rows.Scan(&pk, &id); err != nil {
+			return mapError(err)
+		}
+		pks[id] = pk
+	}
+	if err := rows.Err(); err != nil {
+		return mapError(err)
+	}
+	if len(pks) != len(users) {
+		return ErrStale
+	}
+	for _, u := range users {
+		u.PK = pks[u.ID]
+	}
+	return nil
+}
