@@ -22,7 +22,6 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-
 // acmeConfig is tenant acme: a SCIM connector (okta) and two OIDC
 // connectors of one provider, sso (JIT creates users) and known (only
 // links and updates users that exist); and tenant globex, whose OIDC
