@@ -341,6 +341,47 @@ func TestKeyRotation(t *testing.T) {
 	refused(t, err, "kid", tok)
 }
 
+// TestWithdrawnKey: a key the OP takes out of its JWKS stops being
+// accepted within the hour, without a token needing an unknown kid.
+func TestWithdrawnKey(t *testing.T) {
+	op, v, clk := setup(t)
+	old := op.Key()
+	if _, err := v.Verify(t.Context(), old.Sign(op.Claims("alice", clientID)), jit.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	op.Rotate(t, "RS256")
+	op.Publish(op.Key()) // the old key withdrawn
+	clk.Add(59 * time.Minute)
+	if _, err := v.Verify(t.Context(), old.Sign(op.Claims("alice", clientID)), jit.Expect{}); err != nil {
+		t.Fatalf("inside the hour, the key held: %v", err)
+	}
+	if n := op.Count(oidctest.JWKS); n != 1 {
+		t.Fatalf("%d JWKS fetches inside the hour, want 1", n)
+	}
+	clk.Add(time.Minute)
+	// This token starts a background fetch; the ones after it see its result.
+	_, _ = v.Verify(t.Context(), old.Sign(op.Claims("alice", clientID)), jit.Expect{})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tok := old.Sign(op.Claims("alice", clientID))
+		_, err := v.Verify(t.Context(), tok, jit.Expect{})
+		if err != nil {
+			refused(t, err, "kid", tok)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the withdrawn key is still accepted after the hour")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := op.Count(oidctest.JWKS); n != 2 {
+		t.Errorf("%d JWKS fetches, want 2", n)
+	}
+	if _, err := v.Verify(t.Context(), op.Sign(op.Claims("alice", clientID)), jit.Expect{}); err != nil {
+		t.Fatalf("the new key: %v", err)
+	}
+}
+
 func TestJWKSFetchFailureRetried(t *testing.T) {
 	op, v, clk := setup(t)
 	op.Handle(oidctest.JWKS, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
@@ -449,25 +490,42 @@ func TestDiscoveryEndpointsMustBeHTTPS(t *testing.T) {
 // config would.
 func slowClient(c *jit.VerifierConfig) { c.Client = &http.Client{Timeout: 300 * time.Millisecond} }
 
-func TestDiscoveryTimeout(t *testing.T) {
-	op, v, _ := setup(t, slowClient)
-	op.SetDelay(oidctest.Discovery, 30*time.Second)
-	start := time.Now()
-	_, err := v.Verify(t.Context(), op.Sign(op.Claims("alice", clientID)), jit.Expect{})
-	refused(t, err, "discovery", "")
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("a slow discovery took %v to fail; want about the 300ms timeout", d)
+// TestSlowProvider: a provider that stalls (before its headers, or in the
+// middle of its body) fails the call at the client's timeout, not never.
+func TestSlowProvider(t *testing.T) {
+	stallBody := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"keys":[`))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
 	}
-}
-
-func TestJWKSTimeout(t *testing.T) {
-	op, v, _ := setup(t, slowClient)
-	op.SetDelay(oidctest.JWKS, 30*time.Second)
-	start := time.Now()
-	_, err := v.Verify(t.Context(), op.Sign(op.Claims("alice", clientID)), jit.Expect{})
-	refused(t, err, "jwks", "")
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("a slow JWKS took %v to fail; want about the 300ms timeout", d)
+	for _, tc := range []struct {
+		name, endpoint, reason string
+		stall                  http.HandlerFunc // nil: a 30s delay before anything
+	}{
+		{name: "discovery", endpoint: oidctest.Discovery, reason: "discovery"},
+		{name: "JWKS", endpoint: oidctest.JWKS, reason: "jwks"},
+		{name: "JWKS body", endpoint: oidctest.JWKS, reason: "jwks", stall: stallBody},
+		{name: "userinfo", endpoint: oidctest.UserInfo, reason: "userinfo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op, v, _ := setup(t, slowClient)
+			op.SetUserInfo("at", map[string]any{"sub": "alice"})
+			if tc.stall != nil {
+				op.Handle(tc.endpoint, tc.stall)
+			} else {
+				op.SetDelay(tc.endpoint, 30*time.Second)
+			}
+			start := time.Now()
+			id, err := v.Verify(t.Context(), op.Sign(op.Claims("alice", clientID)), jit.Expect{})
+			if err == nil {
+				err = v.UserInfo(t.Context(), "at", id)
+			}
+			refused(t, err, tc.reason, "")
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("a slow %s took %v to fail; want about the 300ms timeout", tc.name, d)
+			}
+		})
 	}
 }
 
