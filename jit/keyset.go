@@ -232,7 +232,7 @@ func (k *keySet) refuse(ctx context.Context, e *TokenError) error {
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, asymmetric)
+	jws, err := jose.ParseSignedCompact(raw, asymmetric)
 	if err != nil {
 		return nil, k.refuse(ctx, &TokenError{Reason: "malformed", Detail: "the ID token is not a signed JWT with an asymmetric algorithm"})
 	}

@@ -11,6 +11,8 @@
 //	… jit.NewVerifier(jit.VerifierConfig{Issuer: op.URL, ClientID: "my-client"}) …
 //	if n := op.Count(oidctest.JWKS); n != 1 { … }
 //
-// It is for _test.go files only (a root test enforces it). For a full
-// browser login flow, use github.com/oauth2-proxy/mockoidc.
+// It has no login page: codes are handed out by AddCode, and the token
+// endpoint checks neither client credentials nor PKCE. For a browser login
+// flow, use github.com/oauth2-proxy/mockoidc. It is for _test.go files
+// only (a root test enforces it).
 package oidctest
