@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"scim/patch":      {},
 	"scim/dialect":    {"scim/patch"},
 	"jit":             {"reconcile", "store"},
+	"jit/oidctest":    {},
 	"csvio":           {"reconcile", "store", "schemas"},
 	"admin":           {"reconcile", "reconcile/rules", "store"},
 	"cmd/scimd":       {"*"},

@@ -16,7 +16,9 @@
 //	keyset.go   the JWKS behind the Verifier: an oidc.KeySet that refetches
 //	            the issuer's keys for an unknown kid at most once per
 //	            cooldown window, so a flood of forged tokens costs one fetch,
-//	            while a real key rotation is picked up after the window.
+//	            while a real key rotation is picked up after the window,
+//	            and keys older than an hour are fetched again, so a key the
+//	            OP withdrew stops being trusted.
 //	            Also the guarded HTTP client: timeouts on connect, TLS,
 //	            response header and total; bounded bodies; no redirects; and
 //	            only the issuer's discovery document and the JWKS, userinfo

@@ -35,6 +35,10 @@ const (
 	// failedFetchRetry is the wait after a failed JWKS fetch (shorter than
 	// the cooldown, so a blip at the OP does not refuse logins for long).
 	failedFetchRetry = 5 * time.Second
+	// maxKeyAge is how long keys are used without a fetch. Past it, the
+	// next token starts a fetch in the background (and is verified with
+	// the keys held): a key the OP withdrew stops working within the hour.
+	maxKeyAge = time.Hour
 )
 
 // asymmetric lists the only signature algorithms a token may carry: those
@@ -199,6 +203,7 @@ type keySet struct {
 
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
+	fetched  time.Time // when keys were fetched
 	next     time.Time // no fetch for an unknown kid before this
 	inflight *keyFetch
 }
@@ -227,7 +232,7 @@ func (k *keySet) refuse(ctx context.Context, e *TokenError) error {
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, asymmetric)
+	jws, err := jose.ParseSignedCompact(raw, asymmetric)
 	if err != nil {
 		return nil, k.refuse(ctx, &TokenError{Reason: "malformed", Detail: "the ID token is not a signed JWT with an asymmetric algorithm"})
 	}
@@ -235,6 +240,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, k.refuse(ctx, &TokenError{Reason: "malformed", Detail: "the ID token must carry exactly one signature"})
 	}
 	kid := jws.Signatures[0].Header.KeyID
+	k.refreshIfOld(ctx)
 	payload, known := verifyWith(jws, kid, k.cached())
 	if payload != nil {
 		return payload, nil
@@ -282,6 +288,27 @@ func (k *keySet) cached() []jose.JSONWebKey {
 	return k.keys
 }
 
+// refreshIfOld starts a fetch, without waiting for it, when the keys are
+// older than maxKeyAge.
+func (k *keySet) refreshIfOld(ctx context.Context) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if k.inflight != nil || k.keys == nil || now.Sub(k.fetched) < maxKeyAge || now.Before(k.next) {
+		return
+	}
+	k.start(ctx, now)
+}
+
+// start begins a fetch; k.mu is held.
+func (k *keySet) start(ctx context.Context, now time.Time) *keyFetch {
+	f := &keyFetch{done: make(chan struct{})}
+	k.inflight = f
+	k.next = now.Add(min(k.cooldown, failedFetchRetry))
+	go k.fetch(context.WithoutCancel(ctx), f)
+	return f
+}
+
 // refresh fetches the JWKS unless a fetch is running (then it waits for
 // that one) or the last one is younger than the cooldown (errCooldown).
 // The fetch itself runs detached from ctx, so one impatient caller does
@@ -295,10 +322,7 @@ func (k *keySet) refresh(ctx context.Context) error {
 			k.mu.Unlock()
 			return errCooldown
 		}
-		f = &keyFetch{done: make(chan struct{})}
-		k.inflight = f
-		k.next = now.Add(min(k.cooldown, failedFetchRetry))
-		go k.fetch(context.WithoutCancel(ctx), f)
+		f = k.start(ctx, now)
 	}
 	k.mu.Unlock()
 	select {
@@ -313,8 +337,8 @@ func (k *keySet) fetch(ctx context.Context, f *keyFetch) {
 	keys, err := k.get(ctx)
 	k.mu.Lock()
 	if err == nil {
-		k.keys = keys
-		k.next = k.now().Add(k.cooldown)
+		k.keys, k.fetched = keys, k.now()
+		k.next = k.fetched.Add(k.cooldown)
 	}
 	k.inflight = nil
 	f.err = err

@@ -275,7 +275,7 @@ func (v *Verifier) Verify(ctx context.Context, rawIDToken string, want Expect) (
 	}
 	// Read the header first to name a wrong algorithm as such; go-oidc
 	// refuses it too, as a parse error.
-	jws, err := jose.ParseSigned(rawIDToken, anyAlg)
+	jws, err := jose.ParseSignedCompact(rawIDToken, anyAlg)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, &TokenError{Reason: "malformed", Detail: "the ID token is not a compact JWS with one signature"}
 	}
