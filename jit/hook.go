@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
@@ -22,8 +21,10 @@ type HookConfig struct {
 	// KiB; the Verifier refuses one over its own bound).
 	MaxBodyBytes int64
 	// Client, when not nil, is the HTTP client the Verifiers start from
-	// (see [VerifierConfig]).
-	Client *http.Client
+	// (see [VerifierConfig]); Verifiers, when not nil, is the cache of
+	// Verifiers shared with the browser login (Client is then its own).
+	Client    *http.Client
+	Verifiers *Verifiers
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -41,14 +42,7 @@ type Hook struct {
 	engine *reconcile.Engine
 	db     store.Reader
 
-	mu        sync.Mutex
-	verifiers map[verifierKey]*Verifier
-}
-
-// verifierKey names a connector's provider as its configuration says: a
-// configuration naming another issuer or client gets a Verifier of its own.
-type verifierKey struct {
-	tenant, connector, issuer, clientID string
+	verifiers *Verifiers
 }
 
 // NewHook returns the ID-token hook. db is the read-only store; writes go
@@ -63,7 +57,11 @@ func NewHook(cfg HookConfig, db store.Reader, engine *reconcile.Engine) *Hook {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hook{cfg: cfg, engine: engine, db: db, verifiers: map[verifierKey]*Verifier{}}
+	v := cfg.Verifiers
+	if v == nil {
+		v = NewVerifiers(cfg.Client, cfg.Now)
+	}
+	return &Hook{cfg: cfg, engine: engine, db: db, verifiers: v}
 }
 
 // hookRequest is the hook's body.
@@ -148,7 +146,7 @@ func (h *Hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o := conn.OIDC
 	policy := Policy{Tenant: conn.Tenant, Connector: conn.Name, EmailDomains: conn.EmailDomains, Vouches: conn.Vouches,
 		EmailVerified: o.EmailVerified, CreateUsers: o.CreateUsers, UserNameClaim: o.UserNameClaim}
-	res, err := h.login(ctx, p, policy, h.verifier(conn.Tenant, conn.Name, o.Issuer, o.ClientID), req)
+	res, err := h.login(ctx, p, policy, h.verifiers.Get(conn.Tenant, conn.Name, o.Issuer, o.ClientID), req)
 	if err != nil {
 		h.refused(w, r, err)
 		return
@@ -181,15 +179,22 @@ func (h *Hook) login(ctx context.Context, p store.Principal, policy Policy, v *V
 			return nil, err
 		}
 	}
+	return signIn(ctx, h.engine, p, policy, id, h.cfg.Now())
+}
+
+// signIn is what the hook and the browser login do with a verified
+// identity: the connector's policy, then reconcile's sign-in, which
+// creates, updates or links the user, or refuses them (audited).
+func signIn(ctx context.Context, engine *reconcile.Engine, p store.Principal, policy Policy, id *Identity, now time.Time) (*Result, error) {
 	identity := auditIdentity(id)
 	in, err := Login(p, policy, id)
 	if err != nil {
 		if refusal, ok := errors.AsType[*reconcile.SignInError](err); ok {
-			return nil, h.engine.RefuseSignIn(ctx, p, refusal, identity)
+			return nil, engine.RefuseSignIn(ctx, p, refusal, identity)
 		}
 		return nil, err
 	}
-	plan, err := h.engine.SignIn(ctx, in, policy.CreateUsers, identity, h.cfg.Now())
+	plan, err := engine.SignIn(ctx, in, policy.CreateUsers, identity, now)
 	if err != nil {
 		return nil, err
 	}
@@ -205,25 +210,6 @@ func lacksClaims(id *Identity) bool {
 		}
 	}
 	return false
-}
-
-// verifier returns the connector's Verifier, made on first use and kept
-// while its configuration names the same issuer and client.
-func (h *Hook) verifier(tenant, connector, issuer, clientID string) *Verifier {
-	key := verifierKey{tenant, connector, issuer, clientID}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if v, ok := h.verifiers[key]; ok {
-		return v
-	}
-	for k := range h.verifiers {
-		if k.tenant == key.tenant && k.connector == key.connector {
-			delete(h.verifiers, k) // the configuration moved on
-		}
-	}
-	v := NewVerifier(VerifierConfig{Issuer: issuer, ClientID: clientID, Client: h.cfg.Client, Now: h.cfg.Now})
-	h.verifiers[key] = v
-	return v
 }
 
 // doc is the hook's answer: the user as SCIM JSON, with whether the login

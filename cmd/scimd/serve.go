@@ -84,6 +84,8 @@ func serve(ctx context.Context, e env, args []string) error {
 //	     /admin/v1/    the admin API (admin.NewHandler): /admin/v1/{tenant}/...
 //	POST /jit/{tenant}/{connector}   the ID-token hook (jit.NewHook)
 //	POST /auth/{tenant}/logout   ends the sign-in session (jit.Sessions)
+//	GET  /auth/{tenant}/{connector}/login      browser login (jit.RP)
+//	GET  /auth/{tenant}/{connector}/callback   its callback
 //
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
@@ -107,8 +109,12 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage,
 		Session: sessions.Resolve}, db.Reader(), engine))
 	mux.HandleFunc("/auth/{tenant}/logout", sessions.ServeLogout)
+	verifiers := jit.NewVerifiers(nil, nil) // one per provider, for the hook and the login
+	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
+	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
+	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
-	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Logger: log}, db.Reader(), engine))
+	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
