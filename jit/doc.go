@@ -36,6 +36,18 @@
 //	            JSON Error. reconcile.Engine.SignIn decides who may sign in
 //	            now (disabled, access window, create not allowed), audits
 //	            refusals and sign-ins, and activates pending users.
+//	rp.go       RP: the browser login, scimd as the relying party.
+//	            GET /auth/{tenant}/{connector}/login checks return_to (a
+//	            path, or an origin the connector lists), records a login
+//	            (state as a hash, nonce, PKCE verifier, the hash of the
+//	            browser's scimd_login cookie) through reconcile and sends
+//	            the browser to the provider (code flow, PKCE S256); the
+//	            callback uses that login once, exchanges the code, verifies
+//	            the ID token and its nonce, signs the person in as the hook
+//	            does (same Policy, same reconcile.Engine.SignIn), starts a
+//	            session and sends the browser to return_to. Refusals are
+//	            pages saying why. Verifiers: the cache of Verifiers the hook
+//	            and the login share.
 //	session.go  the session's HTTP side: the cookie (scimd_session:
 //	            HttpOnly, SameSite=Lax, Path=/, Secure behind TLS or an https
 //	            base URL, holding only the random secret; the database keeps

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
@@ -125,6 +126,16 @@ type rpWorld struct {
 	op      *mockoidc.MockOIDC
 	crafted *oidctest.Server
 	okta    string // acme/okta's SCIM token
+
+	mu   sync.Mutex
+	skew time.Duration // how far the engine's clock is ahead
+}
+
+// later moves the engine's clock on by d.
+func (w *rpWorld) later(d time.Duration) {
+	w.mu.Lock()
+	w.skew += d
+	w.mu.Unlock()
 }
 
 func newRPWorld(t *testing.T, db *store.DB) *rpWorld {
@@ -140,6 +151,11 @@ func newRPWorld(t *testing.T, db *store.DB) *rpWorld {
 		t.Fatal(err)
 	}
 	w.engine = reconcile.New(db, cfg)
+	w.engine.SetClock(func() time.Time {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return time.Now().Add(w.skew)
+	})
 	sessions := jit.NewSessions(jit.SessionConfig{}, w.engine)
 	rp := jit.NewRP(jit.RPConfig{Getenv: func(k string) string {
 		if k == "RP_TEST_SECRET" {
@@ -434,6 +450,14 @@ func TestBrowserLoginState(t *testing.T) {
 			second.RawQuery = q.Encode()
 			status, _, body := b.get(second.String())
 			refusedPage(t, status, body, 400, "code")
+		})
+		t.Run("expired state", func(t *testing.T) {
+			b := w.browser()
+			cb := w.authorize(b, grace(), "")
+			w.later(reconcile.DefaultLoginTTL + time.Second)
+			defer w.later(-reconcile.DefaultLoginTTL - time.Second)
+			status, _, body := b.get(cb)
+			refusedPage(t, status, body, 400, "state_expired")
 		})
 		t.Run("a callback in another browser", func(t *testing.T) {
 			cb := w.authorize(w.browser(), grace(), "")

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/reconcile/rules"
+	"github.com/scimd/scimd/store/storetest"
+)
+
+// TestBrowserLoginRoutes: serve's routes hold the browser login: a person
+// signs in through mockoidc (the client secret read from the environment
+// variable the configuration names), lands on /Me signed in, and logs out.
+func TestBrowserLoginRoutes(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		op, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = op.Shutdown() })
+		t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret)
+		cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(`
+tenants:
+  - name: acme
+    connectors:
+      - name: sso
+        kind: oidc
+        oidc: {issuer: %s, clientId: %s, clientSecretEnv: SCIMD_TEST_SSO_SECRET}
+        emailDomains: [example.com]
+`, op.Issuer(), op.ClientID)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		newToken(t, dsn, "acme", "okta") // migrates; the tenant exists
+		db := storetest.Open(t, dsn)
+		srv := httptest.NewServer(routes(db, reconcile.New(db, cfg), "", 1<<20, slog.New(slog.DiscardHandler)))
+		t.Cleanup(srv.Close)
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Jar: jar} // follows every redirect, as a browser does
+		op.QueueUser(&mockoidc.MockUser{Subject: "00u-ann", Email: "ann@example.com", EmailVerified: true, PreferredUsername: "ann@example.com"})
+		res, err := browser.Get(srv.URL + "/auth/acme/sso/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/scim/v2/acme/Me" {
+			t.Fatalf("login ended at %s with %d, want /Me 200", res.Request.URL, res.StatusCode)
+		}
+		req, _ := http.NewRequest("POST", srv.URL+"/auth/acme/logout", nil)
+		if res, err = browser.Do(req); err != nil || res.StatusCode != http.StatusNoContent {
+			t.Fatalf("logout: %v %v", res, err)
+		}
+		res.Body.Close()
+		if res, err = browser.Get(srv.URL + "/scim/v2/acme/Me"); err != nil || res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("/Me after logout: %v %v", res, err)
+		}
+		res.Body.Close()
+		res, err = browser.Get(srv.URL + "/auth/acme/sso/login?return_to=" + "https://evil.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("an open redirect: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	})
+}
