@@ -680,3 +680,41 @@ func TestConcurrentBrowserLogins(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginAgainEndsPreviousSession: signing in again in a browser ends
+// the session its old cookie held.
+func TestLoginAgainEndsPreviousSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newRPWorld(t, db)
+		b := w.browser()
+		if status, _, body := w.login(b, grace(), ""); status != http.StatusSeeOther {
+			t.Fatalf("login: %d %s", status, body)
+		}
+		u, _ := url.Parse(w.url)
+		var old string
+		for _, c := range b.c.Jar.Cookies(u) {
+			if c.Name == jit.CookieName {
+				old = c.Value
+			}
+		}
+		if old == "" {
+			t.Fatal("no session cookie after the login")
+		}
+		if status, _, body := w.login(b, grace(), ""); status != http.StatusSeeOther {
+			t.Fatalf("second login: %d %s", status, body)
+		}
+		if status, _ := w.me(b); status != 200 {
+			t.Fatalf("/Me with the new session: %d", status)
+		}
+		req, _ := http.NewRequest("GET", w.url+"/scim/v2/acme/Me", nil)
+		req.AddCookie(&http.Cookie{Name: jit.CookieName, Value: old})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("/Me with the old cookie: %d, want 401", res.StatusCode)
+		}
+	})
+}
