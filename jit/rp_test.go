@@ -484,27 +484,34 @@ func TestBrowserLoginState(t *testing.T) {
 	})
 }
 
+// craftedClaims are a valid ID token's claims of the crafted connector's
+// provider, with the nonce given (none for "").
+func (w *rpWorld) craftedClaims(nonce string) map[string]any {
+	c := w.crafted.Claims("00u-nonce", "crafted-app")
+	c["email"], c["email_verified"], c["preferred_username"], c["name"] = "nonce@acme.com", true, "nonce@acme.com", "N. Once"
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	return c
+}
+
+// craftedLogin runs a login of the crafted connector in b, whose provider
+// answers code with the ID token sign makes from the login's nonce (and
+// access token "at-"+code), and answers the callback.
+func (w *rpWorld) craftedLogin(b *browser, code string, sign func(nonce string) string) (int, string, string) {
+	w.t.Helper()
+	auth := w.start(b, "crafted", "")
+	w.crafted.AddCode(code, oidctest.TokenResponse{AccessToken: "at-" + code, TokenType: "Bearer", IDToken: sign(auth.Query().Get("nonce"))})
+	return b.get(w.url + "/auth/acme/crafted/callback?code=" + code + "&state=" + url.QueryEscape(auth.Query().Get("state")))
+}
+
 // TestBrowserLoginNonce: the ID token must carry the nonce of the login
 // whose state came back: a token of another login (a replayed nonce) and
 // a token with none are refused, and nothing is written.
 func TestBrowserLoginNonce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newRPWorld(t, db)
-		claims := func(nonce string) map[string]any {
-			c := w.crafted.Claims("00u-nonce", "crafted-app")
-			c["email"], c["email_verified"], c["preferred_username"], c["name"] = "nonce@acme.com", true, "nonce@acme.com", "N. Once"
-			if nonce != "" {
-				c["nonce"] = nonce
-			}
-			return c
-		}
-		// callback completes a crafted login with the ID token sign makes
-		// from the login's nonce.
-		callback := func(b *browser, code string, sign func(nonce string) string) (int, string, string) {
-			auth := w.start(b, "crafted", "")
-			w.crafted.AddCode(code, oidctest.TokenResponse{AccessToken: "at-" + code, TokenType: "Bearer", IDToken: sign(auth.Query().Get("nonce"))})
-			return b.get(w.url + "/auth/acme/crafted/callback?code=" + code + "&state=" + url.QueryEscape(auth.Query().Get("state")))
-		}
+		claims, callback := w.craftedClaims, w.craftedLogin
 		b := w.browser()
 		var first string
 		status, _, body := callback(b, "c1", func(n string) string { first = n; return w.crafted.Sign(claims(n)) })
@@ -715,6 +722,51 @@ func TestLoginAgainEndsPreviousSession(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("/Me with the old cookie: %d, want 401", res.StatusCode)
+		}
+	})
+}
+
+// TestBrowserLoginRefusals: at the callback, a userinfo sub other than the
+// ID token's, an unverified email and an email outside the connector's
+// domains are refused with a page saying why, and nobody is created.
+func TestBrowserLoginRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newRPWorld(t, db)
+		t.Run("userinfo of another subject", func(t *testing.T) {
+			status, _, body := w.craftedLogin(w.browser(), "u1", func(n string) string {
+				c := w.craftedClaims(n)
+				delete(c, "name") // so that userinfo is fetched
+				w.crafted.SetUserInfo("at-u1", map[string]any{"sub": "00u-someone-else", "name": "Mallory"})
+				return w.crafted.Sign(c)
+			})
+			refusedPage(t, status, body, 401, "userinfo_sub")
+		})
+		t.Run("unverified email", func(t *testing.T) {
+			status, _, body := w.craftedLogin(w.browser(), "u2", func(n string) string {
+				c := w.craftedClaims(n)
+				c["email_verified"] = false
+				return w.crafted.Sign(c)
+			})
+			refusedPage(t, status, body, 403, jit.RefusedEmailUnverified)
+		})
+		t.Run("email outside the domains", func(t *testing.T) {
+			status, _, body := w.craftedLogin(w.browser(), "u3", func(n string) string {
+				c := w.craftedClaims(n)
+				c["email"], c["preferred_username"] = "eve@evil.example", "eve@evil.example"
+				return w.crafted.Sign(c)
+			})
+			refusedPage(t, status, body, 403, jit.RefusedEmailDomain)
+		})
+		t.Run("another app's token", func(t *testing.T) {
+			status, _, body := w.craftedLogin(w.browser(), "u4", func(n string) string {
+				c := w.craftedClaims(n)
+				c["aud"] = "other-app"
+				return w.crafted.Sign(c)
+			})
+			refusedPage(t, status, body, 401, "audience")
+		})
+		if n := w.users(); n != 0 {
+			t.Errorf("%d users after the refusals, want 0", n)
 		}
 	})
 }
