@@ -103,7 +103,6 @@ type world struct {
 func newWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
 	w := &world{t: t, db: db, acme: newProvider(t, "acme-app"), globex: newProvider(t, "globex-app"), tokens: map[string]string{}, now: time.Now}
-	w.globex.kid = "g1"
 	cfgText := fmt.Sprintf(acmeConfig, w.acme.issuer(), w.globex.issuer())
 	cfg, err := rules.Load("acme.yaml", []byte(cfgText))
 	if err != nil {
@@ -530,7 +529,7 @@ func TestHookAuthorization(t *testing.T) {
 			}
 			// Even claiming acme's issuer and audience, globex's key does not sign for acme.
 			c["iss"], c["aud"] = w.acme.issuer(), "acme-app"
-			status, doc = w.login(signWith(t, w.globex.key, w.acme.kid, c))
+			status, doc = w.login(w.globex.signAs(w.acme.Key().ID, c))
 			if status != 401 || doc["error"] != "signature" {
 				t.Fatalf("%d %v, want 401 signature", status, doc)
 			}
