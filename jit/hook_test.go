@@ -64,6 +64,10 @@ tenants:
             if: has(claims.groups) && "Admins" in claims.groups
             groups: [Admins]
             roles: [admin]
+          - name: contract
+            if: has(claims.contract_start) && has(claims.contract_end)
+            accessStart: '${claims.contract_start}'
+            accessEnd: '${claims.contract_end}'
       - name: known
         kind: oidc
         oidc:
@@ -398,6 +402,12 @@ func TestRefusals(t *testing.T) {
 			{"an unverified email where verification is required", jit.RefusedEmailUnverified, 403, func(c map[string]any) { c["email_verified"] = false }},
 			{"an email outside the allowed domains", jit.RefusedEmailDomain, 403, func(c map[string]any) { c["email"] = "ada@evil.example" }},
 			{"no email where domains are required", jit.RefusedEmailDomain, 403, func(c map[string]any) { delete(c, "email") }},
+			{"an access window that has ended", reconcile.RefusedExpired, 403, func(c map[string]any) {
+				c["contract_start"], c["contract_end"] = "2001-01-01", "2002-01-01"
+			}},
+			{"an access window that has not opened", reconcile.RefusedNotYet, 403, func(c map[string]any) {
+				c["contract_start"], c["contract_end"] = "2090-01-01", "2091-01-01"
+			}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
