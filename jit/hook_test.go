@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
+	"github.com/scimd/scimd/jit/oidctest"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/scim"
@@ -675,6 +676,52 @@ func TestUnverifiedEmailNeverMatches(t *testing.T) {
 		}
 		if n := w.users(); n != 2 {
 			t.Fatalf("%d users, want 2", n)
+		}
+	})
+}
+
+// TestUnknownKidFloodAtTheHook: 1,000 ID tokens naming a key the provider
+// never published, posted to the hook, cost at most one JWKS fetch beyond
+// the first (the Verifier is the connector's, kept across requests, and
+// refetches for unknown keys once per cooldown), and are all refused.
+func TestUnknownKidFloodAtTheHook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if status, doc := w.login(w.acme.sign(t, w.ada())); status != 201 {
+			t.Fatalf("first login: %d %v", status, doc)
+		}
+		before := w.acme.Count(oidctest.JWKS)
+		forged := w.acme.signAs("never-published", w.ada())
+		body, _ := json.Marshal(map[string]string{"id_token": forged})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		refused := 0
+		sem := make(chan struct{}, 16)
+		for range 1000 {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				req, _ := http.NewRequest("POST", w.url+"/jit/acme/sso", strings.NewReader(string(body)))
+				req.Header.Set("Authorization", "Bearer "+w.tokens["acme/sso"])
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusUnauthorized {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if refused != 1000 {
+			t.Errorf("%d of 1000 forged tokens refused", refused)
+		}
+		if fetches := w.acme.Count(oidctest.JWKS) - before; fetches > 1 {
+			t.Errorf("%d JWKS fetches for 1000 tokens of an unknown kid, want at most 1 per cooldown", fetches)
 		}
 	})
 }
