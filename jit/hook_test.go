@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
+	"github.com/scimd/scimd/jit/oidctest"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/scim"
@@ -64,6 +65,10 @@ tenants:
             if: has(claims.groups) && "Admins" in claims.groups
             groups: [Admins]
             roles: [admin]
+          - name: contract
+            if: has(claims.contract_start) && has(claims.contract_end)
+            accessStart: '${claims.contract_start}'
+            accessEnd: '${claims.contract_end}'
       - name: known
         kind: oidc
         oidc:
@@ -103,7 +108,6 @@ type world struct {
 func newWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
 	w := &world{t: t, db: db, acme: newProvider(t, "acme-app"), globex: newProvider(t, "globex-app"), tokens: map[string]string{}, now: time.Now}
-	w.globex.kid = "g1"
 	cfgText := fmt.Sprintf(acmeConfig, w.acme.issuer(), w.globex.issuer())
 	cfg, err := rules.Load("acme.yaml", []byte(cfgText))
 	if err != nil {
@@ -399,6 +403,12 @@ func TestRefusals(t *testing.T) {
 			{"an unverified email where verification is required", jit.RefusedEmailUnverified, 403, func(c map[string]any) { c["email_verified"] = false }},
 			{"an email outside the allowed domains", jit.RefusedEmailDomain, 403, func(c map[string]any) { c["email"] = "ada@evil.example" }},
 			{"no email where domains are required", jit.RefusedEmailDomain, 403, func(c map[string]any) { delete(c, "email") }},
+			{"an access window that has ended", reconcile.RefusedExpired, 403, func(c map[string]any) {
+				c["contract_start"], c["contract_end"] = "2001-01-01", "2002-01-01"
+			}},
+			{"an access window that has not opened", reconcile.RefusedNotYet, 403, func(c map[string]any) {
+				c["contract_start"], c["contract_end"] = "2090-01-01", "2091-01-01"
+			}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -530,7 +540,7 @@ func TestHookAuthorization(t *testing.T) {
 			}
 			// Even claiming acme's issuer and audience, globex's key does not sign for acme.
 			c["iss"], c["aud"] = w.acme.issuer(), "acme-app"
-			status, doc = w.login(signWith(t, w.globex.key, w.acme.kid, c))
+			status, doc = w.login(w.globex.signAs(w.acme.Key().ID, c))
 			if status != 401 || doc["error"] != "signature" {
 				t.Fatalf("%d %v, want 401 signature", status, doc)
 			}
@@ -666,6 +676,52 @@ func TestUnverifiedEmailNeverMatches(t *testing.T) {
 		}
 		if n := w.users(); n != 2 {
 			t.Fatalf("%d users, want 2", n)
+		}
+	})
+}
+
+// TestUnknownKidFloodAtTheHook: 1,000 ID tokens naming a key the provider
+// never published, posted to the hook, cost at most one JWKS fetch beyond
+// the first (the Verifier is the connector's, kept across requests, and
+// refetches for unknown keys once per cooldown), and are all refused.
+func TestUnknownKidFloodAtTheHook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if status, doc := w.login(w.acme.sign(t, w.ada())); status != 201 {
+			t.Fatalf("first login: %d %v", status, doc)
+		}
+		before := w.acme.Count(oidctest.JWKS)
+		forged := w.acme.signAs("never-published", w.ada())
+		body, _ := json.Marshal(map[string]string{"id_token": forged})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		refused := 0
+		sem := make(chan struct{}, 16)
+		for range 1000 {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				req, _ := http.NewRequest("POST", w.url+"/jit/acme/sso", strings.NewReader(string(body)))
+				req.Header.Set("Authorization", "Bearer "+w.tokens["acme/sso"])
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusUnauthorized {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if refused != 1000 {
+			t.Errorf("%d of 1000 forged tokens refused", refused)
+		}
+		if fetches := w.acme.Count(oidctest.JWKS) - before; fetches > 1 {
+			t.Errorf("%d JWKS fetches for 1000 tokens of an unknown kid, want at most 1 per cooldown", fetches)
 		}
 	})
 }
