@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,15 +29,28 @@ func TestBrowserLoginRoutes(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = op.Shutdown() })
 		t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret)
+		t.Setenv("SCIMD_TEST_UNSET_SECRET", "")
+		file := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(file, []byte(op.ClientSecret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(`
 tenants:
   - name: acme
     connectors:
       - name: sso
         kind: oidc
-        oidc: {issuer: %s, clientId: %s, clientSecretEnv: SCIMD_TEST_SSO_SECRET}
+        oidc: {issuer: %[1]s, clientId: %[2]s, clientSecretEnv: SCIMD_TEST_SSO_SECRET}
         emailDomains: [example.com]
-`, op.Issuer(), op.ClientID)))
+      - name: filed
+        kind: oidc
+        oidc: {issuer: %[1]s, clientId: %[2]s, clientSecretFile: %[3]s}
+        emailDomains: [example.com]
+      - name: unset
+        kind: oidc
+        oidc: {issuer: %[1]s, clientId: %[2]s, clientSecretEnv: SCIMD_TEST_UNSET_SECRET}
+        emailDomains: [example.com]
+`, op.Issuer(), op.ClientID, file)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,6 +85,25 @@ tenants:
 		res.Body.Close()
 		if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("an open redirect: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+
+		// The secret from a file (its trailing newline dropped).
+		op.QueueUser(&mockoidc.MockUser{Subject: "00u-ann", Email: "ann@example.com", EmailVerified: true, PreferredUsername: "ann@example.com"})
+		if res, err = browser.Get(srv.URL + "/auth/acme/filed/login"); err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/scim/v2/acme/Me" {
+			t.Errorf("login through clientSecretFile ended at %s with %d, want /Me 200", res.Request.URL, res.StatusCode)
+		}
+		// No secret where the configuration says one is: a page saying so.
+		if res, err = browser.Get(srv.URL + "/auth/acme/unset/login"); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusInternalServerError || !strings.Contains(string(raw), `data-reason="client_secret"`) || strings.Contains(string(raw), op.ClientSecret) {
+			t.Errorf("a login without its secret: %d %s", res.StatusCode, raw)
 		}
 	})
 }
