@@ -174,6 +174,13 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		rp.page(w, r, http.StatusBadRequest, "Sign-in failed", "provider", detail, retry(tenant, connector))
 		return
 	}
+	// RFC 9207: a provider that names itself in the response must be the
+	// connector's (a mix-up of providers sends another one's code here).
+	if iss := q.Get("iss"); iss != "" && iss != c.issuer {
+		rp.page(w, r, http.StatusBadRequest, "Sign-in refused", "issuer", fmt.Sprintf(
+			"the browser came back from %s, not from this connector's provider", clip(iss)), retry(tenant, connector))
+		return
+	}
 	code := q.Get("code")
 	if code == "" {
 		rp.page(w, r, http.StatusBadRequest, "Sign-in failed", "code", "the identity provider sent the browser back without a code", retry(tenant, connector))

@@ -459,6 +459,12 @@ func TestBrowserLoginState(t *testing.T) {
 			status, _, body := b.get(cb)
 			refusedPage(t, status, body, 400, "state_expired")
 		})
+		t.Run("the callback names another issuer", func(t *testing.T) {
+			b := w.browser()
+			cb := w.authorize(b, grace(), "")
+			status, _, body := b.get(cb + "&iss=" + url.QueryEscape("https://evil.example"))
+			refusedPage(t, status, body, 400, "issuer")
+		})
 		t.Run("a callback in another browser", func(t *testing.T) {
 			cb := w.authorize(w.browser(), grace(), "")
 			victim := w.browser()
