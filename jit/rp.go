@@ -176,7 +176,7 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// RFC 9207: a provider that names itself in the response must be the
 	// connector's (a mix-up of providers sends another one's code here).
-	if iss := q.Get("iss"); iss != "" && iss != c.issuer {
+	if iss := q.Get("iss"); iss != "" && strings.TrimSuffix(iss, "/") != strings.TrimSuffix(c.issuer, "/") {
 		rp.page(w, r, http.StatusBadRequest, "Sign-in refused", "issuer", fmt.Sprintf(
 			"the browser came back from %s, not from this connector's provider", clip(iss)), retry(tenant, connector))
 		return
