@@ -20,7 +20,7 @@ func (db *DB) ExplainUsers(ctx context.Context, q Query) (string, error) {
 		return "", err
 	}
 	base, cols := db.usersBase(usersTable, q, where, args)
-	return db.explain(ctx, base(cols).OrderExpr("u.pk").Limit(100).String())
+	return db.explain(ctx, base(cols).OrderExpr("u.tenant_id, u.pk").Limit(100).String())
 }
 
 // ExplainGroups is ExplainUsers for groups.
@@ -30,7 +30,7 @@ func (db *DB) ExplainGroups(ctx context.Context, q Query) (string, error) {
 		return "", err
 	}
 	base, cols := db.groupsBase(q, where, args)
-	return db.explain(ctx, base(cols).OrderExpr("g.pk").Limit(100).String())
+	return db.explain(ctx, base(cols).OrderExpr("g.tenant_id, g.pk").Limit(100).String())
 }
 
 func (db *DB) explain(ctx context.Context, query string) (string, error) {
@@ -147,4 +147,35 @@ func SetPrincipalHeartbeat(d time.Duration) (restore func()) {
 	old := principalHeartbeat
 	principalHeartbeat = d
 	return func() { principalHeartbeat = old }
+}
+
+// PlanOf is the plan the database chooses for query as it stands (no
+// planner settings changed): EXPLAIN ANALYZE on PostgreSQL, with the rows
+// each node read and removed, and EXPLAIN QUERY PLAN on SQLite.
+func (db *DB) PlanOf(ctx context.Context, query string) (string, error) {
+	explain := "EXPLAIN ANALYZE "
+	if db.dialect == SQLite {
+		explain = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := db.bun.QueryContext(ctx, explain+query)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var plan string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(sql.NullString)
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return "", err
+		}
+		plan += vals[len(vals)-1].(*sql.NullString).String + "\n" // QUERY PLAN, or SQLite's detail
+	}
+	return plan, rows.Err()
 }

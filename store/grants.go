@@ -317,7 +317,7 @@ func (r reader) UserInOrgUnit(ctx context.Context, userPK int64, path string) (b
 // creation order, at most limit of them after the user with pk after.
 func (r reader) UsersInOrgUnit(ctx context.Context, tenantID int64, path string, after int64, limit int) ([]User, error) {
 	var us []User
-	q := r.selectUsers(&us, 0).Where("u.tenant_id = ? AND u.pk > ?", tenantID, after)
-	err := orgUnitScope(path)(q).OrderExpr("u.pk").Limit(int64(limit)).Scan(ctx)
+	q := r.selectUsers(&us, 0).Where(r.tenantIs("u"), tenantID).Where("u.pk > ?", after)
+	err := orgUnitScope(path)(q).OrderExpr("u.tenant_id, u.pk").Limit(int64(limit)).Scan(ctx)
 	return us, mapError(err)
 }

@@ -59,8 +59,9 @@ func (r reader) Groups(ctx context.Context, q Query) (Page[Group], error) {
 // match the translated filter, and the columns of a page of them.
 func (r reader) groupsBase(q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
 	join, external := r.externalIDs(groupsTable, q, where, "group_external_ids", "group_pk")
+	table := r.pageTable("groups", "g", q, where)
 	return func(cols string) *bun.SelectQuery {
-		sel := r.idb.NewSelect().TableExpr("groups AS g").ColumnExpr(cols).Where("g.tenant_id = ?", q.TenantID)
+		sel := r.idb.NewSelect().TableExpr(table).ColumnExpr(cols).Where(r.tenantIs("g"), q.TenantID)
 		if join != "" {
 			sel = sel.Join(join)
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -182,4 +183,29 @@ func (w *principalWatch) listen(ctx context.Context, up func()) error {
 			return err
 		}
 	}
+}
+
+// ListenVia points the principal listener at dsn instead of the store's
+// own URL, or with "off" caches no principals at all (every request
+// reads its token). It is for a store reached through a pooling proxy
+// in transaction mode (PgBouncer's default for many deployments), which
+// accepts LISTEN on whichever server connection it lends and then never
+// delivers the notifications: give the database's direct address, or
+// "off". "" keeps the default. Call it before the store serves.
+func (db *DB) ListenVia(dsn string) error {
+	switch {
+	case dsn == "":
+		return nil
+	case db.dialect != Postgres:
+		return errors.New("the principal listener's URL applies to PostgreSQL only: SQLite caches no principals")
+	case dsn == "off":
+		db.watch = nil
+		return nil
+	}
+	w, err := newPrincipalWatch(dsn)
+	if err != nil {
+		return fmt.Errorf("principal listener URL: %w", err)
+	}
+	db.watch = w
+	return nil
 }

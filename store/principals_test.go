@@ -121,3 +121,41 @@ func TestPrincipalListenerHeartbeat(t *testing.T) {
 			ok, epoch, now, pid, db.PrincipalListenerPID())
 	}
 }
+
+// TestListenVia: "off" caches no principals however long the store runs;
+// another URL (the database's direct address behind a pooling proxy) is
+// the one the listener connects to; SQLite, which caches none, refuses it.
+func TestListenVia(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	off := storetest.Open(t, dsn)
+	if err := off.ListenVia("off"); err != nil {
+		t.Fatal(err)
+	}
+	direct := storetest.Open(t, dsn)
+	if err := direct.ListenVia(dsn); err != nil {
+		t.Fatal(err)
+	}
+	off.PrincipalEpoch() // would start its listener, if it had one
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, ok := direct.PrincipalEpoch(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("listening through the direct URL: not within 10 s")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // as long again as a listener takes here
+	if direct.PrincipalListenerPID() == 0 {
+		t.Error("the direct URL's listener has no backend")
+	}
+	if _, ok := off.PrincipalEpoch(); ok {
+		t.Error(`with ListenVia("off") a principal may be cached`)
+	}
+	if err := direct.ListenVia("postgres://%zz"); err == nil {
+		t.Error("a malformed listener URL was taken")
+	}
+	lite := storetest.Open(t, "sqlite:"+t.TempDir()+"/x.db")
+	if err := lite.ListenVia("off"); err == nil {
+		t.Error("SQLite took a principal listener URL")
+	}
+}

@@ -138,8 +138,9 @@ func (r reader) usersBase(res resource, q Query, where string, args []any) (func
 			FROM group_users AS m JOIN groups AS ug ON ug.pk = m.group_pk WHERE m.user_pk = u.pk
 			ORDER BY ug.display_name_folded, ug.pk) AS ug) AS user_groups`
 	}
+	table := r.pageTable("users", "u", q, where)
 	return func(cols string) *bun.SelectQuery {
-		sel := r.idb.NewSelect().TableExpr("users AS u").ColumnExpr(cols).Where("u.tenant_id = ?", q.TenantID)
+		sel := r.idb.NewSelect().TableExpr(table).ColumnExpr(cols).Where(r.tenantIs("u"), q.TenantID)
 		if join != "" {
 			sel = sel.Join(join)
 		}

@@ -24,6 +24,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	baseURL := fs.String("base-url", e.getenv("SCIMD_BASE_URL"),
 		"public URL for meta.location, e.g. https://scim.example.com (env SCIMD_BASE_URL; default: from each request's Host)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
+	listenURL := fs.String("listen-database-url", e.getenv("SCIMD_LISTEN_DATABASE_URL"),
+		"PostgreSQL only: the direct URL the token-revocation listener uses when --database-url goes through a transaction-pooling proxy, or off to cache no tokens (env SCIMD_LISTEN_DATABASE_URL)")
 	configPath := configFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,6 +41,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.ListenVia(*listenURL); err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           routes(db, reconcile.New(db, cfg), *baseURL, *maxBody, log),
