@@ -22,6 +22,11 @@ func TestMockOIDCLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Shutdown() })
+	// mockoidc computes its key id lazily, unlocked: computed here, before
+	// any request, concurrent token requests only read it (a data race otherwise).
+	if _, err := m.Keypair.KeyID(); err != nil {
+		t.Fatal(err)
+	}
 	cfg := m.Config()
 	v := jit.NewVerifier(jit.VerifierConfig{Issuer: cfg.Issuer, ClientID: cfg.ClientID})
 	ep, err := v.Endpoint(t.Context())

@@ -145,6 +145,11 @@ func newRPWorld(t *testing.T, db *store.DB) *rpWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = op.Shutdown() })
+	// mockoidc computes its key id lazily, unlocked: computed here, before
+	// any request, concurrent token requests only read it (a data race otherwise).
+	if _, err := op.Keypair.KeyID(); err != nil {
+		t.Fatal(err)
+	}
 	w := &rpWorld{t: t, db: db, op: op, crafted: oidctest.Start(t)}
 	cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(rpConfig, op.Issuer(), op.ClientID, w.crafted.URL)))
 	if err != nil {

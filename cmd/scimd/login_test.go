@@ -28,6 +28,11 @@ func TestBrowserLoginRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = op.Shutdown() })
+		// mockoidc computes its key id lazily, unlocked: computed here, before
+		// any request, concurrent token requests only read it (a data race otherwise).
+		if _, err := op.Keypair.KeyID(); err != nil {
+			t.Fatal(err)
+		}
 		t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret)
 		t.Setenv("SCIMD_TEST_UNSET_SECRET", "")
 		file := filepath.Join(t.TempDir(), "secret")
