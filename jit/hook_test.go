@@ -725,3 +725,62 @@ func TestUnknownKidFloodAtTheHook(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletedUserRefused: a person the identity provider deprovisioned
+// (SCIM DELETE) who signs in again is refused, with an audit event and
+// no user created, where the connector may create users; once SCIM
+// provisions them again, they sign in; someone never provisioned is still
+// created.
+func TestDeletedUserRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		status, pushed := w.call("POST", "/scim/v2/acme/Users", w.tokens["acme/okta"], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName":"ada@acme.com","emails":[{"value":"ada@acme.com","type":"work","primary":true}]}`)
+		if status != 201 {
+			t.Fatalf("SCIM POST: %d %v", status, pushed)
+		}
+		id, _ := pushed["id"].(string)
+		if status, doc := w.login(w.acme.sign(t, w.ada())); status != 200 || doc["id"] != id {
+			t.Fatalf("login of the pushed user: %d %v", status, doc)
+		}
+		if status, doc := w.call("DELETE", "/scim/v2/acme/Users/"+id, w.tokens["acme/okta"], ""); status != 204 {
+			t.Fatalf("SCIM DELETE: %d %v", status, doc)
+		}
+		refusals := len(w.events(""))
+		status, doc := w.login(w.acme.sign(t, w.ada()))
+		if status != 403 || doc["error"] != reconcile.RefusedDeleted {
+			t.Fatalf("login after the delete: %d %v, want 403 %s", status, doc, reconcile.RefusedDeleted)
+		}
+		if n := w.users(); n != 0 {
+			t.Fatalf("the refused login left %d users, want 0", n)
+		}
+		if evs := w.events(""); len(evs) != refusals+1 || evs[len(evs)-1].Action != "refuse" {
+			t.Fatalf("events of no user after the refusal: %d (was %d), want one more, a refuse", len(evs), refusals)
+		}
+
+		// The same person under another sub still matches a tombstone by
+		// userName and email.
+		other := w.ada()
+		other["sub"] = "00u-ada-again"
+		if status, doc := w.login(w.acme.sign(t, other)); status != 403 || doc["error"] != reconcile.RefusedDeleted {
+			t.Fatalf("login with a new sub: %d %v, want 403 deleted", status, doc)
+		}
+
+		// Someone never provisioned is created as before.
+		bob := w.acme.claims("00u-bob")
+		bob["email"], bob["email_verified"], bob["preferred_username"] = "bob@acme.com", true, "bob@acme.com"
+		if status, doc := w.login(w.acme.sign(t, bob)); status != 201 {
+			t.Fatalf("login of a new person: %d %v, want 201", status, doc)
+		}
+
+		// Provisioned again by SCIM: a live user, whom the login links.
+		status, again := w.call("POST", "/scim/v2/acme/Users", w.tokens["acme/okta"], `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName":"ada@acme.com"}`)
+		if status != 201 {
+			t.Fatalf("SCIM POST again: %d %v", status, again)
+		}
+		if status, doc := w.login(w.acme.sign(t, w.ada())); status != 200 || doc["id"] != again["id"] {
+			t.Fatalf("login after provisioning again: %d %v, want 200 as %v", status, doc, again["id"])
+		}
+	})
+}

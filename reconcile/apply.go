@@ -382,6 +382,10 @@ func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 		if err := endSessions(ctx, tx, in, u, EndUserDelete); err != nil {
 			return err
 		}
+		// ...and a sign-in does not create them anew (SignIn).
+		if err := tx.BuryUser(ctx, *u, emails(u.Attrs)); err != nil {
+			return err
+		}
 		return tx.DeleteUser(ctx, u.PK)
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {

@@ -32,6 +32,19 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	if err != nil {
 		return nil, err
 	}
+	if p.Match == nil {
+		// Nobody live: was this person deleted? The identity provider
+		// deprovisioned them; a login must not undo that.
+		buried, err := e.db.Buried(ctx, in.TenantID, signInKeys(in))
+		if err != nil {
+			return nil, err
+		}
+		if buried {
+			refusal := &SignInError{Reason: RefusedDeleted, Msg: "your account here was deleted by your organisation's provisioning; " +
+				"signing in does not create it again: ask your IT team to give you access again"}
+			return nil, e.refuse(ctx, in.Principal, refusal, "", identity)
+		}
+	}
 	if p.Match == nil && !create {
 		refusal := &SignInError{Reason: RefusedNotProvisioned, Msg: fmt.Sprintf(
 			"you have no account here yet, and connector %s only signs in people who have one: ask your IT team to provision you", in.ConnectorName)}
@@ -156,4 +169,21 @@ func mergeLogin(cur, login map[string]any) map[string]any {
 	}
 	out["emails"] = emails
 	return out
+}
+
+// signInKeys are the tombstone keys of a sign-in's identity: the
+// connector's external ID (the token's sub), the userName and the
+// emails the login carries (only verified ones reach the input).
+func signInKeys(in Input) [][]byte {
+	var keys [][]byte
+	if in.ExternalID != "" {
+		keys = append(keys, store.ExternalIDKey(in.ConnectorID, in.ExternalID))
+	}
+	if name, _ := in.Attrs["userName"].(string); name != "" {
+		keys = append(keys, store.UserNameKey(name))
+	}
+	for _, e := range emails(in.Attrs) {
+		keys = append(keys, store.EmailKey(e))
+	}
+	return keys
 }
