@@ -1,6 +1,10 @@
 package reconcile
 
-import "github.com/scimd/scimd/store"
+import (
+	"time"
+
+	"github.com/scimd/scimd/store"
+)
 
 // Source names where a write comes from.
 type Source string
@@ -75,6 +79,14 @@ type Input struct {
 	// refusing the whole request: an identity provider may push a group
 	// before all of its members.
 	IgnoreUnknownMembers bool
+	// Given is what the source states directly (a CSV row's columns, an
+	// administrator's choice): grants, status and access window that act
+	// as rules which always fire; nil states nothing.
+	Given *Given
+	// Notify asks for an activation message when the write creates the
+	// user: the new account waits in status pending until its one-time
+	// link is used (CSV notifyIfNewUser, an administrator's invite).
+	Notify bool
 }
 
 // Doc is a resource's document as an [Edit] sees it.
@@ -95,3 +107,26 @@ type MemberEdit struct {
 // members, from its current document: a PATCH. It must be pure, because
 // Apply runs it again when it loses a race with another writer.
 type Edit func(Doc) (Doc, []MemberEdit, error)
+
+// Given is what a source states about a user directly rather than
+// through the connector's rules: a CSV row's roles, groups, org unit,
+// status and access window columns, or an administrator's choice. Each
+// field acts as a rule that always fires, named after where it came from
+// (Given.Rule, e.g. "column roles"), so allow lists, create policy,
+// revision policy, provenance and audit treat it exactly as a rule's
+// grant. A nil slice or pointer states nothing (the stored value stays); an
+// empty non-nil slice states "none" (the column's grants are revoked).
+type Given struct {
+	Roles   []string
+	Groups  []string
+	OrgUnit *string
+	// Status is "", StatusActive, StatusDisabled or StatusPending.
+	Status string
+	// AccessStart and AccessEnd: nil states nothing; a pointer to the
+	// zero time clears the bound.
+	AccessStart, AccessEnd *time.Time
+	// Rule names the statement in provenance and audit, per field:
+	// Rule("roles") is "column roles" for a CSV row. Empty means
+	// "given <field>".
+	Rule func(field string) string
+}
