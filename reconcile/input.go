@@ -66,6 +66,14 @@ type Input struct {
 	// the manager's external ID in this connector; it sets the enterprise
 	// manager when the source has no SCIM id for them (CSV).
 	ManagerExternalID string
+	// ManagerUserName names the manager by userName instead (the 002
+	// seed's reportsTo column holds the manager's login name).
+	ManagerUserName string
+	// PasswordHash is an existing password hash the source carries over
+	// (a CSV export from another system): bcrypt or argon2id in their
+	// standard encodings, already checked by the source; "" leaves the
+	// stored one. It is stored apart from the document and never served.
+	PasswordHash string
 	// Members are a group's members, for a group Create or Replace.
 	Members []store.MemberRef
 	// Edit computes the new document from the current one, for Patch.
@@ -120,6 +128,9 @@ type Given struct {
 	Roles   []string
 	Groups  []string
 	OrgUnit *string
+	// Cohort is a group joined only if it exists ("Class of 2027" from a
+	// grad year, 000 seed): one that does not is skipped, not an error.
+	Cohort string
 	// Status is "", StatusActive, StatusDisabled or StatusPending.
 	Status string
 	// AccessStart and AccessEnd: nil states nothing; a pointer to the
