@@ -78,7 +78,7 @@ func (e *Engine) connectorAt(ctx context.Context, r reads, tenantID int64, tenan
 	if c, ok := cfg.Connector(tenant, connector); ok {
 		return c, version, nil
 	}
-	return rules.Default(tenant, connector), version, nil
+	return defaultConnector(tenant, connector), version, nil
 }
 
 // UserExtensions returns the tenant's own User extension schemas, as its
@@ -288,8 +288,32 @@ func auditEvent(p *Plan) *store.AuditEvent {
 }
 
 func write(ctx context.Context, tx *store.Tx, p *Plan) error {
+	event, err := writeUnaudited(ctx, tx, p)
+	if err != nil || event == nil {
+		return err
+	}
+	if err := tx.AppendAudit(ctx, event); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return afterAudit(ctx, tx, p)
+}
+
+// afterAudit is what follows a user write's audit event: a write that
+// disables the user ends their live sessions, their event after the
+// disable's.
+func afterAudit(ctx context.Context, tx *store.Tx, p *Plan) error {
+	if p.User != nil && !p.linkOnly && p.Input.Op != Delete && disables(p.prevStatus, p.User) {
+		return endSessions(ctx, tx, p.Input, p.User, EndUserDisable)
+	}
+	return nil
+}
+
+// writeUnaudited writes p and returns its audit event, for the caller to
+// append (then afterAudit); nil when the plan writes nothing or its event
+// went in with its row (a user's create).
+func writeUnaudited(ctx context.Context, tx *store.Tx, p *Plan) (*store.AuditEvent, error) {
 	if p.Action == "none" {
-		return nil
+		return nil, nil
 	}
 	in := p.Input
 	event := auditEvent(p)
@@ -298,7 +322,7 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 		// The user stays as stored, version included: only who manages
 		// them changes, and the event says so.
 		if err := tx.Link(ctx, in.ConnectorID, p.User.PK); err != nil {
-			return err
+			return nil, err
 		}
 		event.ResourceID, event.Detail = p.User.ID, map[string]any{}
 		if p.Match != nil {
@@ -307,10 +331,10 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 	case p.User != nil:
 		if p.User.PK == 0 {
 			// The event goes in with the new row.
-			return createUser(ctx, tx, p, event)
+			return nil, createUser(ctx, tx, p, event)
 		}
 		if err := writeUser(ctx, tx, p); err != nil {
-			return err
+			return nil, err
 		}
 		event.ResourceID = p.User.ID
 	case p.Group != nil:
@@ -322,7 +346,7 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			changed, err = writeGroupRemapping(ctx, tx, p)
 		}
 		if err != nil || !changed {
-			return err
+			return nil, err
 		}
 		event.ResourceID = p.Group.ID
 		if in.Op != Delete {
@@ -341,15 +365,7 @@ func write(ctx context.Context, tx *store.Tx, p *Plan) error {
 			}
 		}
 	}
-	if err := tx.AppendAudit(ctx, event); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if p.User != nil && !p.linkOnly && in.Op != Delete && disables(p.prevStatus, p.User) {
-		// Deprovisioning reaches live sessions: they end with the
-		// disable, their event after the disable's.
-		return endSessions(ctx, tx, in, p.User, EndUserDisable)
-	}
-	return nil
+	return event, nil
 }
 
 // createUser writes a new user with its link, external ID, attribute
@@ -389,6 +405,9 @@ func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 		return tx.DeleteUser(ctx, u.PK)
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.SetPasswordHash(ctx, u.PK, u.PasswordHash); err != nil {
 		return err
 	}
 

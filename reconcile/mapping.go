@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/reconcile/rules"
@@ -66,6 +68,10 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	if err != nil {
 		return &InputError{Attribute: "rules", Msg: fmt.Sprintf("connector %s: %v", conn.Name, err)}
 	}
+	gv := givenOf(conn, in.Given)
+	res.Fired = append(res.Fired, gv.fired...)
+	res.Grants = append(res.Grants, gv.grants...)
+	res.Denied = append(res.Denied, gv.denied...)
 	p.Fired, p.Denied = res.Fired, res.Denied
 
 	// What the rules grant now, resolved to rows.
@@ -76,6 +82,11 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			groupOf[g.Rule] = g.Name
 		}
 	}
+	if gv.roles != "" {
+		// Given roles go with the given groups, as a rule's roles go with
+		// its groups (the revision policy reads it).
+		groupOf[gv.roles] = groupOf[gv.groups]
+	}
 	for _, g := range res.Grants {
 		c := GrantChange{Op: "add", Kind: g.Kind, Name: g.Name, Rule: g.Rule}
 		if g.Kind == rules.KindRole {
@@ -85,8 +96,22 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 		if err != nil {
 			return err
 		}
+		switch {
+		case g.Rule == gv.cohort && c.Create:
+			// A cohort's group is joined only if it exists.
+			ok, c.Create = false, false
+		case !ok && gv.open && g.Kind == rules.KindRole && gv.isGiven(g.Rule):
+			// An unconfigured connector's given roles are created on
+			// demand (002 seed: "Roles are inserted as necessary").
+			ok, c.Create = true, true
+		}
 		if !ok {
 			if !g.SkipMissing {
+				if gv.isGiven(g.Rule) {
+					return &InputError{Attribute: string(g.Kind), Msg: fmt.Sprintf(
+						"%s %q does not exist in this tenant (%s): create it first, or let connector %s create %ss on demand",
+						g.Kind, g.Name, g.Rule, conn.Name, g.Kind)}
+				}
 				return &InputError{Attribute: string(g.Kind), Msg: fmt.Sprintf(
 					"rule %s grants %s %q, which does not exist in this tenant: create it first, or let connector %s create %ss on demand",
 					g.Rule, g.Kind, g.Name, conn.Name, g.Kind)}
@@ -111,6 +136,9 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			revised[c.Rule][store.Fold(c.Name)] = true
 		}
 	}
+	if gv.roles != "" && gv.groups != "" {
+		revised[gv.roles] = revised[gv.groups]
+	}
 	var final []GrantChange
 	for _, g := range current {
 		c := GrantChange{Op: "keep", Kind: rules.Kind(g.Kind), Name: g.Target, Rule: g.Rule, grant: g}
@@ -119,7 +147,7 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			final = append(final, c)
 			continue
 		}
-		if g.ConnectorID == in.ConnectorID && g.Rule != "" && revokes(conn, g, fired, revised, current) {
+		if g.ConnectorID == in.ConnectorID && g.Rule != "" && !gv.silent[g.Rule] && revokes(conn, g, fired, revised, current) {
 			c.Op = "remove"
 		}
 		final = append(final, c)
@@ -140,6 +168,37 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	}
 	if res.AccessEnd != nil {
 		u.AccessEnd, endRule = res.AccessEnd.Value, res.AccessEnd.Rule
+	}
+	if g := in.Given; g != nil {
+		// What the source states directly acts as a rule that always
+		// fires, after the connector's; what it does not state stays as
+		// stored (a CSV file without a status column activates no one).
+		switch g.Status {
+		case "":
+			if res.Status == nil && u.PK != 0 && u.Active == prev.Active {
+				u.Status = prev.Status
+			}
+		case store.StatusActive, store.StatusDisabled, store.StatusPending:
+			u.Status, statusRule = g.Status, givenRule(g, "status")
+		default:
+			return &InputError{Attribute: "status", Msg: fmt.Sprintf("status %q is not active, disabled or pending", g.Status)}
+		}
+		for _, w := range []struct {
+			at   *time.Time
+			rule *string
+			dst  *time.Time
+			set  bool
+			was  time.Time
+			name string
+		}{{g.AccessStart, &startRule, &u.AccessStart, res.AccessStart != nil, prev.AccessStart, "accessStart"},
+			{g.AccessEnd, &endRule, &u.AccessEnd, res.AccessEnd != nil, prev.AccessEnd, "accessEnd"}} {
+			switch {
+			case w.at != nil:
+				*w.dst, *w.rule = w.at.UTC(), givenRule(g, w.name)
+			case !w.set:
+				*w.dst = w.was
+			}
+		}
 	}
 	if p.owners == nil {
 		if p.owners, err = loadOwners(ctx, r, conn, in, u); err != nil {
@@ -179,6 +238,112 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 		p.change("externalId", prev.ExternalID, u.ExternalID, res.ExternalID.Rule)
 	}
 	return nil
+}
+
+// given is what an input's Given adds to the connector's rules: grants of
+// rules that always fire, named by givenRule.
+type given struct {
+	grants, denied []rules.Grant
+	fired          []string
+	// roles, groups and cohort are the names of the rules the given
+	// roles, groups and cohort act as; "" when not stated.
+	roles, groups, cohort string
+	// silent are the given rules of fields stated as nil: their earlier
+	// grants stay, as nothing was said about them.
+	silent map[string]bool
+	names  map[string]bool // every given rule stated
+	// open is an unconfigured connector (no entry in the tenant's YAML):
+	// given grants need no allow list and roles are created on demand.
+	open bool
+}
+
+func (g given) isGiven(rule string) bool { return g.names[rule] }
+
+// givenOf turns g into rules' grants: allow lists apply, unless the
+// connector is unconfigured; a cohort's grant is skipped when its group
+// does not exist.
+func givenOf(conn *rules.Connector, g *Given) given {
+	out := given{silent: map[string]bool{}, names: map[string]bool{}, open: unconfigured(conn)}
+	for _, f := range []string{"roles", "groups", "orgUnit", "cohort"} {
+		out.silent["given "+f] = true
+	}
+	if g == nil {
+		return out
+	}
+	add := func(field string, kind rules.Kind, names []string, skipMissing bool) string {
+		rule := givenRule(g, field)
+		if names == nil {
+			out.silent[rule] = true
+			return ""
+		}
+		delete(out.silent, rule)
+		out.names[rule] = true
+		out.fired = append(out.fired, rule)
+		seen := map[string]bool{}
+		for _, n := range names {
+			if n = strings.TrimSpace(n); n == "" || seen[store.Fold(n)] {
+				continue
+			}
+			seen[store.Fold(n)] = true
+			grant := rules.Grant{Kind: kind, Name: n, Rule: rule, SkipMissing: skipMissing}
+			if !out.open && !conn.Allow.Permits(kind, n) {
+				grant.Reason = fmt.Sprintf("allow.%ss of connector %q does not permit it", kind, conn.Name)
+				out.denied = append(out.denied, grant)
+				continue
+			}
+			out.grants = append(out.grants, grant)
+		}
+		return rule
+	}
+	var unit []string
+	if g.OrgUnit != nil {
+		unit = []string{}
+		if p := strings.Trim(strings.TrimSpace(*g.OrgUnit), "/"); p != "" {
+			unit = []string{p}
+		}
+	}
+	add("orgUnit", rules.KindOrgUnit, unit, false)
+	out.groups = add("groups", rules.KindGroup, g.Groups, false)
+	out.roles = add("roles", rules.KindRole, g.Roles, false)
+	var cohort []string
+	if g.Cohort != "" {
+		cohort = []string{g.Cohort}
+	}
+	out.cohort = add("cohort", rules.KindGroup, cohort, true)
+	return out
+}
+
+// givenRule names the rule a Given field acts as: g.Rule's name for it,
+// or "given <field>".
+func givenRule(g *Given, field string) string {
+	if g != nil && g.Rule != nil {
+		if name := g.Rule(field); name != "" {
+			return name
+		}
+	}
+	return "given " + field
+}
+
+// defaults are the configurations of connectors that the tenant's
+// configuration does not name (rules.Default), one per connector, so that
+// unconfigured can tell them by identity.
+var defaults sync.Map // tenant "\x00" connector → *rules.Connector
+
+// defaultConnector is rules.Default(tenant, name), the same one each time.
+func defaultConnector(tenant, name string) *rules.Connector {
+	key := tenant + "\x00" + name
+	if c, ok := defaults.Load(key); ok {
+		return c.(*rules.Connector)
+	}
+	c, _ := defaults.LoadOrStore(key, rules.Default(tenant, name))
+	return c.(*rules.Connector)
+}
+
+// unconfigured reports whether conn is a connector the tenant's
+// configuration does not name.
+func unconfigured(conn *rules.Connector) bool {
+	c, ok := defaults.Load(conn.Tenant + "\x00" + conn.Name)
+	return ok && c.(*rules.Connector) == conn
 }
 
 func timeOrNil(t time.Time) any {
@@ -370,7 +535,7 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 	slices.Sort(names)
 	for _, k := range slices.Compact(names) {
 		old, now := oldFields[k], newFields[k]
-		if reflect.DeepEqual(old, now) {
+		if reflect.DeepEqual(old, now) || sameValue(old, now) {
 			continue
 		}
 		if why, kept := o.keeps(k, k); kept {
@@ -381,6 +546,18 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 		p.change(k, old, now, "")
 	}
 	return nil
+}
+
+// sameValue reports whether two values are the same as JSON: one read
+// back from the database has JSON's types ([]any, float64), one a source
+// built may have Go's ([]map[string]any, int).
+func sameValue(a, b any) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && string(x) == string(y)
 }
 
 // owners says who set a user's mapped attributes, for the connector's

@@ -234,6 +234,16 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 	u.Status = baseStatus(u.Active)
 	u.Attrs = attrs
 	u.ExternalID = in.ExternalID
+	if in.PasswordHash != "" {
+		u.PasswordHash = in.PasswordHash
+		if u.PK != 0 {
+			if hr, ok := r.(hashReads); !ok || hr.storedPasswordHash(u.PK) != in.PasswordHash {
+				p.change("passwordHash", nil, nil, "") // never the values
+			} else {
+				u.PasswordHash = ""
+			}
+		}
+	}
 	p.prevExternalID, p.prevStatus = prev.ExternalID, prev.Status
 	if err := mapUser(ctx, r, conn, in, u, prev, p); err != nil {
 		return err
@@ -257,6 +267,13 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 		}
 	}
 	return nil
+}
+
+// hashReads is what a batch's reads know of stored password hashes (see
+// [Engine.Load]): a hash that is the stored one changes nothing. Other
+// reads do not know, and a hash given is written again.
+type hashReads interface {
+	storedPasswordHash(userPK int64) string
 }
 
 // unchanged reports whether a plan that updates a user changes nothing:
@@ -325,6 +342,17 @@ func loginName(ctx context.Context, r reads, conn *rules.Connector, in Input, at
 // checks that the manager.value a source sent names a user of the tenant;
 // an unchanged one is not read again.
 func manager(ctx context.Context, r reads, in Input, before, attrs map[string]any) error {
+	if in.ManagerUserName != "" && in.ManagerExternalID == "" {
+		m, err := r.UserByUserName(ctx, in.TenantID, in.ConnectorID, in.ManagerUserName)
+		if errors.Is(err, store.ErrNotFound) {
+			return &InputError{Attribute: "manager", Msg: fmt.Sprintf("the manager's userName %q names no user of this tenant: import the manager first", in.ManagerUserName)}
+		}
+		if err != nil {
+			return err
+		}
+		setManager(attrs, m)
+		return nil
+	}
 	if in.ManagerExternalID == "" {
 		id := managerID(attrs)
 		if id == "" || id == managerID(before) {
@@ -347,11 +375,16 @@ func manager(ctx context.Context, r reads, in Input, before, attrs map[string]an
 	default:
 		return &MatchError{Key: rules.MatchExternalID, Msg: fmt.Sprintf("the superior's external ID %q names more than one user", in.ManagerExternalID)}
 	}
+	setManager(attrs, found[0])
+	return nil
+}
+
+// setManager makes m the enterprise manager in attrs.
+func setManager(attrs map[string]any, m store.User) {
 	ent, _ := attrs[schemas.EnterpriseUserURN].(map[string]any)
 	ent = clone(ent)
-	ent["manager"] = map[string]any{"value": found[0].ID, "displayName": cmp.Or(found[0].DisplayName, found[0].UserName)}
+	ent["manager"] = map[string]any{"value": m.ID, "displayName": cmp.Or(m.DisplayName, m.UserName)}
 	attrs[schemas.EnterpriseUserURN] = ent
-	return nil
 }
 
 // managerID is the enterprise manager.value of a user's document.

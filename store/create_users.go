@@ -59,9 +59,10 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 			return err
 		}
 		e := w.Event
-		userRows = append(userRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		userRows = append(userRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		userArgs = append(userArgs, u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
-			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt)
+			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
+			nullIfZero(u.PasswordHash))
 		eventRows = append(eventRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		eventArgs = append(eventArgs, e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal)
 		if u.ExternalID != "" {
@@ -83,7 +84,7 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 		from = raw("(SELECT pk, id, created_at FROM users WHERE id IN ("+strings.Join(ids, ", ")+")) AS u", idArgs...)
 	}
 	insertUsers := raw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at) VALUES `+strings.Join(userRows, ", "), userArgs...)
+		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash) VALUES `+strings.Join(userRows, ", "), userArgs...)
 	follow := []string{
 		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, u.pk, u.created_at FROM "+from, connectorID),
 		raw("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) VALUES "+

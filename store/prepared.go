@@ -29,8 +29,8 @@ type prepared struct {
 
 const (
 	preparedUser = `INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)
+		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)
 		RETURNING pk`
 	preparedLink       = `INSERT INTO user_links (connector_id, user_pk, linked_at) VALUES (?, ?, ?)`
 	preparedExternalID = `INSERT INTO user_external_ids (connector_id, user_pk, value) VALUES (?, ?, ?)`

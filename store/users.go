@@ -48,11 +48,30 @@ type User struct {
 	// text, PostgreSQL's with its spaces), instead of Attrs, when the
 	// query asked for it (Query.RawAttrs).
 	RawAttrs []byte `bun:"attrs_raw,scanonly"`
+	// PasswordHash is a password hash to store with the user (a CSV
+	// import's, carried over from another system): written by CreateUser,
+	// CreateUsers and SetPasswordHash when not empty, never read back into
+	// a User, so that no response can show it.
+	PasswordHash string `bun:"-"`
+	// StoredHash swallows the column when a query reads u.*: the stored
+	// hash is never kept.
+	StoredHash discarded `bun:"password_hash,scanonly" json:"-"`
 }
+
+// discarded is a column read and thrown away.
+type discarded struct{}
+
+// Scan keeps nothing.
+func (*discarded) Scan(any) error { return nil }
 
 // userColumnsRaw are the columns a SCIM response shows, with attrs read
 // as attrs_raw, for Query.RawAttrs.
 const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
+
+// userColumns are a user row's columns but its password hash, which no
+// read returns (see [User.PasswordHash]).
+const userColumns = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
+	"u.active, u.status, u.access_start, u.access_end, u.attrs, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
@@ -126,7 +145,7 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 // array of [id, displayName] pairs, in the order UserGroups reads them.
 func (r reader) usersBase(res resource, q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
 	join, external := r.externalIDs(res, q, where, "user_external_ids", "user_pk")
-	cols := "u.*, " + external
+	cols := userColumns + ", " + external
 	if q.RawAttrs {
 		cols = userColumnsRaw + ", " + external
 	}
@@ -153,7 +172,7 @@ func (r reader) usersBase(res resource, q Query, where string, args []any) (func
 
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
 	return r.idb.NewSelect().Model(model).
-		ColumnExpr("u.*, x.value AS external_id").
+		ColumnExpr(userColumns + ", x.value AS external_id").
 		Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", connectorID)
 }
 
@@ -240,11 +259,11 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 	}
 	insert := func(suffix string) *bun.RawQuery {
 		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)`+suffix,
+		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)`+suffix,
 			u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
 			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
-			u.TenantID, with.ConfigVersion)
+			nullIfZero(u.PasswordHash), u.TenantID, with.ConfigVersion)
 	}
 	// The rows that follow take the user's pk from u: on PostgreSQL the
 	// inserted row, on SQLite the row found by its new id.
@@ -301,7 +320,7 @@ func (tx *Tx) createPrepared(ctx context.Context, stx *sql.Tx, prep *prepared, u
 	err := prep.queryRow(ctx, stx, d, prep.user,
 		u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
 		u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
-		u.TenantID, with.ConfigVersion).Scan(&u.PK)
+		nullIfZero(u.PasswordHash), u.TenantID, with.ConfigVersion).Scan(&u.PK)
 	if err != nil {
 		return created(err)
 	}
@@ -403,6 +422,16 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
 	}
 	u.Version++
 	return nil
+}
+
+// SetPasswordHash stores a password hash for a user (see
+// [User.PasswordHash]); "" leaves the stored one.
+func (tx *Tx) SetPasswordHash(ctx context.Context, userPK int64, hash string) error {
+	if hash == "" {
+		return nil
+	}
+	_, err := tx.idb.NewRaw("UPDATE users SET password_hash = ? WHERE pk = ?", hash, userPK).Exec(ctx)
+	return mapError(err)
 }
 
 // DeleteUser deletes a user; its memberships and external IDs go with it.
