@@ -175,4 +175,3 @@ func (tx *Tx) AddGrants(ctx context.Context, grants []UserGrant) error {
 	}
 	return nil
 }
-

@@ -172,7 +172,7 @@ func (r reader) usersBase(res resource, q Query, where string, args []any) (func
 
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
 	return r.idb.NewSelect().Model(model).
-		ColumnExpr(userColumns + ", x.value AS external_id").
+		ColumnExpr(userColumns+", x.value AS external_id").
 		Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", connectorID)
 }
 
