@@ -426,8 +426,13 @@ func (l *loader) create(ctx context.Context, tx *store.Tx, plans []*Plan) error 
 		users[i] = p.User
 		with[i] = store.NewUser{ConnectorID: p.Input.ConnectorID, Sources: attributeSources(p), Event: auditEvent(p), ConfigVersion: p.configVersion}
 	}
-	if err := tx.CreateUsers(ctx, users, with); err != nil {
-		return err
+	// A hundred users per statement: CreateUsers joins each user's rows
+	// to it by id, which costs the square of the rows on SQLite.
+	for i := 0; i < len(users); i += 100 {
+		j := min(i+100, len(users))
+		if err := tx.CreateUsers(ctx, users[i:j], with[i:j]); err != nil {
+			return err
+		}
 	}
 	targets := map[string]int64{} // kind ":" folded name → pk, of targets created
 	var grants []store.UserGrant
