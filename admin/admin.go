@@ -54,6 +54,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
+	a.lifecycleRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -109,6 +110,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		auth    *reconcile.AuthError
 		denied  *reconcile.ForbiddenError
 		ie      *reconcile.InputError
+		se      *reconcile.StateError
 		me      *reconcile.MatchError
 		ce      *store.ConflictError
 		le      *store.LimitError
@@ -135,6 +137,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &Error{http.StatusNotFound, "no such resource in this tenant"}
 	case errors.As(err, &ie):
 		ae = &Error{http.StatusBadRequest, ie.Msg}
+	case errors.As(err, &se):
+		ae = &Error{http.StatusConflict, se.Msg}
 	case errors.As(err, &me):
 		ae = &Error{http.StatusConflict, me.Msg}
 	case errors.As(err, &ce):
