@@ -40,7 +40,9 @@ func TestUserLifecycle(t *testing.T) {
 			if status != 200 {
 				t.Fatalf("admin GET: %d %s", status, body)
 			}
-			var doc struct{ Grants []struct{ Kind, Target string } }
+			var doc struct {
+				Grants []struct{ Kind, Target string }
+			}
 			json.Unmarshal([]byte(body), &doc)
 			var out []string
 			for _, g := range doc.Grants {
