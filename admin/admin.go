@@ -46,10 +46,6 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}/events", a.auth(a.events))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/erase", a.auth(a.erase))
-	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/disable", a.auth(a.lifecycle("disable")))
-	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/enable", a.auth(a.lifecycle("enable")))
-	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/restore", a.auth(a.lifecycle("restore")))
-	mux.HandleFunc("DELETE /admin/v1/{tenant}/users/{id}", a.auth(a.lifecycle("delete")))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}/sessions", a.auth(a.sessions))
 	mux.HandleFunc("DELETE /admin/v1/{tenant}/users/{id}/sessions", a.auth(a.endSessions))
 	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/preview", a.auth(tenantWide(a.preview)))
@@ -119,7 +115,6 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ce      *store.ConflictError
 		le      *store.LimitError
 		invalid *rules.Error
-		state   *reconcile.StateError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -150,8 +145,6 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &Error{http.StatusConflict, ce.Error() + " in this tenant"}
 	case errors.As(err, &le):
 		ae = &Error{http.StatusConflict, le.What}
-	case errors.As(err, &state):
-		ae = &Error{http.StatusConflict, state.Msg}
 	default:
 		id := reconcile.ErrorID()
 		a.log.ErrorContext(r.Context(), "admin api", "error_id", id, "err", err)
@@ -462,36 +455,4 @@ func (a *api) createGroup(w http.ResponseWriter, r *http.Request, p store.Princi
 		return err
 	}
 	return writeStatus(w, http.StatusCreated, map[string]any{"id": g.ID, "displayName": g.DisplayName, "createdAt": g.CreatedAt})
-}
-
-// lifecycle runs one of a user's lifecycle verbs (disable, enable,
-// delete, restore) and answers with the user's state after it; delete
-// answers 204. enable?force=true enables a user pending activation.
-func (a *api) lifecycle(verb string) handler {
-	return func(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-		ctx, id := r.Context(), r.PathValue("id")
-		var u store.User
-		var err error
-		switch verb {
-		case "disable":
-			u, err = a.engine.DisableUser(ctx, p, id)
-		case "enable":
-			u, err = a.engine.EnableUser(ctx, p, id, r.URL.Query().Get("force") == "true")
-		case "restore":
-			u, err = a.engine.RestoreUser(ctx, p, id)
-		case "delete":
-			if err = a.engine.DeleteUser(ctx, p, id); err == nil {
-				w.WriteHeader(http.StatusNoContent)
-			}
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		out := map[string]any{"id": u.ID, "userName": u.UserName, "status": u.Status, "active": u.ActiveAt(a.engine.Now())}
-		if verb == "restore" {
-			out["note"] = "restored without their roles, groups and org units, and disabled: reassign what they should hold, then enable them (POST .../enable)"
-		}
-		return writeJSON(w, out)
-	}
 }
