@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/store"
 )
 
@@ -16,11 +17,13 @@ import (
 //	POST   /admin/v1/{tenant}/users/{id}/enable    active again; ?force=true enables a user pending activation
 //	DELETE /admin/v1/{tenant}/users/{id}           deleted softly, as a SCIM DELETE (204)
 //	POST   /admin/v1/{tenant}/users/{id}/restore   back, disabled and without grants
+//	PUT    /admin/v1/{tenant}/users/{id}/grants    {"roles": [...], "groups": [...]}: the manual ones
 func (a *api) lifecycleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/disable", a.auth(a.disable))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/enable", a.auth(a.enable))
 	mux.HandleFunc("DELETE /admin/v1/{tenant}/users/{id}", a.auth(a.deleteUser))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/restore", a.auth(a.restore))
+	mux.HandleFunc("PUT /admin/v1/{tenant}/users/{id}/grants", a.auth(a.setGrants))
 }
 
 // stateDoc is a user's state after a lifecycle change, with what it
@@ -67,3 +70,17 @@ func (a *api) restore(w http.ResponseWriter, r *http.Request, p store.Principal)
 
 // RestoredNote is what a restore leaves to the administrator.
 const RestoredNote = "restored without their roles and groups, and disabled: reassign them to a group and role, then enable them"
+
+// setGrants sets a user's manual roles and groups (an administrator's,
+// beside what connectors' rules grant, which no rule revokes) and answers
+// the user as GET does.
+func (a *api) setGrants(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var want reconcile.Grants
+	if err := a.readJSON(w, r, &want, `{"roles": [...], "groups": [...]}`); err != nil {
+		return err
+	}
+	if _, err := a.engine.SetUserGrants(r.Context(), p, r.PathValue("id"), want); err != nil {
+		return err
+	}
+	return a.user(w, r, p)
+}

@@ -163,3 +163,114 @@ func (e *Engine) RestoreUser(ctx context.Context, by store.Principal, id string)
 	})
 	return out, err
 }
+
+// Grants are an administrator's manual roles and groups of a user, by
+// name: what [Engine.SetUserGrants] sets.
+type Grants struct {
+	Roles  []string `json:"roles"`
+	Groups []string `json:"groups"`
+}
+
+// manual reports whether g is an administrator's grant, which no rule
+// made and so no rule revokes (rules revoke what their own connector and
+// rule granted, mapping.go).
+func manual(g store.Grant) bool {
+	return g.Rule == "" && (g.Source == string(SourceAdmin) || g.Source == string(SourceCLI)) &&
+		(g.Kind == store.GrantRole || g.Kind == store.GrantGroup)
+}
+
+// SetUserGrants makes want the manual roles and groups of user id of by's
+// tenant: those missing are granted (source admin, or cli, and no rule),
+// the manual ones not wanted are revoked; what connectors' rules granted
+// stays as it is, and their rules never revoke these. A role or group
+// that does not exist is an [*InputError] naming it; a guest given a
+// second group is a [StateError]. It returns the user's grants after.
+func (e *Engine) SetUserGrants(ctx context.Context, by store.Principal, id string, want Grants) ([]store.Grant, error) {
+	var out []store.Grant
+	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		u, err := scopedUser(ctx, tx, by, id, false)
+		if err != nil {
+			return err
+		}
+		targets := map[string]map[int64]bool{store.GrantRole: {}, store.GrantGroup: {}}
+		for _, name := range want.Roles {
+			ro, err := tx.Role(ctx, by.TenantID, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return &InputError{Attribute: "roles", Msg: fmt.Sprintf("role %q does not exist in this tenant: roles come from the tenant's configuration (roles:)", name)}
+			}
+			if err != nil {
+				return err
+			}
+			targets[store.GrantRole][ro.PK] = true
+		}
+		for _, name := range want.Groups {
+			g, err := tx.GroupNamed(ctx, by.TenantID, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return &InputError{Attribute: "groups", Msg: fmt.Sprintf("group %q does not exist in this tenant: create it first (POST /admin/v1/%s/groups)", name, by.TenantName)}
+			}
+			if err != nil {
+				return err
+			}
+			targets[store.GrantGroup][g.PK] = true
+		}
+		before, err := tx.UserGrants(ctx, u.PK)
+		if err != nil {
+			return err
+		}
+		held := map[string]map[int64]bool{store.GrantRole: {}, store.GrantGroup: {}}
+		groups := map[int64]bool{} // every group the user will hold, for a guest
+		for _, g := range before {
+			if !manual(g) {
+				if g.Kind == store.GrantGroup {
+					groups[g.TargetPK] = true
+				}
+				continue
+			}
+			if !targets[g.Kind][g.TargetPK] {
+				if err := tx.RemoveGrant(ctx, u.PK, g); err != nil {
+					return err
+				}
+				continue
+			}
+			held[g.Kind][g.TargetPK] = true
+		}
+		source := adminInput(by).Source
+		for _, kind := range []string{store.GrantRole, store.GrantGroup} {
+			for pk := range targets[kind] {
+				if kind == store.GrantGroup {
+					groups[pk] = true
+				}
+				if held[kind][pk] {
+					continue
+				}
+				if err := tx.AddGrant(ctx, u.PK, store.Grant{Kind: kind, TargetPK: pk, Source: string(source), ConnectorID: by.ConnectorID}); err != nil {
+					return err
+				}
+			}
+		}
+		if u.Guest && len(groups) > 1 {
+			return &StateError{fmt.Sprintf("user %s is a guest, limited to exactly one group: they would hold %d; remove the other group first, or make them a member instead of a guest", u.UserName, len(groups))}
+		}
+		if out, err = tx.UserGrants(ctx, u.PK); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, by.TenantID, "grant", string(KindUser), u.ID, map[string]any{
+			"before": manualNames(before), "after": manualNames(out)})
+	})
+	return out, err
+}
+
+// manualNames is the manual part of grants as an audit event shows it.
+func manualNames(gs []store.Grant) map[string]any {
+	out := Grants{Roles: []string{}, Groups: []string{}}
+	for _, g := range gs {
+		switch {
+		case !manual(g):
+		case g.Kind == store.GrantRole:
+			out.Roles = append(out.Roles, g.Target)
+		default:
+			out.Groups = append(out.Groups, g.Target)
+		}
+	}
+	return map[string]any{"roles": out.Roles, "groups": out.Groups}
+}

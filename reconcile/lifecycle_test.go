@@ -203,3 +203,72 @@ func TestDisableEnable(t *testing.T) {
 		}
 	})
 }
+
+// TestSetUserGrants: an administrator's roles and groups sit beside the
+// rules' grants; a push whose rules stop matching revokes the rules'
+// grants only; setting them again replaces the manual ones; a guest holds
+// one group at most.
+func TestSetUserGrants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, lifecycleConfig)
+		w.role("faculty")
+		w.role("staff")
+		w.group("Radiology")
+		w.group("Library")
+		eve := user("eve", schemas.EnterpriseUserURN, dept("Radiology"))
+		id := w.apply(w.input("okta", reconcile.Create, "", eve)).User.ID
+		operator := store.Principal{TenantID: w.tenant.ID, TenantName: "acme"}
+		if _, err := w.e.SetUserGrants(ctx, operator, id, reconcile.Grants{Roles: []string{"staff"}, Groups: []string{"library"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.grants(id); !slices.Equal(got, []string{"group:Library", "group:Radiology", "role:faculty", "role:staff"}) {
+			t.Fatalf("after the grant: %v", got)
+		}
+		w.apply(withID(w.input("okta", reconcile.Replace, "", user("eve", schemas.EnterpriseUserURN, dept("Surgery"))), id))
+		if got := w.grants(id); !slices.Equal(got, []string{"group:Library", "role:staff"}) {
+			t.Fatalf("after a push the rules no longer match: %v, want the manual grants kept", got)
+		}
+		groups, err := db.UserGroups(ctx, []int64{w.user(id).PK})
+		if err != nil || len(groups[w.user(id).PK]) != 1 || groups[w.user(id).PK][0].DisplayName != "Library" {
+			t.Fatalf("memberships %v %v", groups, err)
+		}
+		if _, err := w.e.SetUserGrants(ctx, operator, id, reconcile.Grants{Groups: []string{"Library"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.grants(id); !slices.Equal(got, []string{"group:Library"}) {
+			t.Fatalf("after setting groups only: %v", got)
+		}
+		var ie *reconcile.InputError
+		if _, err := w.e.SetUserGrants(ctx, operator, id, reconcile.Grants{Roles: []string{"dean"}}); !errors.As(err, &ie) || !strings.Contains(err.Error(), `role "dean" does not exist`) {
+			t.Fatalf("unknown role: %v", err)
+		}
+		if got := w.grants(id); !slices.Equal(got, []string{"group:Library"}) {
+			t.Fatalf("a refused grant changed grants: %v", got)
+		}
+		w.tx(func(ctx context.Context, tx *store.Tx) error {
+			u, err := tx.User(ctx, w.tenant.ID, 0, id)
+			if err != nil {
+				return err
+			}
+			u.Guest = true
+			return tx.UpdateUser(ctx, &u)
+		})
+		var se *reconcile.StateError
+		if _, err := w.e.SetUserGrants(ctx, operator, id, reconcile.Grants{Groups: []string{"Library", "Radiology"}}); !errors.As(err, &se) || !strings.Contains(err.Error(), "exactly one group") {
+			t.Fatalf("a guest's second group: %v", err)
+		}
+		if got := w.grants(id); !slices.Equal(got, []string{"group:Library"}) {
+			t.Fatalf("a refused guest grant changed grants: %v", got)
+		}
+	})
+}
+
+func (w *world) user(id string) store.User {
+	w.t.Helper()
+	u, err := w.db.User(context.Background(), w.tenant.ID, 0, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}

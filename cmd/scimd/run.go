@@ -39,6 +39,7 @@ Usage:
   scimd session end  --tenant T --user ID [--database-url URL]
   scimd user list    --tenant T [--deleted] [--database-url URL]
   scimd user disable|enable|delete|restore|erase --tenant T --user ID
+  scimd user grant   --tenant T --user ID [--role R]... [--group G]...
   scimd version
 
 Getting started:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/scimd/scimd/admin"
@@ -20,6 +21,7 @@ var userSubcommands = []subcommand{
 	{"enable", "enable a user (--force: one pending activation too)", userVerb("enable")},
 	{"delete", "delete a user softly, as a SCIM DELETE: restore brings them back", userVerb("delete")},
 	{"restore", "bring back a deleted user, disabled and without roles and groups", userVerb("restore")},
+	{"grant", "set a user's manual roles and groups (--role R --group G, repeatable; none: remove them)", userGrant},
 	{"erase", "erase a user for good and scrub their values from the audit trail (GDPR art. 17)", userVerb("erase")},
 }
 
@@ -89,6 +91,25 @@ func userList(ctx context.Context, e env, args []string) error {
 	return w.Flush()
 }
 
+// oneUser parses the flags of a verb on one user, --tenant T --user ID
+// and the verb's own (more), and opens the database; it returns the
+// command line as the tenant's operator and the user's id.
+func oneUser(ctx context.Context, e env, verb, synopsis string, args []string, more func(*flag.FlagSet)) (*store.DB, store.Principal, *string, error) {
+	fs := flags(e, "user "+verb, synopsis)
+	tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/")
+	id := fs.String("user", "", "the user's SCIM id")
+	more(fs)
+	dsn := databaseFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return nil, store.Principal{}, nil, err
+	}
+	if *tenant == "" || *id == "" {
+		return nil, store.Principal{}, nil, usageError("--tenant and --user are required")
+	}
+	db, by, err := userTenant(ctx, *dsn, *tenant)
+	return db, by, id, err
+}
+
 // userVerb is a lifecycle verb on one user: --tenant T --user ID.
 func userVerb(verb string) command {
 	return func(ctx context.Context, e env, args []string) error {
@@ -96,21 +117,12 @@ func userVerb(verb string) command {
 		if verb == "enable" {
 			synopsis = "user enable --tenant T --user ID [--force] [--database-url URL]"
 		}
-		fs := flags(e, "user "+verb, synopsis)
-		tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/")
-		id := fs.String("user", "", "the user's SCIM id")
 		var force *bool
-		if verb == "enable" {
-			force = fs.Bool("force", false, "enable a user who has not activated their account yet")
-		}
-		dsn := databaseFlag(fs, e)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if *tenant == "" || *id == "" {
-			return usageError("--tenant and --user are required")
-		}
-		db, by, err := userTenant(ctx, *dsn, *tenant)
+		db, by, id, err := oneUser(ctx, e, verb, synopsis, args, func(fs *flag.FlagSet) {
+			if verb == "enable" {
+				force = fs.Bool("force", false, "enable a user who has not activated their account yet")
+			}
+		})
 		if err != nil {
 			return err
 		}
@@ -132,7 +144,7 @@ func userVerb(verb string) command {
 			return flag.ErrHelp
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user %s in tenant %q", *id, *tenant)
+			return fmt.Errorf("no user %s in tenant %q", *id, by.TenantName)
 		}
 		if err != nil {
 			return err
@@ -149,4 +161,35 @@ func userVerb(verb string) command {
 		}
 		return nil
 	}
+}
+
+// names is a repeatable string flag.
+type names []string
+
+func (n *names) String() string     { return strings.Join(*n, ",") }
+func (n *names) Set(v string) error { *n = append(*n, v); return nil }
+
+func userGrant(ctx context.Context, e env, args []string) error {
+	var want reconcile.Grants
+	db, by, id, err := oneUser(ctx, e, "grant", "user grant --tenant T --user ID [--role R]... [--group G]... [--database-url URL]", args, func(fs *flag.FlagSet) {
+		fs.Var((*names)(&want.Roles), "role", "a role to grant (repeatable)")
+		fs.Var((*names)(&want.Groups), "group", "a group to grant (repeatable)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	gs, err := reconcile.New(db, nil).SetUserGrants(ctx, by, *id, want)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %s in tenant %q", *id, by.TenantName)
+	}
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KIND\tTARGET\tSOURCE\tRULE")
+	for _, g := range gs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", g.Kind, g.Target, g.Source, g.Rule)
+	}
+	return w.Flush()
 }

@@ -97,6 +97,15 @@ func TestUserLifecycle(t *testing.T) {
 		if status, body := call(t, "POST", adminUser+"/restore", admin, ""); status != 409 || !strings.Contains(body, "not deleted") {
 			t.Fatalf("restore again: %d %s", status, body)
 		}
+		if code, out, errOut := cli("grant", "--tenant", "acme", "--user", id, "--role", "faculty"); code != 0 || !strings.Contains(out, "role  faculty  cli") {
+			t.Fatalf("grant: %d %s %s", code, out, errOut)
+		}
+		if g := grants(); g != "role:faculty" {
+			t.Fatalf("grants after scimd user grant: %q", g)
+		}
+		if code, _, errOut := cli("grant", "--tenant", "acme", "--user", id, "--group", "Nope"); code != 1 || !strings.Contains(errOut, `group "Nope" does not exist`) {
+			t.Fatalf("grant of an unknown group: %d %s", code, errOut)
+		}
 		if code, _, errOut := cli("enable", "--tenant", "acme", "--user", id); code != 0 || !strings.Contains(errOut, "now active") || !active() {
 			t.Fatalf("enable: %d %s", code, errOut)
 		}

@@ -43,3 +43,12 @@ CREATE TRIGGER users_count_soft_delete AFTER UPDATE OF deleted_at ON users FOR E
 -- A guest (000 seed) is a user limited to exactly one group, with an
 -- access window, invited by email: no write may give them another group.
 ALTER TABLE users ADD COLUMN guest boolean NOT NULL DEFAULT false;
+
+-- The admin list's search (004 seed): a prefix of the folded displayName
+-- or of an email is an index range, as userName's is since 0005;
+-- text_pattern_ops serves = as well, so each index is replaced under its
+-- name rather than doubled.
+DROP INDEX users_tenant_display_name;
+CREATE INDEX users_tenant_display_name ON users (tenant_id, display_name_folded text_pattern_ops);
+DROP INDEX user_emails_tenant_email;
+CREATE INDEX user_emails_tenant_email ON user_emails (tenant_id, email text_pattern_ops);
