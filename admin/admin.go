@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
@@ -54,6 +55,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
+	a.lifecycleRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -109,6 +111,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		auth    *reconcile.AuthError
 		denied  *reconcile.ForbiddenError
 		ie      *reconcile.InputError
+		se      *reconcile.StateError
 		me      *reconcile.MatchError
 		ce      *store.ConflictError
 		le      *store.LimitError
@@ -135,6 +138,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &Error{http.StatusNotFound, "no such resource in this tenant"}
 	case errors.As(err, &ie):
 		ae = &Error{http.StatusBadRequest, ie.Msg}
+	case errors.As(err, &se):
+		ae = &Error{http.StatusConflict, se.Msg}
 	case errors.As(err, &me):
 		ae = &Error{http.StatusConflict, me.Msg}
 	case errors.As(err, &ce):
@@ -271,28 +276,55 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 
 // users lists the tenant's users an administrator may see (their unit and
 // everything below it), limit (default 100, at most 1000) at a time after
-// the user with pk after; the answer's "next" is the after of the next page.
+// the user with pk after; the answer's "next" is the after of the next
+// page. q= finds users whose userName, displayName or an email starts
+// with it (any case); status= (repeatable: active, disabled, pending,
+// deleted) picks states, the live ones by default; orgUnit= narrows to a
+// unit within the administrator's. Every part reads an index.
 func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	query := r.URL.Query()
+	after, _ := strconv.ParseInt(query.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(query.Get("limit"))
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	us, err := a.db.UsersInOrgUnit(r.Context(), p.TenantID, p.OrgUnit, after, limit)
+	s := store.UserSearch{TenantID: p.TenantID, OrgUnit: p.OrgUnit, Q: query.Get("q"), After: after, Limit: limit}
+	for _, st := range query["status"] {
+		for st := range strings.SplitSeq(st, ",") {
+			switch st = strings.TrimSpace(st); st {
+			case store.StatusActive, store.StatusDisabled, store.StatusPending, store.StatusDeleted:
+				s.Statuses = append(s.Statuses, st)
+			default:
+				return &Error{http.StatusBadRequest, fmt.Sprintf("status %q: use active, disabled, pending or deleted (repeat status= for several)", st)}
+			}
+		}
+	}
+	if unit := query.Get("orgUnit"); unit != "" {
+		if f, own := store.Fold(unit), store.Fold(p.OrgUnit); own != "" && f != own && !strings.HasPrefix(f, own+"/") {
+			return &Error{http.StatusForbidden, fmt.Sprintf("administrators of org unit %s list the users of it and the units below it only", p.OrgUnit)}
+		}
+		s.OrgUnit = unit
+	}
+	us, err := a.db.SearchUsers(r.Context(), s)
 	if err != nil {
 		return err
 	}
 	type row struct {
-		ID       string `json:"id"`
-		UserName string `json:"userName"`
-		Status   string `json:"status"`
+		ID          string `json:"id"`
+		UserName    string `json:"userName"`
+		DisplayName string `json:"displayName,omitempty"`
+		Status      string `json:"status"`
 	}
 	out := struct {
 		Users []row  `json:"users"`
 		Next  *int64 `json:"next,omitempty"`
 	}{Users: []row{}}
 	for _, u := range us {
-		out.Users = append(out.Users, row{u.ID, u.UserName, u.Status})
+		status := u.Status
+		if !u.DeletedAt.IsZero() {
+			status = store.StatusDeleted
+		}
+		out.Users = append(out.Users, row{u.ID, u.UserName, u.DisplayName, status})
 	}
 	if len(us) == limit {
 		out.Next = &us[len(us)-1].PK

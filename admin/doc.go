@@ -2,7 +2,12 @@
 // configure connectors and look after a tenant's users (the admin console,
 // when it comes, is its first client).
 //
-//	GET  /admin/v1/{tenant}/users?after=&limit=                the users the administrator sees, a page at a time
+//	GET  /admin/v1/{tenant}/users?q=&status=&orgUnit=&after=&limit=  the users the administrator sees, a page at a time: q a prefix of userName, displayName or an email; status active|disabled|pending|deleted (repeatable)
+//	POST /admin/v1/{tenant}/users/{id}/disable                 disable: SCIM active false, sign-in refused, sessions end
+//	POST /admin/v1/{tenant}/users/{id}/enable[?force=true]     enable; a user pending activation only with force
+//	DELETE /admin/v1/{tenant}/users/{id}                       delete softly, as a SCIM DELETE (204)
+//	POST /admin/v1/{tenant}/users/{id}/restore                 bring a deleted user back, disabled and without roles and groups; 409 if their userName was taken
+//	PUT  /admin/v1/{tenant}/users/{id}/grants {"roles","groups"}  set the administrator's own roles and groups of the user (no rule revokes them)
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	GET  /admin/v1/{tenant}/users/{id}/events                  its audit events, oldest first: source, connector, rules fired, attributes before and after
 //	POST /admin/v1/{tenant}/users/{id}/erase                   erase the person (GDPR art. 17): the user deleted, their values dropped from its audit events

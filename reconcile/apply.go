@@ -394,15 +394,7 @@ func attributeSources(p *Plan) []store.AttributeSource {
 func writeUser(ctx context.Context, tx *store.Tx, p *Plan) error {
 	u, in := p.User, p.Input
 	if in.Op == Delete {
-		// Deprovisioning reaches live sessions: they end with the user.
-		if err := endSessions(ctx, tx, in, u, EndUserDelete); err != nil {
-			return err
-		}
-		// ...and a sign-in does not create them anew (SignIn).
-		if err := tx.BuryUser(ctx, *u, emails(u.Attrs)); err != nil {
-			return err
-		}
-		return tx.DeleteUser(ctx, u.PK)
+		return softDelete(ctx, tx, in, u, time.Now().UTC().Truncate(time.Microsecond))
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
@@ -530,4 +522,20 @@ func writeGroup(ctx context.Context, tx *store.Tx, p *Plan) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// softDelete deletes user u softly at at (a SCIM or CSV DELETE, an
+// administrator's): their live sessions end with them, a sign-in does not
+// create them anew (the tombstone, SignIn), and every read then treats
+// them as gone (SCIM answers 404) while the row stays for its history and
+// a restore ([Engine.RestoreUser]); their grants and memberships go.
+// Erase removes the row for good.
+func softDelete(ctx context.Context, tx *store.Tx, in Input, u *store.User, at time.Time) error {
+	if err := endSessions(ctx, tx, in, u, EndUserDelete); err != nil {
+		return err
+	}
+	if err := tx.BuryUser(ctx, *u, emails(u.Attrs)); err != nil {
+		return err
+	}
+	return tx.SoftDeleteUser(ctx, u.PK, at)
 }

@@ -21,7 +21,8 @@ import (
 // [store.ErrNotFound].
 func (e *Engine) EraseUser(ctx context.Context, by store.Principal, id string) error {
 	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-		u, err := tx.User(ctx, by.TenantID, 0, id)
+		// A soft-deleted user is erased too: the row goes for good.
+		u, err := tx.AnyUser(ctx, by.TenantID, 0, id)
 		if err != nil {
 			return err
 		}

@@ -87,6 +87,10 @@ func (e *Engine) SetSessionLifetimes(idle, max time.Duration) {
 	e.sessionIdle, e.sessionMax = idle, max
 }
 
+// Now is the engine's clock (see SetClock), as the store keeps times:
+// what access windows are read at, SCIM's computed active included.
+func (e *Engine) Now() time.Time { return e.now() }
+
 // now is the engine's clock, as the store keeps times.
 func (e *Engine) now() time.Time {
 	clock := e.clock

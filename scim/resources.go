@@ -223,6 +223,9 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 	switch rt.Name {
 	case "User":
 		q.Groups = proj.wants("groups")
+		if q.Now.IsZero() {
+			q.Now = s.engine.Now() // filters and documents read access windows at one time
+		}
 		// Without projection the stored documents are copied, not decoded
 		// and encoded again (spliceUser).
 		q.RawAttrs = proj.include == nil && proj.exclude == nil
@@ -236,7 +239,7 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 			if q.RawAttrs {
 				start := len(buf)
 				var ok bool
-				if buf, ok = spliceUser(buf, rt, u, base); ok {
+				if buf, ok = spliceUser(buf, rt, u, base, q.Now); ok {
 					tp.items = append(tp.items, listed{raw: buf[start:len(buf):len(buf)], rt: rt})
 					continue
 				}
@@ -245,7 +248,7 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 					return tp, err
 				}
 			}
-			res := userResource(*u, u.Groups, base)
+			res := userResource(*u, u.Groups, base, q.Now)
 			proj.apply(rt, res.Attributes)
 			tp.items = append(tp.items, listed{doc: render(rt, res, base), rt: rt})
 		}
@@ -392,7 +395,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.Res
 				return
 			}
 		}
-		res := userResource(u, groups[u.PK], base)
+		res := userResource(u, groups[u.PK], base, s.engine.Now())
 		proj.apply(rt, res.Attributes)
 		item = listed{doc: render(rt, res, base), rt: rt}
 	case "Group":

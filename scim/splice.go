@@ -33,7 +33,7 @@ var reservedKeys = map[string]bool{"id": true, "externalId": true, "schemas": tr
 // dst's contents past len(dst) undefined, when the stored document is not
 // one it copies (not an object, an escaped or reserved key, invalid
 // UTF-8): the caller then takes the general path.
-func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string) ([]byte, bool) {
+func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string, now time.Time) ([]byte, bool) {
 	src := u.RawAttrs
 	if !utf8.Valid(src) {
 		return dst, false
@@ -44,6 +44,9 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 		return dst, false
 	}
 	var exts uint64 // bit i: rt.SchemaExtensions[i] is present as an object
+	// A user who is not active now shows active false, as render does
+	// (store.User.ActiveAt), whatever the stored document says.
+	inactive, sawActive := !u.ActiveAt(now), false
 	if len(rt.SchemaExtensions) > 64 {
 		return dst, false
 	}
@@ -75,6 +78,9 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 			if dst, ok = p.value(dst); !ok {
 				return dst[:mark], false
 			}
+			if inactive && string(key) == "active" {
+				dst, sawActive = append(dst[:value], "false"...), true
+			}
 			if dst[value] == '{' {
 				for i, ext := range rt.SchemaExtensions {
 					if ext.Schema.ID == string(key) {
@@ -98,6 +104,9 @@ func spliceUser(dst []byte, rt scimlib.ResourceType, u *store.User, base string)
 	p.space()
 	if p.i != len(src) {
 		return dst[:mark], false
+	}
+	if inactive && !sawActive {
+		dst = append(dst, `,"active":false`...)
 	}
 	if len(u.Groups) > 0 {
 		dst = append(dst, `,"groups":[`...)

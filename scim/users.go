@@ -3,6 +3,7 @@ package scim
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 
@@ -51,7 +52,7 @@ func (h userHandler) write(r *http.Request, op reconcile.Op, id string, attrs sc
 		}
 		groups = byUser[u.PK]
 	}
-	res := userResource(u, groups, h.s.baseURL(r))
+	res := userResource(u, groups, h.s.baseURL(r), h.s.engine.Now())
 	// The library lists the extensions in "schemas" (see route).
 	dropEmptyExtensions(h.s.types(r.Context())[0], res.Attributes)
 	return h.s.project(r, res, 0)
@@ -61,10 +62,15 @@ func (h userHandler) Delete(r *http.Request, id string) error {
 	return h.s.delete(r, reconcile.KindUser, id)
 }
 
-func userResource(u store.User, groups []store.GroupRef, base string) scimlib.Resource {
-	attrs := make(scimlib.ResourceAttributes, len(u.Attrs)+1)
+func userResource(u store.User, groups []store.GroupRef, base string, now time.Time) scimlib.Resource {
+	attrs := make(scimlib.ResourceAttributes, len(u.Attrs)+2)
 	for k, v := range u.Attrs {
 		attrs[k] = v
+	}
+	if !u.ActiveAt(now) {
+		// Disabled, pending activation or outside the access window:
+		// inactive, whatever the source sent (store.User.ActiveAt).
+		attrs["active"] = false
 	}
 	if len(groups) > 0 {
 		list := make([]map[string]any, len(groups))

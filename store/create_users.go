@@ -21,8 +21,8 @@ func (r reader) TakenUserNames(ctx context.Context, tenantID int64, folded []str
 		return taken, nil
 	}
 	var names []string
-	err := r.idb.NewSelect().TableExpr("users").Column("user_name_folded").
-		Where("tenant_id = ? AND user_name_folded IN (?)", tenantID, bun.List(folded)).
+	err := r.idb.NewSelect().TableExpr("users AS u").Column("user_name_folded").
+		Where("u.tenant_id = ? AND u.user_name_folded IN (?) AND "+live, tenantID, bun.List(folded)).
 		Scan(ctx, &names)
 	for _, n := range names {
 		taken[n] = true

@@ -179,3 +179,9 @@ func (db *DB) PlanOf(ctx context.Context, query string) (string, error) {
 	}
 	return plan, rows.Err()
 }
+
+// Explain is EXPLAIN of query with sequential scans disabled (see
+// ExplainUsers), for a statement a test recorded (Statements).
+func (db *DB) Explain(ctx context.Context, query string) (string, error) {
+	return db.explain(ctx, query)
+}

@@ -78,6 +78,8 @@ type translator struct {
 	// lenient treats attributes the resource type lacks as absent, for
 	// queries that span resource types (Query.Lenient).
 	lenient bool
+	// now is the time an "active" comparison reads access windows at.
+	now time.Time
 }
 
 // absent writes how a comparison with op comes out on an attribute that
@@ -96,7 +98,10 @@ func (r reader) translate(res resource, q Query) (string, []any, error) {
 	if q.Filter == nil {
 		return "", nil, nil
 	}
-	t := translator{d: r.dialect, res: res, lenient: q.Lenient}
+	t := translator{d: r.dialect, res: res, lenient: q.Lenient, now: q.Now}
+	if t.now.IsZero() {
+		t.now = now()
+	}
 	if err := t.expr(q.Filter); err != nil {
 		return "", nil, err
 	}
@@ -423,6 +428,10 @@ func (t *translator) compare(e *filter.AttributeExpression, c column, fold bool)
 		if !ok || (op != filter.EQ && op != filter.NE) {
 			return filterErr("%s is a boolean: compare it with eq or ne and true or false", e.AttributePath.String())
 		}
+		if expr == "u.active" {
+			t.activeSQL(b == (op == filter.EQ))
+			return nil
+		}
 		value = b
 	case "integer", "decimal":
 		n, ok := numberValue(e.CompareValue)
@@ -484,6 +493,23 @@ func (t *translator) compare(e *filter.AttributeExpression, c column, fold bool)
 		value = s
 	}
 	return t.op(op, expr, c.typ, value)
+}
+
+// activeSQL writes the condition of [User.ActiveAt] at t.now, or with
+// want false its negation: SCIM's active is computed, so that disabled,
+// pending and out-of-window users are "active eq false" too.
+func (t *translator) activeSQL(want bool) {
+	var at any = t.now.UTC()
+	if t.d == SQLite {
+		at = t.now.UTC().Format("2006-01-02 15:04:05.999999-07:00")
+	}
+	not := ""
+	if !want {
+		not = "NOT "
+	}
+	t.write("%s(u.active AND u.status = 'active' AND (u.access_start IS NULL OR u.access_start <= ?) AND (u.access_end IS NULL OR u.access_end > ?))", not)
+	t.arg(at)
+	t.arg(at)
 }
 
 // op writes expr OP ? with value as the argument.

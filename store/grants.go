@@ -284,11 +284,11 @@ func (r reader) ManagedUsers(ctx context.Context, tenantID, connectorID int64, p
 	return out, nil
 }
 
-// UserNameTaken reports whether the tenant has a user named userName in
-// any case.
+// UserNameTaken reports whether the tenant has a live user named userName
+// in any case.
 func (r reader) UserNameTaken(ctx context.Context, tenantID int64, userName string) (bool, error) {
-	n, err := r.idb.NewSelect().TableExpr("users").
-		Where("tenant_id = ? AND user_name_folded = ?", tenantID, Fold(userName)).Count(ctx)
+	n, err := r.idb.NewSelect().TableExpr("users AS u").
+		Where("u.tenant_id = ? AND u.user_name_folded = ? AND "+live, tenantID, Fold(userName)).Count(ctx)
 	return n > 0, mapError(err)
 }
 
@@ -319,5 +319,15 @@ func (r reader) UsersInOrgUnit(ctx context.Context, tenantID int64, path string,
 	var us []User
 	q := r.selectUsers(&us, 0).Where(r.tenantIs("u"), tenantID).Where("u.pk > ?", after)
 	err := orgUnitScope(path)(q).OrderExpr("u.tenant_id, u.pk").Limit(int64(limit)).Scan(ctx)
+	return us, mapError(err)
+}
+
+// DeletedUsers lists the tenant's soft-deleted users, in creation order,
+// at most limit of them after the user with pk after: what a restore may
+// bring back. It reads the partial index users_tenant_deleted.
+func (r reader) DeletedUsers(ctx context.Context, tenantID int64, after int64, limit int) ([]User, error) {
+	var us []User
+	err := r.selectAnyUsers(&us, 0).Where("u.tenant_id = ? AND u.deleted_at IS NOT NULL AND u.pk > ?", tenantID, after).
+		OrderExpr("u.tenant_id, u.pk").Limit(int64(limit)).Scan(ctx)
 	return us, mapError(err)
 }

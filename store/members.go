@@ -67,9 +67,9 @@ func (r reader) LookupMembers(ctx context.Context, tenantID int64, refs []Member
 	for part := range slices.Chunk(ids, chunk) {
 		var ms []Member
 		err := r.idb.NewSelect().
-			TableExpr("users").
+			TableExpr("users AS u").
 			ColumnExpr("'User' AS type, pk, id, COALESCE(display_name, user_name) AS display").
-			Where("tenant_id = ? AND id IN (?)", tenantID, bun.List(part)).
+			Where("u.tenant_id = ? AND u.id IN (?) AND "+live, tenantID, bun.List(part)).
 			UnionAll(r.idb.NewSelect().
 				TableExpr("groups").
 				ColumnExpr("'Group' AS type, pk, id, display_name AS display").
@@ -105,7 +105,7 @@ func (r reader) EachMember(ctx context.Context, groupPK int64, fn func(Member) e
 	rows, err := r.idb.QueryContext(ctx, `
 		SELECT 'User', u.pk, u.id, COALESCE(u.display_name, u.user_name)
 		FROM group_users AS m JOIN users AS u ON u.pk = m.user_pk
-		WHERE m.group_pk = ?
+		WHERE m.group_pk = ? AND u.deleted_at IS NULL
 		UNION ALL
 		SELECT 'Group', g.pk, g.id, g.display_name
 		FROM group_groups AS m JOIN groups AS g ON g.pk = m.member_pk

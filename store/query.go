@@ -50,6 +50,9 @@ type Query struct {
 	// Version, CreatedAt, UpdatedAt, ExternalID, Groups): for responses
 	// that splice the document in as it is.
 	RawAttrs bool
+	// Now is the time "active" filters compare access windows with
+	// ([User.ActiveAt]); zero means the current time.
+	Now time.Time
 }
 
 // Position is a row's place in creation order, as a cursor remembers it.

@@ -61,7 +61,7 @@ func (r reader) SessionByHash(ctx context.Context, hash []byte) (SessionUser, er
 		ColumnExpr("u.access_start AS user_access_start, u.access_end AS user_access_end").
 		Join("JOIN tenants AS n ON n.id = s.tenant_id").
 		Join("LEFT JOIN connectors AS c ON c.id = s.connector_id").
-		Join("LEFT JOIN users AS u ON u.pk = s.user_pk").
+		Join("LEFT JOIN users AS u ON u.pk = s.user_pk AND u.deleted_at IS NULL").
 		Where("s.hash = ?", hash).
 		Scan(ctx)
 	if err != nil {

@@ -30,13 +30,19 @@ type User struct {
 	Active         bool   `bun:"active"`
 	// Status is the account's state: StatusPending, StatusActive or
 	// StatusDisabled; "" on insert means active or disabled as Active says.
-	Status      string         `bun:"status"`
-	AccessStart time.Time      `bun:"access_start,nullzero"`
-	AccessEnd   time.Time      `bun:"access_end,nullzero"`
-	Attrs       map[string]any `bun:"attrs,type:jsonb"`
-	Version     int64          `bun:"version"`
-	CreatedAt   time.Time      `bun:"created_at"`
-	UpdatedAt   time.Time      `bun:"updated_at"`
+	Status      string    `bun:"status"`
+	AccessStart time.Time `bun:"access_start,nullzero"`
+	AccessEnd   time.Time `bun:"access_end,nullzero"`
+	// DeletedAt is when the user was soft-deleted (SCIM DELETE); zero
+	// for a live user. Every read but the ones named for it (AnyUser,
+	// AdminUsers) leaves deleted users out.
+	DeletedAt time.Time `bun:"deleted_at,nullzero"`
+	// Guest is a guest account (000 seed): limited to exactly one group.
+	Guest     bool           `bun:"guest"`
+	Attrs     map[string]any `bun:"attrs,type:jsonb"`
+	Version   int64          `bun:"version"`
+	CreatedAt time.Time      `bun:"created_at"`
+	UpdatedAt time.Time      `bun:"updated_at"`
 
 	// ExternalID is the reading connector's external ID for this user;
 	// each connector has its own.
@@ -66,12 +72,13 @@ func (*discarded) Scan(any) error { return nil }
 
 // userColumnsRaw are the columns a SCIM response shows, with attrs read
 // as attrs_raw, for Query.RawAttrs.
-const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at"
+const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at, " +
+	"u.active, u.status, u.access_start, u.access_end"
 
 // userColumns are a user row's columns but its password hash, which no
 // read returns (see [User.PasswordHash]).
 const userColumns = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
-	"u.active, u.status, u.access_start, u.access_end, u.attrs, u.version, u.created_at, u.updated_at"
+	"u.active, u.status, u.access_start, u.access_end, u.deleted_at, u.attrs, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
@@ -79,6 +86,18 @@ const (
 	StatusActive   = "active"
 	StatusDisabled = "disabled"
 )
+
+// ActiveAt reports whether u counts as active at now, which is what SCIM
+// shows as active: the source's active, status active (not disabled, not
+// pending activation), and now inside the access window [AccessStart,
+// AccessEnd). It is computed at read time, so a user whose window opens
+// comes back on their own; the filter "active eq true" tests the same
+// condition in SQL (activeSQL).
+func (u *User) ActiveAt(now time.Time) bool {
+	return u.Active && u.Status == StatusActive &&
+		(u.AccessStart.IsZero() || !now.Before(u.AccessStart)) &&
+		(u.AccessEnd.IsZero() || now.Before(u.AccessEnd))
+}
 
 // fresh makes u a new row created at: a new id, version 1, its folded
 // columns and its status.
@@ -115,13 +134,23 @@ func ValidID(id string) bool {
 }
 
 // User returns a user of the tenant by SCIM id, with connectorID's external
-// ID. An unknown id is [ErrNotFound].
+// ID. An unknown id, or a soft-deleted user's, is [ErrNotFound].
 func (r reader) User(ctx context.Context, tenantID, connectorID int64, id string) (User, error) {
+	return r.user(ctx, r.selectUsers, tenantID, connectorID, id)
+}
+
+// AnyUser is [reader.User] that finds soft-deleted users too (their
+// DeletedAt is set): for restore and erase.
+func (r reader) AnyUser(ctx context.Context, tenantID, connectorID int64, id string) (User, error) {
+	return r.user(ctx, r.selectAnyUsers, tenantID, connectorID, id)
+}
+
+func (r reader) user(ctx context.Context, sel func(any, int64) *bun.SelectQuery, tenantID, connectorID int64, id string) (User, error) {
 	if !ValidID(id) {
 		return User{}, ErrNotFound
 	}
 	var u User
-	err := r.locked(r.selectUsers(&u, connectorID), "u").
+	err := r.locked(sel(&u, connectorID), "u").
 		Where("u.tenant_id = ? AND u.id = ?", tenantID, id).
 		Scan(ctx)
 	return u, mapError(err)
@@ -159,7 +188,7 @@ func (r reader) usersBase(res resource, q Query, where string, args []any) (func
 	}
 	table := r.pageTable("users", "u", q, where)
 	return func(cols string) *bun.SelectQuery {
-		sel := r.idb.NewSelect().TableExpr(table).ColumnExpr(cols).Where(r.tenantIs("u"), q.TenantID)
+		sel := r.idb.NewSelect().TableExpr(table).ColumnExpr(cols).Where(r.tenantIs("u"), q.TenantID).Where(live)
 		if join != "" {
 			sel = sel.Join(join)
 		}
@@ -170,11 +199,23 @@ func (r reader) usersBase(res resource, q Query, where string, args []any) (func
 	}, cols
 }
 
+// selectUsers selects live users (not soft-deleted), with connectorID's
+// external ID.
 func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
+	return r.selectAnyUsers(model, connectorID).Where(live)
+}
+
+// selectAnyUsers is selectUsers with the soft-deleted users too.
+func (r reader) selectAnyUsers(model any, connectorID int64) *bun.SelectQuery {
 	return r.idb.NewSelect().Model(model).
 		ColumnExpr(userColumns+", x.value AS external_id").
 		Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", connectorID)
 }
+
+// live is the condition that keeps a query over users AS u to the users
+// that are not soft-deleted. The unique userName index is partial on it
+// (migration 0013), so a lookup by userName must say it to use the index.
+const live = "u.deleted_at IS NULL"
 
 // GroupRef names a group a user belongs to.
 type GroupRef struct {
@@ -413,7 +454,7 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
 	u.UpdatedAt = now()
 	res, err := tx.idb.NewUpdate().Model(u).
 		Column("user_name", "user_name_folded", "display_name", "display_name_folded", "active",
-			"status", "access_start", "access_end", "attrs", "updated_at").
+			"status", "access_start", "access_end", "guest", "attrs", "updated_at").
 		Set("version = version + 1").
 		Where("pk = ? AND version = ?", u.PK, u.Version).
 		Exec(ctx)
@@ -434,7 +475,38 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, userPK int64, hash string) er
 	return mapError(err)
 }
 
-// DeleteUser deletes a user; its memberships and external IDs go with it.
+// SoftDeleteUser marks a live user deleted at at: from then on every read
+// but AnyUser leaves it out, and its userName is free. It removes the
+// user's grants and group memberships (a restored user comes back without
+// them, 000 seed) and moves its version on; external IDs, links and
+// attribute sources stay, for a restore. A user not live is [ErrNotFound].
+func (tx *Tx) SoftDeleteUser(ctx context.Context, pk int64, at time.Time) error {
+	res, err := tx.idb.NewUpdate().TableExpr("users AS u").
+		Set("deleted_at = ?, updated_at = ?, version = version + 1", at, at).
+		Where("pk = ? AND "+live, pk).Exec(ctx)
+	if err := checkOne(res, err, ErrNotFound); err != nil {
+		return err
+	}
+	for _, table := range []string{"user_grants", "group_users"} {
+		if _, err := tx.idb.NewDelete().TableExpr(table).Where("user_pk = ?", pk).Exec(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}
+
+// RestoreUser makes a soft-deleted user live again, with status, at at.
+// A userName a live user took meanwhile is a [*ConflictError] (the unique
+// index); a user not deleted is [ErrNotFound].
+func (tx *Tx) RestoreUser(ctx context.Context, pk int64, status string, at time.Time) error {
+	res, err := tx.idb.NewUpdate().TableExpr("users AS u").
+		Set("deleted_at = NULL, status = ?, updated_at = ?, version = version + 1", status, at).
+		Where("pk = ? AND u.deleted_at IS NOT NULL", pk).Exec(ctx)
+	return checkOne(res, err, ErrNotFound)
+}
+
+// DeleteUser deletes a user's row for good (erase); its memberships and
+// external IDs go with it.
 func (tx *Tx) DeleteUser(ctx context.Context, pk int64) error {
 	res, err := tx.idb.NewDelete().Model((*User)(nil)).Where("pk = ?", pk).Exec(ctx)
 	return checkOne(res, err, ErrNotFound)

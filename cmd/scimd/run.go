@@ -37,6 +37,9 @@ Usage:
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
   scimd session list --tenant T --user ID [--database-url URL]
   scimd session end  --tenant T --user ID [--database-url URL]
+  scimd user list    --tenant T [--deleted] [--database-url URL]
+  scimd user disable|enable|delete|restore|erase --tenant T --user ID
+  scimd user grant   --tenant T --user ID [--role R]... [--group G]...
   scimd version
 
 Getting started:
@@ -77,6 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"token":     token,
 		"connector": connector,
 		"session":   session,
+		"user":      user,
 		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
