@@ -78,7 +78,7 @@ const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version
 // userColumns are a user row's columns but its password hash, which no
 // read returns (see [User.PasswordHash]).
 const userColumns = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
-	"u.active, u.status, u.access_start, u.access_end, u.deleted_at, u.attrs, u.version, u.created_at, u.updated_at"
+	"u.active, u.status, u.access_start, u.access_end, u.deleted_at, u.guest, u.attrs, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
