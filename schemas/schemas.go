@@ -10,6 +10,9 @@ const (
 	UserURN           = "urn:ietf:params:scim:schemas:core:2.0:User"
 	GroupURN          = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	EnterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	// ScimdUserURN is scimd's own User extension: what CSV files carry
+	// beyond the core and enterprise schemas (000 and 002 seeds).
+	ScimdUserURN = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User"
 )
 
 // User is the core User schema (RFC 7643 §4.1).
@@ -17,6 +20,20 @@ func User() schema.Schema { return withLimits(schema.CoreUserSchema()) }
 
 // EnterpriseUser is the enterprise User extension (RFC 7643 §4.3).
 func EnterpriseUser() schema.Schema { return withLimits(schema.ExtensionEnterpriseUser()) }
+
+// ScimdUser is scimd's own User extension (ScimdUserURN): gender, entry
+// and graduation year, institution number, notes and task notification,
+// which CSV imports fill and SCIM serves, filters and patches.
+func ScimdUser() schema.Schema {
+	return Extension(ScimdUserURN, "scimd User", []ExtensionAttribute{
+		{Name: "gender", Description: "Gender, one of the tenant's list (default F, M, NB, U)"},
+		{Name: "entryYear", Type: "integer", Description: "Year the learner entered the program"},
+		{Name: "gradYear", Type: "integer", Description: "Anticipated graduation year: the cohort Class of YYYY"},
+		{Name: "institutionNumber", Description: "Staff or student number"},
+		{Name: "notes", Description: "General comments"},
+		{Name: "taskNotification", Description: "OFF or Email (the default)"},
+	})
+}
 
 // Group is the core Group schema (RFC 7643 §4.2).
 func Group() schema.Schema { return withLimits(schema.CoreGroupSchema()) }

@@ -88,6 +88,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 			Schema:      schemas.User(),
 			SchemaExtensions: []scimlib.SchemaExtension{
 				{Schema: schemas.EnterpriseUser()},
+				{Schema: schemas.ScimdUser()},
 			},
 			Handler: userHandler{s: s},
 		},

@@ -184,11 +184,15 @@ func cleanPath(p string) string {
 type Connector struct {
 	Tenant, Name string
 	// Kind is what the connector is: [KindSCIM] (the default), an identity
-	// provider pushing over SCIM, or [KindOIDC], one people sign in with.
+	// provider pushing over SCIM, [KindOIDC], one people sign in with, or
+	// [KindCSV], one whose users arrive in CSV files.
 	Kind string
 	// OIDC is an OIDC connector's provider and login policy; nil for other
 	// kinds.
 	OIDC *OIDC
+	// CSV is a CSV connector's file layout; nil for other kinds (whose
+	// imports use the default layout).
+	CSV *CSV
 	// Match is the order in which identities are matched; never empty.
 	Match []MatchKey
 	// EmailDomains are the lower-case domains whose addresses the source

@@ -25,10 +25,11 @@ var keys = map[string][]string{
 	"extension":          {"schema", "name", "attributes"},
 	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
 	"role":               {"name", "groups"},
-	"connector":          {"name", "kind", "oidc", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"connector":          {"name", "kind", "oidc", "csv", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
 	"create":             {"roles", "groups", "orgUnits"},
 	"allow":              {"roles", "groups", "orgUnits"},
 	"precedence":         attributes,
+	"csv":                {"columns", "require", "empty"},
 	"oidc":               {"issuer", "clientId", "clientSecretEnv", "clientSecretFile", "scopes", "redirectBaseUrl", "returnOrigins", "emailVerified", "createUsers", "userNameClaim"},
 	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
 }
@@ -65,7 +66,7 @@ var (
 	loginNames   = []string{"", LoginFirstLast}
 	revisions    = []string{"", RevisionsAddGroups}
 	statuses     = []string{"active", "disabled", "pending"}
-	kinds        = []string{KindSCIM, KindOIDC}
+	kinds        = []string{KindSCIM, KindOIDC, KindCSV}
 	// userNameClaims are the ID token claims a login may take a userName from.
 	userNameClaims = []string{"preferred_username", "email", "upn"}
 	// attributeTypes are the SCIM types an extension attribute may have
@@ -313,6 +314,15 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 		l.add(on, fmt.Sprintf("connector %q has oidc settings but is of kind %s", c.Name, c.Kind), "add kind: oidc, or remove oidc")
 	case c.Kind == KindOIDC:
 		c.OIDC = l.oidc(on, c.Name)
+	}
+	switch cn := m["csv"]; {
+	case c.Kind != KindCSV && present(l.resolve(cn)):
+		l.add(cn, fmt.Sprintf("connector %q has csv settings but is of kind %s", c.Name, c.Kind), "add kind: csv, or remove csv")
+	case c.Kind == KindCSV:
+		c.CSV = l.csv(cn, c.Name)
+		if c.CSV == nil {
+			c.CSV = &CSV{}
+		}
 	}
 	if mn := l.resolve(m["match"]); mn != nil && !isNull(mn) {
 		c.Match = nil
