@@ -59,7 +59,8 @@ type User struct {
 	// CreateUsers and SetPasswordHash when not empty, never read back into
 	// a User, so that no response can show it.
 	PasswordHash string `bun:"-"`
-	// StoredHash swallows the column when a query reads u.*: the stored
+	// StoredHash swallows the column when a query reads u.*, so that
+	// reads take every other column as the table grows and the stored
 	// hash is never kept.
 	StoredHash discarded `bun:"password_hash,scanonly" json:"-"`
 }
@@ -74,11 +75,6 @@ func (*discarded) Scan(any) error { return nil }
 // as attrs_raw, for Query.RawAttrs.
 const userColumnsRaw = "u.pk, u.tenant_id, u.id, u.attrs AS attrs_raw, u.version, u.created_at, u.updated_at, " +
 	"u.active, u.status, u.access_start, u.access_end"
-
-// userColumns are a user row's columns but its password hash, which no
-// read returns (see [User.PasswordHash]).
-const userColumns = "u.pk, u.tenant_id, u.id, u.user_name, u.user_name_folded, u.display_name, u.display_name_folded, " +
-	"u.active, u.status, u.access_start, u.access_end, u.deleted_at, u.guest, u.attrs, u.version, u.created_at, u.updated_at"
 
 // Account states (User.Status).
 const (
@@ -174,7 +170,7 @@ func (r reader) Users(ctx context.Context, q Query) (Page[User], error) {
 // array of [id, displayName] pairs, in the order UserGroups reads them.
 func (r reader) usersBase(res resource, q Query, where string, args []any) (func(cols string) *bun.SelectQuery, string) {
 	join, external := r.externalIDs(res, q, where, "user_external_ids", "user_pk")
-	cols := userColumns + ", " + external
+	cols := "u.*, " + external
 	if q.RawAttrs {
 		cols = userColumnsRaw + ", " + external
 	}
@@ -208,7 +204,7 @@ func (r reader) selectUsers(model any, connectorID int64) *bun.SelectQuery {
 // selectAnyUsers is selectUsers with the soft-deleted users too.
 func (r reader) selectAnyUsers(model any, connectorID int64) *bun.SelectQuery {
 	return r.idb.NewSelect().Model(model).
-		ColumnExpr(userColumns+", x.value AS external_id").
+		ColumnExpr("u.*, x.value AS external_id").
 		Join("LEFT JOIN user_external_ids AS x ON x.user_pk = u.pk AND x.connector_id = ?", connectorID)
 }
 
