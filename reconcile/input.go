@@ -136,6 +136,10 @@ type Given struct {
 	// AccessStart and AccessEnd: nil states nothing; a pointer to the
 	// zero time clears the bound.
 	AccessStart, AccessEnd *time.Time
+	// Guest makes a new user a guest (000 seed): limited to exactly one
+	// group. An existing member cannot be made a guest this way, since it
+	// would take their other groups away.
+	Guest bool
 	// Rule names the statement in provenance and audit, per field:
 	// Rule("roles") is "column roles" for a CSV row. Empty means
 	// "given <field>".

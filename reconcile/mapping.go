@@ -155,7 +155,13 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	final = append(final, wanted...)
 	p.Grants = final
 
-	if err := checkAccount(conn, final, groups); err != nil {
+	if g := in.Given; g != nil && g.Guest && !u.Guest {
+		if u.PK != 0 {
+			return &InputError{Attribute: "guest", Msg: fmt.Sprintf("%s is a member already, not a guest: give them the group instead of inviting them", u.UserName)}
+		}
+		u.Guest = true
+	}
+	if err := checkAccount(conn, final, groups, u.Guest); err != nil {
 		return err
 	}
 	var statusRule, startRule, endRule string
@@ -413,8 +419,9 @@ func resolve(ctx context.Context, r reads, conn *rules.Connector, in Input, c *G
 }
 
 // checkAccount enforces what the connector requires of an account: a
-// group and a role (000 seed), and roles valid for the groups held.
-func checkAccount(conn *rules.Connector, final []GrantChange, direct []string) error {
+// group and a role (000 seed), roles valid for the groups held, and a
+// guest's one group.
+func checkAccount(conn *rules.Connector, final []GrantChange, direct []string, guest bool) error {
 	held := slices.Clone(direct)
 	var roles []string
 	for _, c := range final {
@@ -430,6 +437,9 @@ func checkAccount(conn *rules.Connector, final []GrantChange, direct []string) e
 	}
 	if conn.Require.Group && len(held) == 0 {
 		return &InputError{Attribute: "groups", Msg: fmt.Sprintf("connector %s requires every account to have a group, and no rule gives this one any", conn.Name)}
+	}
+	if guest && len(held) != 1 {
+		return &InputError{Attribute: "groups", Msg: fmt.Sprintf("a guest is limited to exactly one group, and this one would hold %d (%s)", len(held), strings.Join(held, ", "))}
 	}
 	if conn.Require.Role && len(roles) == 0 {
 		return &InputError{Attribute: "roles", Msg: fmt.Sprintf("connector %s requires every account to have a role, and no rule gives this one any", conn.Name)}

@@ -8,6 +8,23 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// newUserColumns are the users columns every create writes (CreateUser,
+// CreateUsers and the prepared SQLite insert), in the order of
+// [newUserValues]: one list, so that a new column cannot be left out of one
+// of the three.
+const newUserColumns = `tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
+	active, status, access_start, access_end, guest, attrs, version, created_at, updated_at, password_hash`
+
+// newUserParams is one row of placeholders for newUserColumns.
+var newUserParams = "(?" + strings.Repeat(", ?", strings.Count(newUserColumns, ",")) + ")"
+
+// newUserValues are u's values of newUserColumns, attrs its stored JSON.
+func newUserValues(u *User, attrs string) []any {
+	return []any{u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
+		u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), u.Guest, attrs, u.Version, u.CreatedAt, u.UpdatedAt,
+		nullIfZero(u.PasswordHash)}
+}
+
 // PrepareNewUser gives u, a user to create with [Tx.CreateUsers], its id,
 // version 1, timestamps, folded columns and status, as [Tx.CreateUser]
 // does when it writes: the caller can answer with them before the write.
@@ -59,10 +76,8 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 			return err
 		}
 		e := w.Event
-		userRows = append(userRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		userArgs = append(userArgs, u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
-			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
-			nullIfZero(u.PasswordHash))
+		userRows = append(userRows, newUserParams)
+		userArgs = append(userArgs, newUserValues(u, attrs)...)
 		eventRows = append(eventRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		eventArgs = append(eventArgs, e.TenantID, e.At, e.Source, nullIfZero(e.ConnectorID), e.Action, e.ResourceType, e.ResourceID, detail, personal)
 		if u.ExternalID != "" {
@@ -83,8 +98,7 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 	if tx.dialect == SQLite {
 		from = raw("(SELECT pk, id, created_at FROM users WHERE id IN ("+strings.Join(ids, ", ")+")) AS u", idArgs...)
 	}
-	insertUsers := raw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash) VALUES `+strings.Join(userRows, ", "), userArgs...)
+	insertUsers := raw("INSERT INTO users ("+newUserColumns+") VALUES "+strings.Join(userRows, ", "), userArgs...)
 	follow := []string{
 		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, u.pk, u.created_at FROM "+from, connectorID),
 		raw("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) VALUES "+

@@ -27,11 +27,15 @@ type prepared struct {
 	count *atomic.Int64
 }
 
+// newUserSelect is the row of a single create ([newUserValues], then the
+// tenant and the configuration version it was mapped with): written only
+// while that configuration is current.
+var newUserSelect = "SELECT " + newUserParams[1:len(newUserParams)-1] +
+	" WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)"
+
+var preparedUser = "INSERT INTO users (" + newUserColumns + ") " + newUserSelect + " RETURNING pk"
+
 const (
-	preparedUser = `INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)
-		RETURNING pk`
 	preparedLink       = `INSERT INTO user_links (connector_id, user_pk, linked_at) VALUES (?, ?, ?)`
 	preparedExternalID = `INSERT INTO user_external_ids (connector_id, user_pk, value) VALUES (?, ?, ?)`
 	// preparedSource takes the sources as one JSON array, whatever their number.

@@ -295,12 +295,8 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 		return tx.createPrepared(ctx, stx, prep, u, with, attrs, detail, personal)
 	}
 	insert := func(suffix string) *bun.RawQuery {
-		return tx.idb.NewRaw(`INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded,
-		active, status, access_start, access_end, attrs, version, created_at, updated_at, password_hash)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)`+suffix,
-			u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
-			u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
-			nullIfZero(u.PasswordHash), u.TenantID, with.ConfigVersion)
+		return tx.idb.NewRaw("INSERT INTO users ("+newUserColumns+") "+newUserSelect+suffix,
+			append(newUserValues(u, attrs), u.TenantID, with.ConfigVersion)...)
 	}
 	// The rows that follow take the user's pk from u: on PostgreSQL the
 	// inserted row, on SQLite the row found by its new id.
@@ -354,10 +350,7 @@ func (tx *Tx) CreateUser(ctx context.Context, u *User, with NewUser) error {
 // attribute sources and audit event, each its own bound statement.
 func (tx *Tx) createPrepared(ctx context.Context, stx *sql.Tx, prep *prepared, u *User, with NewUser, attrs, detail string, personal any) error {
 	d, e := tx.idb.Dialect(), with.Event
-	err := prep.queryRow(ctx, stx, d, prep.user,
-		u.TenantID, u.ID, u.UserName, u.UserNameFolded, nullIfZero(u.DisplayName), nullIfZero(u.DisplayFolded),
-		u.Active, u.Status, nullIfZero(u.AccessStart), nullIfZero(u.AccessEnd), attrs, u.Version, u.CreatedAt, u.UpdatedAt,
-		nullIfZero(u.PasswordHash), u.TenantID, with.ConfigVersion).Scan(&u.PK)
+	err := prep.queryRow(ctx, stx, d, prep.user, append(newUserValues(u, attrs), u.TenantID, with.ConfigVersion)...).Scan(&u.PK)
 	if err != nil {
 		return created(err)
 	}
