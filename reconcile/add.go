@@ -31,6 +31,9 @@ type AddUsers struct {
 // groups. All of them are written or none: a malformed address, or one
 // listed twice, is an error on its line.
 func (e *Engine) AddUsers(ctx context.Context, by store.Principal, add AddUsers) (*LoadResult, error) {
+	if err := tenantWide(by, "add users"); err != nil {
+		return nil, err
+	}
 	given := func() *Given { return &Given{Roles: add.Roles, Groups: add.Groups} }
 	rows := func(yield func(LoadRow) bool) {
 		for i, addr := range add.Emails {
@@ -67,6 +70,9 @@ type Guest struct {
 // the same guest invited again (their window and group set anew). A
 // member cannot be made a guest; nor can a guest hold a second group.
 func (e *Engine) InviteGuest(ctx context.Context, by store.Principal, g Guest) (store.User, error) {
+	if err := tenantWide(by, "invite guests"); err != nil {
+		return store.User{}, err
+	}
 	if !ValidEmail(g.Email) {
 		return store.User{}, &InputError{Attribute: "emails", Msg: fmt.Sprintf("%q is not an email address (name@example.com)", g.Email)}
 	}
@@ -113,4 +119,13 @@ func ValidEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && a.Name == "" && !strings.ContainsAny(s, " <>\"") &&
 		len(s) <= 255 && strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".")
+}
+
+// tenantWide refuses what only a tenant-wide administrator may do to an
+// org unit's: adding people by address could reach users outside the unit.
+func tenantWide(by store.Principal, what string) error {
+	if by.OrgUnit != "" {
+		return &ForbiddenError{fmt.Sprintf("administrators of org unit %s cannot %s; it takes a tenant-wide admin connector", by.OrgUnit, what)}
+	}
+	return nil
 }

@@ -96,7 +96,9 @@ func (e *DuplicateRowError) Error() string {
 
 // CreatedUser is a user a load created.
 type CreatedUser struct {
-	ID, UserName, Email string
+	ID       string `json:"id"`
+	UserName string `json:"userName"`
+	Email    string `json:"email,omitempty"`
 }
 
 // loadBatch is how many rows a load plans and writes at once: their users

@@ -40,6 +40,8 @@ Usage:
   scimd user list    --tenant T [--deleted] [--database-url URL]
   scimd user disable|enable|delete|restore|erase --tenant T --user ID
   scimd user grant   --tenant T --user ID [--role R]... [--group G]...
+  scimd user add     --tenant T [--role R]... [--group G]... [--dry-run] [FILE]   (addresses, one per line)
+  scimd user invite-guest --tenant T --email E --group G [--start T] [--end T]
   scimd version
 
 Getting started:
@@ -104,6 +106,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "scimd %s: %s\nRun 'scimd %s --help' for usage.\n", args[0],
 			strings.TrimPrefix(err.Error(), errUsage.Error()+": "), args[0])
 		return exitUsage
+	case errors.Is(err, errNothingWritten):
+		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], err)
+		return exitInvalid
 	case errors.As(err, &invalid):
 		fmt.Fprintf(stderr, "scimd %s: the connector configuration has %d problem(s):\n%v\n", args[0], len(invalid.Problems), invalid)
 		return exitInvalid
