@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -149,4 +150,59 @@ func TestSearchUsersIndexed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDeleteLeavesGroups: a user deleted, softly or for good, leaves the
+// groups they were a direct member of, and each such group's version and
+// lastModified move (its ETag changes); other groups stay as they were.
+func TestDeleteLeavesGroups(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "acme", "okta")
+		soft, hard := f.addUser(t, "soft"), f.addUser(t, "hard")
+		groups := map[string]*store.Group{}
+		for _, name := range []string{"withSoft", "withHard", "other"} {
+			groups[name] = &store.Group{TenantID: f.tenant.ID, DisplayName: name, Attrs: map[string]any{"displayName": name}}
+		}
+		if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+			for _, g := range groups {
+				if err := tx.InsertGroup(ctx, g); err != nil {
+					return err
+				}
+			}
+			for g, u := range map[string]store.User{"withSoft": soft, "withHard": hard} {
+				if _, err := tx.AddMembers(ctx, groups[g].PK, []store.Member{{Type: store.MemberUser, PK: u.PK}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		before := map[string]store.Group{}
+		for name, g := range groups {
+			before[name], _ = db.Group(ctx, f.tenant.ID, 0, g.ID)
+		}
+		if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+			if err := tx.SoftDeleteUser(ctx, soft.PK, time.Now()); err != nil {
+				return err
+			}
+			return tx.DeleteUser(ctx, hard.PK)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for name, moved := range map[string]bool{"withSoft": true, "withHard": true, "other": false} {
+			g, err := db.Group(ctx, f.tenant.ID, 0, groups[name].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Version != before[name].Version; got != moved {
+				t.Errorf("group %s: version %d → %d, want moved %v", name, before[name].Version, g.Version, moved)
+			}
+			members, err := db.DirectMembers(ctx, g.PK)
+			if err != nil || len(members) != 0 {
+				t.Errorf("group %s still has members %v (%v)", name, members, err)
+			}
+		}
+	})
 }

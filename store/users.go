@@ -476,6 +476,9 @@ func (tx *Tx) SoftDeleteUser(ctx context.Context, pk int64, at time.Time) error 
 	if err := checkOne(res, err, ErrNotFound); err != nil {
 		return err
 	}
+	if err := tx.membersLeave(ctx, pk, at); err != nil {
+		return err
+	}
 	for _, table := range []string{"user_grants", "group_users"} {
 		if _, err := tx.idb.NewDelete().TableExpr(table).Where("user_pk = ?", pk).Exec(ctx); err != nil {
 			return mapError(err)
@@ -494,9 +497,21 @@ func (tx *Tx) RestoreUser(ctx context.Context, pk int64, status string, at time.
 	return checkOne(res, err, ErrNotFound)
 }
 
+// membersLeave moves the version and lastModified of every group the user
+// is a direct member of, before the user leaves them: the group's members
+// change, so a client holding its ETag must see it.
+func (tx *Tx) membersLeave(ctx context.Context, userPK int64, at time.Time) error {
+	_, err := tx.idb.NewUpdate().TableExpr("groups").Set("version = version + 1, updated_at = ?", at).
+		Where("pk IN (SELECT group_pk FROM group_users WHERE user_pk = ? AND direct)", userPK).Exec(ctx)
+	return mapError(err)
+}
+
 // DeleteUser deletes a user's row for good (erase); its memberships and
 // external IDs go with it.
 func (tx *Tx) DeleteUser(ctx context.Context, pk int64) error {
+	if err := tx.membersLeave(ctx, pk, now()); err != nil {
+		return err
+	}
 	res, err := tx.idb.NewDelete().Model((*User)(nil)).Where("pk = ?", pk).Exec(ctx)
 	return checkOne(res, err, ErrNotFound)
 }
