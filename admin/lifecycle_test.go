@@ -122,5 +122,24 @@ func TestUserSearchAndLifecycle(t *testing.T) {
 		if status, doc, _ := call(t, "PUT", req+"/grants", wide, `{"groups":["Nope"]}`); status != 400 || !strings.Contains(doc["detail"].(string), `group "Nope" does not exist`) {
 			t.Errorf("PUT grants of an unknown group: %d %v", status, doc)
 		}
+		// An org unit's administrator deletes a user of the unit, still
+		// finds them, and restores them, back in the unit.
+		heart := api + "/users/" + ids["heart"]
+		del, _ = http.NewRequest("DELETE", heart, nil)
+		del.Header.Set("Authorization", "Bearer "+medicine)
+		if res, err := http.DefaultClient.Do(del); err != nil || res.StatusCode != 204 {
+			t.Fatalf("unit admin DELETE: %v %v", res, err)
+		} else {
+			res.Body.Close()
+		}
+		if status, got := list(medicine, "status=deleted"); status != 200 || !slices.Equal(got, []string{"heart:deleted"}) {
+			t.Errorf("unit admin's deleted users: %v", got)
+		}
+		if status, doc, _ := call(t, "POST", heart+"/restore", medicine, ""); status != 200 || doc["status"] != "disabled" {
+			t.Errorf("unit admin restore: %d %v", status, doc)
+		}
+		if status, got := list(medicine, ""); status != 200 || !slices.Equal(got, []string{"heart:disabled"}) {
+			t.Errorf("after the unit admin's restore: %v", got)
+		}
 	})
 }

@@ -128,8 +128,8 @@ func (e *Engine) DeleteUser(ctx context.Context, by store.Principal, id string) 
 }
 
 // RestoreUser brings back soft-deleted user id of by's tenant. They come
-// back without their grants (roles, groups, org units: reassign them) and
-// disabled: an administrator enables them ([Engine.EnableUser]) when they
+// back in their org unit, without their roles and groups (reassign them),
+// and disabled: an administrator enables them ([Engine.EnableUser]) when they
 // hold what they should. A userName another user took since the delete
 // is a [StateError], as is a user not deleted.
 func (e *Engine) RestoreUser(ctx context.Context, by store.Principal, id string) (store.User, error) {

@@ -466,9 +466,10 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, userPK int64, hash string) er
 
 // SoftDeleteUser marks a live user deleted at at: from then on every read
 // but AnyUser leaves it out, and its userName is free. It removes the
-// user's grants and group memberships (a restored user comes back without
-// them, 000 seed) and moves its version on; external IDs, links and
-// attribute sources stay, for a restore. A user not live is [ErrNotFound].
+// user's roles, groups and group memberships (a restored user comes back
+// without them, 000 seed) and moves its version on; the org unit, external
+// IDs, links and attribute sources stay, for a restore: the org unit's
+// administrators still find the deleted user, and may restore them. A user not live is [ErrNotFound].
 func (tx *Tx) SoftDeleteUser(ctx context.Context, pk int64, at time.Time) error {
 	res, err := tx.idb.NewUpdate().TableExpr("users AS u").
 		Set("deleted_at = ?, updated_at = ?, version = version + 1", at, at).
@@ -479,12 +480,11 @@ func (tx *Tx) SoftDeleteUser(ctx context.Context, pk int64, at time.Time) error 
 	if err := tx.membersLeave(ctx, pk, at); err != nil {
 		return err
 	}
-	for _, table := range []string{"user_grants", "group_users"} {
-		if _, err := tx.idb.NewDelete().TableExpr(table).Where("user_pk = ?", pk).Exec(ctx); err != nil {
-			return mapError(err)
-		}
+	if _, err := tx.idb.NewDelete().TableExpr("user_grants").Where("user_pk = ? AND kind <> ?", pk, GrantOrgUnit).Exec(ctx); err != nil {
+		return mapError(err)
 	}
-	return nil
+	_, err = tx.idb.NewDelete().TableExpr("group_users").Where("user_pk = ?", pk).Exec(ctx)
+	return mapError(err)
 }
 
 // RestoreUser makes a soft-deleted user live again, with status, at at.
