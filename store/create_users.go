@@ -64,8 +64,8 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 		return fmt.Errorf("CreateUsers: %d users, %d NewUsers", len(users), len(with))
 	}
 	tenantID, connectorID, version := users[0].TenantID, with[0].ConnectorID, with[0].ConfigVersion
-	var userRows, eventRows, extRows, srcRows, ids []string
-	var userArgs, eventArgs, extArgs, srcArgs, idArgs []any
+	var userRows, eventRows, extRows, srcRows []string
+	var userArgs, eventArgs, extArgs, srcArgs []any
 	for i, u := range users {
 		w := with[i]
 		if u.ID == "" || u.TenantID != tenantID || w.ConnectorID != connectorID || w.ConfigVersion != version {
@@ -88,47 +88,40 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 			srcRows = append(srcRows, "(?, ?, ?, ?, ?)")
 			srcArgs = append(srcArgs, u.ID, s.Attribute, s.Source, s.ConnectorID, s.Rule)
 		}
-		ids = append(ids, "?")
-		idArgs = append(idArgs, u.ID)
 	}
 	raw := func(query string, args ...any) string { return tx.idb.NewRaw(query, args...).String() }
-	// The rows that follow take each user's pk from u, joined on the id: on
-	// PostgreSQL the inserted rows, on SQLite the rows found by their ids.
-	from := "u"
-	if tx.dialect == SQLite {
-		from = raw("(SELECT pk, id, created_at FROM users WHERE id IN ("+strings.Join(ids, ", ")+")) AS u", idArgs...)
-	}
 	insertUsers := raw("INSERT INTO users ("+newUserColumns+") VALUES "+strings.Join(userRows, ", "), userArgs...)
+	insertEvents := raw("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) VALUES "+
+		strings.Join(eventRows, ", "), eventArgs...)
+	// The users are created only while the configuration they were mapped
+	// with is current.
+	current := raw("EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)", tenantID, version)
+	if tx.dialect == SQLite {
+		return tx.createUsersSQLite(ctx, users, with, insertUsers, insertEvents, current)
+	}
+	// The rows that follow take each user's pk from the inserted rows, u,
+	// joined on the id.
 	follow := []string{
-		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, u.pk, u.created_at FROM "+from, connectorID),
-		raw("INSERT INTO audit_events (tenant_id, at, source, connector_id, action, resource_type, resource_id, detail, personal) VALUES "+
-			strings.Join(eventRows, ", "), eventArgs...),
+		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) SELECT ?, u.pk, u.created_at FROM u", connectorID),
+		insertEvents,
 	}
 	if len(extRows) > 0 {
-		follow = append(follow, raw("INSERT INTO user_external_ids (connector_id, user_pk, value) SELECT ?, u.pk, v.column2 FROM "+from+
+		follow = append(follow, raw("INSERT INTO user_external_ids (connector_id, user_pk, value) SELECT ?, u.pk, v.column2 FROM u"+
 			" JOIN (VALUES "+strings.Join(extRows, ", ")+") AS v ON v.column1 = CAST(u.id AS text)", append([]any{connectorID}, extArgs...)...))
 	}
 	if len(srcRows) > 0 {
 		follow = append(follow, raw("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) "+
-			"SELECT u.pk, v.column2, v.column3, v.column4, v.column5, u.created_at FROM "+from+
+			"SELECT u.pk, v.column2, v.column3, v.column4, v.column5, u.created_at FROM u"+
 			" JOIN (VALUES "+strings.Join(srcRows, ", ")+") AS v ON v.column1 = CAST(u.id AS text)", srcArgs...))
 	}
-	// The users are created only while the configuration they were mapped
-	// with is current: otherwise the last statement reads no row.
-	current := raw("EXISTS (SELECT 1 FROM tenants WHERE id = ? AND config_version = ?)", tenantID, version)
-	var query string
-	if tx.dialect == SQLite {
-		query = strings.Join(append(append([]string{insertUsers}, follow...),
-			raw("SELECT pk, id FROM users WHERE id IN ("+strings.Join(ids, ", ")+") AND ", idArgs...)+current), ";\n")
-	} else {
-		var b strings.Builder
-		b.WriteString("WITH u AS (" + insertUsers + " RETURNING pk, id, created_at)")
-		for i, f := range follow {
-			fmt.Fprintf(&b, ", q%d AS (%s)", i, f)
-		}
-		b.WriteString(" SELECT pk, id FROM u WHERE " + current)
-		query = b.String()
+	// Otherwise the last statement reads no row.
+	var b strings.Builder
+	b.WriteString("WITH u AS (" + insertUsers + " RETURNING pk, id, created_at)")
+	for i, f := range follow {
+		fmt.Fprintf(&b, ", q%d AS (%s)", i, f)
 	}
+	b.WriteString(" SELECT pk, id FROM u WHERE " + current)
+	query := b.String()
 	rows, err := tx.idb.QueryContext(ctx, query)
 	if err != nil {
 		return mapError(err)
@@ -153,4 +146,73 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 		u.PK = pks[u.ID]
 	}
 	return nil
+}
+
+// createUsersSQLite is CreateUsers on SQLite, which has no data-modifying
+// CTEs: the users go in first, returning their pks, and the rows that come
+// with them follow in one script with the pks as values. (Joining each
+// follower's VALUES list to the new users on their ids instead, as
+// PostgreSQL does, costs SQLite a nested loop of a million comparisons
+// for a thousand users, since a VALUES list has no index.) SQLite has one
+// writer, which this transaction holds, so the configuration cannot move
+// between the check and the insert.
+func (tx *Tx) createUsersSQLite(ctx context.Context, users []*User, with []NewUser, insertUsers, insertEvents, current string) error {
+	var ok bool
+	if err := tx.idb.NewRaw("SELECT " + current).Scan(ctx, &ok); err != nil {
+		return mapError(err)
+	}
+	if !ok {
+		return ErrStale
+	}
+	rows, err := tx.idb.QueryContext(ctx, insertUsers+" RETURNING pk, id")
+	if err != nil {
+		return mapError(err)
+	}
+	pks := make(map[string]int64, len(users))
+	for rows.Next() {
+		var pk int64
+		var id string
+		if err := rows.Scan(&pk, &id); err != nil {
+			rows.Close()
+			return mapError(err)
+		}
+		pks[id] = pk
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return mapError(err)
+	}
+	if len(pks) != len(users) {
+		return fmt.Errorf("CreateUsers: %d users inserted, %d returned", len(users), len(pks))
+	}
+	var linkRows, extRows, srcRows []string
+	var linkArgs, extArgs, srcArgs []any
+	for i, u := range users {
+		u.PK = pks[u.ID]
+		w := with[i]
+		linkRows = append(linkRows, "(?, ?, ?)")
+		linkArgs = append(linkArgs, w.ConnectorID, u.PK, u.CreatedAt)
+		if u.ExternalID != "" {
+			extRows = append(extRows, "(?, ?, ?)")
+			extArgs = append(extArgs, w.ConnectorID, u.PK, u.ExternalID)
+		}
+		for _, s := range w.Sources {
+			srcRows = append(srcRows, "(?, ?, ?, ?, ?, ?)")
+			srcArgs = append(srcArgs, u.PK, s.Attribute, s.Source, s.ConnectorID, s.Rule, u.CreatedAt)
+		}
+	}
+	raw := func(query string, args ...any) string { return tx.idb.NewRaw(query, args...).String() }
+	script := []string{
+		raw("INSERT INTO user_links (connector_id, user_pk, linked_at) VALUES "+strings.Join(linkRows, ", "), linkArgs...),
+		insertEvents,
+	}
+	if len(extRows) > 0 {
+		script = append(script, raw("INSERT INTO user_external_ids (connector_id, user_pk, value) VALUES "+strings.Join(extRows, ", "), extArgs...))
+	}
+	if len(srcRows) > 0 {
+		script = append(script, raw("INSERT INTO user_attribute_sources (user_pk, attribute, source, connector_id, rule, set_at) VALUES "+
+			strings.Join(srcRows, ", "), srcArgs...))
+	}
+	_, err = tx.idb.ExecContext(ctx, strings.Join(script, ";\n"))
+	return mapError(err)
 }
