@@ -158,7 +158,7 @@ func (tx *Tx) CreateUsers(ctx context.Context, users []*User, with []NewUser) er
 // between the check and the insert.
 func (tx *Tx) createUsersSQLite(ctx context.Context, users []*User, with []NewUser, insertUsers, insertEvents, current string) error {
 	var ok bool
-	if err := tx.idb.NewRaw("SELECT " + current).Scan(ctx, &ok); err != nil {
+	if err := tx.idb.NewRaw("SELECT "+current).Scan(ctx, &ok); err != nil {
 		return mapError(err)
 	}
 	if !ok {
