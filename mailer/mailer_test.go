@@ -155,3 +155,19 @@ func TestRateLimitPerTenant(t *testing.T) {
 		t.Logf("200 messages at 50/s: %v; the other tenant's after %v", took, smallAt)
 	})
 }
+
+func TestNoServerKeepsMessagesQueued(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		tenant := queue(t, db, "acme", 2)
+		ctx, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer stop()
+		if err := mailer.New(mailer.Config{Poll: time.Millisecond}, db).Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range messages(t, db, tenant) {
+			if m.State != store.MessagePending || m.Attempts != 0 {
+				t.Fatalf("without a server: %+v", m)
+			}
+		}
+	})
+}
