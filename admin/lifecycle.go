@@ -18,12 +18,14 @@ import (
 //	DELETE /admin/v1/{tenant}/users/{id}           deleted softly, as a SCIM DELETE (204)
 //	POST   /admin/v1/{tenant}/users/{id}/restore   back, disabled and without grants
 //	PUT    /admin/v1/{tenant}/users/{id}/grants    {"roles": [...], "groups": [...]}: the manual ones
+//	POST   /admin/v1/{tenant}/users/{id}/activation   a new activation link (the old ones stop working); 409 unless pending
 func (a *api) lifecycleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/disable", a.auth(a.disable))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/enable", a.auth(a.enable))
 	mux.HandleFunc("DELETE /admin/v1/{tenant}/users/{id}", a.auth(a.deleteUser))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/restore", a.auth(a.restore))
 	mux.HandleFunc("PUT /admin/v1/{tenant}/users/{id}/grants", a.auth(a.setGrants))
+	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/activation", a.auth(a.resendActivation))
 }
 
 // stateDoc is a user's state after a lifecycle change, with what it
@@ -83,4 +85,14 @@ func (a *api) setGrants(w http.ResponseWriter, r *http.Request, p store.Principa
 		return err
 	}
 	return a.user(w, r, p)
+}
+
+// resendActivation queues a new activation message for a user pending
+// activation (004 seed: resend the activation link).
+func (a *api) resendActivation(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	u, err := a.engine.ResendActivation(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeStatus(w, http.StatusAccepted, stateDoc{ID: u.ID, UserName: u.UserName, Status: u.Status, Note: "a new activation link is queued; the links sent before no longer work"})
 }

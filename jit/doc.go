@@ -57,6 +57,10 @@
 //	            sessions are the engine's (reconcile/session.go), so that
 //	            each is audited and a disable or delete of the user ends them
 //	            in the same transaction.
+//	activate.go Activation: GET /activate/{token} shows the account an
+//	            activation link names, with a button; POST activates it,
+//	            once, through reconcile.Engine.Activate. Unknown links are
+//	            404, used or expired ones 410; the token is never logged.
 //
 // Tests run a real OpenID provider on loopback: jit/oidctest, imported only
 // by _test.go files.

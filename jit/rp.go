@@ -409,14 +409,19 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 // page answers a browser with a page saying what happened. It is HTML
 // escaped, framed by no one, and runs no script.
 func (rp *RP) page(w http.ResponseWriter, _ *http.Request, status int, title, reason, detail, again string) {
-	h := w.Header()
+	pageHeaders(w.Header(), "default-src 'none'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	pageTemplate.Execute(w, struct{ Title, Reason, Detail, Retry string }{title, reason, detail, again})
+}
+
+// pageHeaders are the headers of a page of ours: HTML, not cached, not
+// sniffed, framed by no one, with the content security policy csp.
+func pageHeaders(h http.Header, csp string) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
-	w.WriteHeader(status)
-	pageTemplate.Execute(w, struct{ Title, Reason, Detail, Retry string }{title, reason, detail, again})
 }
 
 func retry(tenant, connector string) string {

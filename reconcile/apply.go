@@ -31,6 +31,8 @@ type Engine struct {
 	// clock, sessionIdle and sessionMax are the sessions' (session.go).
 	clock                   func() time.Time
 	sessionIdle, sessionMax time.Duration
+
+	mail MailConfig // notify.go
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,
@@ -200,7 +202,13 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 				return err
 			}
 			p.configVersion = version
-			return write(ctx, tx, p)
+			if err := write(ctx, tx, p); err != nil {
+				return err
+			}
+			if p.Action == string(Create) && p.User != nil {
+				return e.notifyCreated(ctx, tx, []*Plan{p})
+			}
+			return nil
 		})
 		var conflict *store.ConflictError
 		if byIndex && in.Op == Create && errors.As(err, &conflict) && conflict.Attribute == "userName" {
@@ -248,7 +256,8 @@ func (e *Engine) createAtOnce(ctx context.Context, in Input) (p *Plan, done bool
 		return nil, false, nil
 	}
 	conn, version, err := e.connectorAt(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName, version)
-	if err != nil || len(conn.Rules) > 0 {
+	if err != nil || len(conn.Rules) > 0 || notifies(conn, in) {
+		// A create that may notify writes its message in a transaction.
 		return nil, false, nil
 	}
 	if p, err = plan(ctx, e.db, conn, in, true); err != nil || p.Action != string(Create) || len(p.Grants) > 0 {

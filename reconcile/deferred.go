@@ -141,7 +141,7 @@ func (e *Engine) deferCreate(ctx context.Context, in Input) (p *Plan, done bool,
 		return notHeld()
 	}
 	conn, version, err := e.connectorAt(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName, version)
-	if err != nil || len(conn.Rules) > 0 {
+	if err != nil || len(conn.Rules) > 0 || notifies(conn, in) {
 		return notHeld()
 	}
 	p, err = plan(ctx, failReads{}, conn, in, true)

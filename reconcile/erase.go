@@ -11,7 +11,8 @@ import (
 // EraseUser is a person's right to erasure (GDPR art. 17), which a DELETE
 // is not: identity providers deprovision by disabling, and a deleted
 // user's values stay in the audit trail. It deletes the user of by's
-// tenant (memberships, grants and external IDs go with the row) and drops
+// tenant (memberships, grants, external IDs and activation links go with
+// the row, and the outbox's messages to their addresses with it) and drops
 // the personal values of every audit event about them, keeping who did
 // what and when, and which attributes changed. It is itself an audited
 // event, naming the user's id and how many events it scrubbed, and
@@ -35,6 +36,10 @@ func (e *Engine) EraseUser(ctx context.Context, by store.Principal, id string) e
 			return err
 		}
 		if err := tx.DeleteUser(ctx, u.PK); err != nil {
+			return err
+		}
+		// Their messages, sent or queued, name them too.
+		if err := tx.DeleteMessagesTo(ctx, by.TenantID, emails(u.Attrs)); err != nil {
 			return err
 		}
 		n, err := tx.EraseAudit(ctx, by.TenantID, u.ID)

@@ -16,6 +16,8 @@ const (
 	SourceAdmin Source = "admin"
 	// SourceCLI is scimd's own commands (token create, connector set).
 	SourceCLI Source = "cli"
+	// SourceActivation is a user following their activation link.
+	SourceActivation Source = "activation"
 )
 
 // Op is what the source asks for.
@@ -94,6 +96,8 @@ type Input struct {
 	// Notify asks for an activation message when the write creates the
 	// user: the new account waits in status pending until its one-time
 	// link is used (CSV notifyIfNewUser, an administrator's invite).
+	// Without it, the connector's notify decides (except for CSV rows and
+	// sign-ins).
 	Notify bool
 }
 

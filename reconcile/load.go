@@ -41,6 +41,10 @@ type LoadOptions struct {
 	// MaxErrors is how many row errors are kept in full (the rest are
 	// only counted); 0 means 1,000.
 	MaxErrors int
+	// SummaryTo, when set, is the address of whoever runs the load: a
+	// load that commits queues them a summary of the users it created, in
+	// its transaction (000 seed).
+	SummaryTo string
 }
 
 // LoadResult is what a load did, or would do (DryRun), with every row
@@ -173,6 +177,9 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 		}
 		if opts.DryRun || res.ErrorCount > 0 {
 			return errRolledBack
+		}
+		if opts.SummaryTo != "" {
+			return tx.Enqueue(ctx, nil, []store.Message{importSummary(by.TenantID, opts.SummaryTo, res)})
 		}
 		return nil
 	})
@@ -469,7 +476,7 @@ func (l *loader) create(ctx context.Context, tx *store.Tx, plans []*Plan) error 
 	if err := tx.AddGrants(ctx, grants); err != nil {
 		return fmt.Errorf("grants: %w", err)
 	}
-	return notifyCreated(ctx, tx, plans)
+	return l.e.notifyCreated(ctx, tx, plans)
 }
 
 // deleteTarget finds the user a Delete row names: by the connector's

@@ -206,6 +206,13 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			}
 		}
 	}
+	if u.PK == 0 && notifies(conn, in) && res.Status == nil && (in.Given == nil || in.Given.Status == "") {
+		if _, stated := in.Attrs["active"].(bool); !stated {
+			// A new account its source states no status for waits for its
+			// activation link (004 seed); one an IdP pushes active stays so.
+			u.Status, statusRule = store.StatusPending, "notify"
+		}
+	}
 	if p.owners == nil {
 		if p.owners, err = loadOwners(ctx, r, conn, in, u); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
+	"github.com/scimd/scimd/mailer"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
@@ -27,7 +29,16 @@ func serve(ctx context.Context, e env, args []string) error {
 	listenURL := fs.String("listen-database-url", e.getenv("SCIMD_LISTEN_DATABASE_URL"),
 		"PostgreSQL only: the direct URL the token-revocation listener uses when --database-url goes through a transaction-pooling proxy, or off to cache no tokens (env SCIMD_LISTEN_DATABASE_URL)")
 	configPath := configFlag(fs, e)
+	publicURL := publicURLFlag(fs, e)
+	smtpAddr := fs.String("smtp-addr", e.getenv("SCIMD_SMTP_ADDR"), "SMTP server host:port for activation and import messages; none: they stay queued (env SCIMD_SMTP_ADDR)")
+	smtpFrom := fs.String("smtp-from", e.getenv("SCIMD_SMTP_FROM"), "sender address of messages (env SCIMD_SMTP_FROM)")
+	smtpUser := fs.String("smtp-user", e.getenv("SCIMD_SMTP_USER"), "SMTP user name; the password comes from SCIMD_SMTP_PASSWORD or the file SCIMD_SMTP_PASSWORD_FILE names")
+	mailRate := fs.Float64("mail-rate", 10, "messages per second per tenant")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	smtpPassword, err := secretFromEnv(e, "SCIMD_SMTP_PASSWORD")
+	if err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*configPath)
@@ -45,18 +56,31 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	engine := reconcile.New(db, cfg)
+	links := *publicURL
+	if links == "" {
+		links = cmp.Or(*baseURL, "http://"+ln.Addr().String())
+	}
+	engine.SetMail(reconcile.MailConfig{PublicURL: links})
+	worker := mailer.New(mailer.Config{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: smtpPassword,
+		Rate: *mailRate, Logger: log}, db)
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan error, 1)
+	go func() { mailDone <- worker.Run(mailCtx) }()
+	defer func() { stopMail(); <-mailDone }()
+
 	srv := &http.Server{
-		Handler:           routes(db, reconcile.New(db, cfg), *baseURL, *maxBody, log),
+		Handler:           routes(db, engine, *baseURL, *maxBody, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
 	}
 	log.Info("scimd listening", "url", "http://"+ln.Addr().String(), "database", string(db.Dialect()))
 
@@ -91,6 +115,7 @@ func serve(ctx context.Context, e env, args []string) error {
 //	POST /auth/{tenant}/logout   ends the sign-in session (jit.Sessions)
 //	GET  /auth/{tenant}/{connector}/login      browser login (jit.RP)
 //	GET  /auth/{tenant}/{connector}/callback   its callback
+//	GET|POST /activate/{token}   an activation link (jit.Activation)
 //
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
@@ -119,6 +144,9 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	activation := jit.NewActivation(engine, log)
+	mux.Handle("GET /activate/{token}", activation)
+	mux.Handle("POST /activate/{token}", activation)
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)

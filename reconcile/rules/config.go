@@ -209,7 +209,12 @@ type Connector struct {
 	// [RevisionsAddGroups] keeps the groups, adding new ones, and replaces
 	// a role only when the rule grants its group again.
 	Revisions string
-	Allow     Allow
+	// Notify sends each user the connector creates an activation message
+	// (000 and 004 seeds); a new user whose source states no status (SCIM
+	// active absent) then waits in status pending until they use its link
+	// or first sign in. A CSV row's notifyIfNewUser decides for its user.
+	Notify bool
+	Allow  Allow
 	// Precedence maps an attribute to the writers (sources or connectors
 	// of the tenant) that own it, highest first; nil or absent attributes
 	// have no owner. Grants (orgUnit, groups, roles) need none: a rule

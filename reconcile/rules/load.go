@@ -25,7 +25,7 @@ var keys = map[string][]string{
 	"extension":          {"schema", "name", "attributes"},
 	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
 	"role":               {"name", "groups"},
-	"connector":          {"name", "kind", "oidc", "csv", "match", "emailDomains", "create", "require", "loginName", "revisions", "allow", "precedence", "rules"},
+	"connector":          {"name", "kind", "oidc", "csv", "match", "emailDomains", "create", "require", "loginName", "revisions", "notify", "allow", "precedence", "rules"},
 	"create":             {"roles", "groups", "orgUnits"},
 	"allow":              {"roles", "groups", "orgUnits"},
 	"precedence":         attributes,
@@ -358,6 +358,9 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 		if !slices.Contains(loginNames, c.LoginName) {
 			l.add(ln, fmt.Sprintf("unknown loginName %q", c.LoginName), `use "first.last", or omit loginName never to generate one`)
 		}
+	}
+	if v := m["notify"]; v != nil {
+		c.Notify = l.boolean(v, "notify")
 	}
 	if rn := m["revisions"]; rn != nil {
 		c.Revisions = l.str(rn, "revisions")
