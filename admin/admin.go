@@ -26,6 +26,11 @@ type Config struct {
 	// Outage is shared with the process's other servers, so that a
 	// database outage is logged once; nil: one of the API's own.
 	Outage *store.Outage
+	// Importer runs the import jobs (POST /imports); nil answers 501.
+	Importer Importer
+	// MaxImportBytes bounds an import's CSV file; larger ones get 413.
+	// 0 means 100 MiB.
+	MaxImportBytes int64
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -41,7 +46,11 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.Outage == nil {
 		cfg.Outage = store.NewOutage(log)
 	}
-	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = 100 << 20
+	}
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage,
+		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, imports: &importJobs{live: map[string]*liveJob{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -55,6 +64,9 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/imports", a.auth(tenantWide(a.postImport)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/imports", a.auth(tenantWide(a.importJobs)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/imports/{id}", a.auth(tenantWide(a.importJob)))
 	a.lifecycleRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
@@ -68,6 +80,10 @@ type api struct {
 	log     *slog.Logger
 	maxBody int64
 	outage  *store.Outage
+	// importer, maxImport and imports run the import jobs.
+	importer  Importer
+	maxImport int64
+	imports   *importJobs
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

@@ -45,8 +45,16 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
+	engine := reconcile.New(db, cfg)
+	// A job a stopped process left running wrote nothing (a load is one
+	// transaction): say so, rather than show it running for ever.
+	if n, err := engine.FailUnfinishedImportJobs(ctx, admin.InterruptedReport); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
+	}
 	srv := &http.Server{
-		Handler:           routes(db, reconcile.New(db, cfg), *baseURL, *maxBody, log),
+		Handler:           routes(db, engine, *baseURL, *maxBody, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
@@ -118,7 +126,8 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
-	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
+		Importer: importer{engine}}, db.Reader(), engine))
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
