@@ -31,6 +31,10 @@ type Config struct {
 	// MaxImportBytes bounds an import's CSV file; larger ones get 413.
 	// 0 means 100 MiB.
 	MaxImportBytes int64
+	// ImportStale is how long an unfinished import job's row may go
+	// without news (its runner writes it every second) before the job is
+	// shown failed: its process stopped. 0 means 30 s.
+	ImportStale time.Duration
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -49,8 +53,11 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.MaxImportBytes <= 0 {
 		cfg.MaxImportBytes = 100 << 20
 	}
+	if cfg.ImportStale <= 0 {
+		cfg.ImportStale = DefaultImportStale
+	}
 	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage,
-		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, imports: &importJobs{live: map[string]*liveJob{}}}
+		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -80,10 +87,11 @@ type api struct {
 	log     *slog.Logger
 	maxBody int64
 	outage  *store.Outage
-	// importer, maxImport and imports run the import jobs.
-	importer  Importer
-	maxImport int64
-	imports   *importJobs
+	// importer, maxImport, importStale and imports run the import jobs.
+	importer    Importer
+	maxImport   int64
+	importStale time.Duration
+	imports     *importJobs
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

@@ -23,6 +23,12 @@
 //	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created)
 //	GET  /admin/v1/{tenant}/imports                            the tenant's last 100 jobs, newest first
 //
+// An import job runs in the process that took the file, its progress
+// written to its row every second. A job whose row has had no news for
+// Config.ImportStale is shown failed: its process stopped (a load is one
+// transaction, so it wrote nothing); scimd serve marks such rows failed
+// as it starts.
+//
 // Every change (configuration, org unit, group) is an engine operation:
 // one transaction with an audit event naming the admin connector, before
 // and after. The API reads through a store.Reader and holds no database.

@@ -82,8 +82,12 @@ func (js *importJobs) put(id string, j *liveJob) {
 	}
 }
 
+// DefaultImportStale is [Config.ImportStale]'s default.
+const DefaultImportStale = 30 * time.Second
+
 // InterruptedReport is the report of a job a stopped process left
-// unfinished, which scimd serve marks failed as it starts.
+// unfinished: scimd serve marks such jobs failed as it starts, and the
+// API shows them failed once their rows are stale (Config.ImportStale).
 const InterruptedReport = `{"summary":"scimd stopped while this job ran: nothing was written; post the file again"}`
 
 // importJob is a job as the API shows it.
@@ -106,8 +110,16 @@ func (a *api) jobOut(j store.ImportJob, names map[int64]string) importJob {
 	if j.Report != "" {
 		out.Report = json.RawMessage(j.Report)
 	}
-	if live := a.imports.get(j.ID); live != nil && j.FinishedAt == nil {
+	if j.FinishedAt != nil {
+		return out
+	}
+	switch live := a.imports.get(j.ID); {
+	case live != nil:
 		out.State, out.RowsDone = live.state.Load().(string), max(out.RowsDone, live.rows.Load())
+	case time.Since(j.UpdatedAt) > a.importStale:
+		// Its runner, in another process, stopped writing: that process
+		// died, and the job's load (one transaction) wrote nothing.
+		out.State, out.Report = store.ImportFailed, json.RawMessage(InterruptedReport)
 	}
 	return out
 }

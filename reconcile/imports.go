@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"time"
 
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
@@ -78,15 +79,16 @@ func (e *Engine) FinishImportJob(ctx context.Context, id, state string, rows int
 	})
 }
 
-// FailUnfinishedImportJobs marks failed, with report (JSON), the jobs a
-// process that stopped left queued, validating or loading, and returns
-// how many. scimd serve calls it as it starts; a load's writes are one
-// transaction, so such a job wrote nothing.
-func (e *Engine) FailUnfinishedImportJobs(ctx context.Context, report string) (int, error) {
+// FailStaleImportJobs marks failed, with report (JSON), the jobs left
+// queued, validating or loading whose rows have not moved since before:
+// their process stopped. It returns how many. scimd serve calls it as it
+// starts; a load's writes are one transaction, so such a job wrote
+// nothing.
+func (e *Engine) FailStaleImportJobs(ctx context.Context, before time.Time, report string) (int, error) {
 	var n int
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		n, err = tx.FailUnfinishedImportJobs(ctx, report)
+		n, err = tx.FailStaleImportJobs(ctx, before, report)
 		return err
 	})
 	return n, err

@@ -63,12 +63,13 @@ func (tx *Tx) FinishImportJob(ctx context.Context, id, state string, rows int64,
 	return mapError(err)
 }
 
-// FailUnfinishedImportJobs marks failed, with report, every job not
-// finished (queued, validating or loading) and returns how many.
-func (tx *Tx) FailUnfinishedImportJobs(ctx context.Context, report string) (int, error) {
+// FailStaleImportJobs marks failed, with report, every job not finished
+// (queued, validating or loading) whose row has not moved since before,
+// and returns how many.
+func (tx *Tx) FailStaleImportJobs(ctx context.Context, before time.Time, report string) (int, error) {
 	t := now()
 	res, err := tx.idb.NewUpdate().Model((*ImportJob)(nil)).Set("state = ?", ImportFailed).Set("report = ?", report).
-		Set("updated_at = ?", t).Set("finished_at = ?", t).Where("finished_at IS NULL").Exec(ctx)
+		Set("updated_at = ?", t).Set("finished_at = ?", t).Where("finished_at IS NULL AND updated_at < ?", before.UTC()).Exec(ctx)
 	if err != nil {
 		return 0, mapError(err)
 	}

@@ -123,10 +123,15 @@ type jobReport struct {
 	}
 }
 
-// serveImports serves dsn and returns the base URL.
-func serveImports(t *testing.T, dsn string) string {
+// serveImports serves dsn and returns the base URL; more is more of the
+// environment, as KEY, VALUE.
+func serveImports(t *testing.T, dsn string, more ...string) string {
 	addr := freeAddr(t)
-	stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr})
+	environ := map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr}
+	for i := 0; i+1 < len(more); i += 2 {
+		environ[more[i]] = more[i+1]
+	}
+	stop := serveInBackground(t, environ)
 	t.Cleanup(stop)
 	return "http://" + addr
 }
@@ -163,8 +168,9 @@ func postImport(t *testing.T, base, token, csv, query string) jobReport {
 	return job
 }
 
-// TestImportAPI: tenants' jobs are apart, the body is bounded and a CSV,
-// and a job a stopped process left running shows failed after a start.
+// TestImportAPI: tenants' jobs are apart, the body is a CSV, and a job a
+// stopped process left running shows failed: after a start, and (another
+// replica's, gone quiet) when read.
 func TestImportAPI(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		admin := newToken(t, dsn, "acme", "admins", "--admin")
@@ -177,17 +183,29 @@ func TestImportAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		engine := reconcile.New(db, nil)
-		stale, err := engine.StartImportJob(ctx, store.Principal{TenantID: tenant.ID, ConnectorName: "admins"}, 0, false, 10)
-		if err == nil {
-			err = engine.ImportJobProgress(ctx, stale.ID, store.ImportLoading, 5)
+		loading := func() string {
+			t.Helper()
+			j, err := engine.StartImportJob(ctx, store.Principal{TenantID: tenant.ID, ConnectorName: "admins"}, 0, false, 10)
+			if err == nil {
+				err = engine.ImportJobProgress(ctx, j.ID, store.ImportLoading, 5)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			return j.ID
 		}
-		if err != nil {
-			t.Fatal(err)
+		interrupted := loading()
+		base := serveImports(t, dsn, "SCIMD_IMPORT_STALE", "10ms")
+		quiet := loading()
+		for _, id := range []string{interrupted, quiet} {
+			status, body := call(t, "GET", base+"/admin/v1/acme/imports/"+id, admin, "")
+			if status != 200 || !strings.Contains(body, `"state": "failed"`) || !strings.Contains(body, "scimd stopped while this job ran") {
+				t.Fatalf("interrupted job: %d %s", status, body)
+			}
 		}
-		db.Close()
-		base := serveImports(t, dsn)
-		if status, body := call(t, "GET", base+"/admin/v1/acme/imports/"+stale.ID, admin, ""); status != 200 || !strings.Contains(body, `"state": "failed"`) || !strings.Contains(body, "scimd stopped while this job ran") {
-			t.Fatalf("interrupted job: %d %s", status, body)
+		if j, _ := db.ImportJob(ctx, tenant.ID, interrupted); j.State != store.ImportFailed || j.FinishedAt == nil {
+			t.Fatalf("the start did not mark the job failed: %+v", j)
 		}
 		job := postImport(t, base, admin, "userId,email\nann,not-an-email\n", "")
 		if job.State != "failed" || job.Report.ErrorCount != 1 || job.Report.Errors[0].Line != 2 || job.Report.Errors[0].Column != 2 {

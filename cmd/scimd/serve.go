@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,9 +27,18 @@ func serve(ctx context.Context, e env, args []string) error {
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	listenURL := fs.String("listen-database-url", e.getenv("SCIMD_LISTEN_DATABASE_URL"),
 		"PostgreSQL only: the direct URL the token-revocation listener uses when --database-url goes through a transaction-pooling proxy, or off to cache no tokens (env SCIMD_LISTEN_DATABASE_URL)")
+	stale := fs.Duration("import-stale", admin.DefaultImportStale,
+		"PostgreSQL: how long an unfinished import job may go without news from its replica before it is taken for dead and marked failed (SQLite, one process, marks every unfinished job failed at start)")
 	configPath := configFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if v := e.getenv("SCIMD_IMPORT_STALE"); v != "" && !flagSet(fs, "import-stale") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError("SCIMD_IMPORT_STALE %q: a duration such as 30s", v)
+		}
+		*stale = d
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -47,14 +57,20 @@ func serve(ctx context.Context, e env, args []string) error {
 
 	engine := reconcile.New(db, cfg)
 	// A job a stopped process left running wrote nothing (a load is one
-	// transaction): say so, rather than show it running for ever.
-	if n, err := engine.FailUnfinishedImportJobs(ctx, admin.InterruptedReport); err != nil {
+	// transaction): say so, rather than show it running for ever. On
+	// PostgreSQL other replicas may be running jobs: only those gone
+	// quiet are dead.
+	before := time.Now()
+	if db.Dialect() == store.Postgres {
+		before = before.Add(-*stale)
+	}
+	if n, err := engine.FailStaleImportJobs(ctx, before, admin.InterruptedReport); err != nil {
 		return err
 	} else if n > 0 {
 		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
 	}
 	srv := &http.Server{
-		Handler:           routes(db, engine, *baseURL, *maxBody, log),
+		Handler:           routes(db, engine, *baseURL, *maxBody, *stale, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
@@ -100,9 +116,11 @@ func serve(ctx context.Context, e env, args []string) error {
 //	GET  /auth/{tenant}/{connector}/login      browser login (jit.RP)
 //	GET  /auth/{tenant}/{connector}/callback   its callback
 //
+// importStale is admin.Config.ImportStale (0: its default).
+//
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
-func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
+func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -127,12 +145,19 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Importer: importer{engine}}, db.Reader(), engine))
+		Importer: importer{engine}, ImportStale: importStale}, db.Reader(), engine))
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
 	return mux
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(e env, key, def string) string {
