@@ -26,6 +26,15 @@ type Config struct {
 	// Outage is shared with the process's other servers, so that a
 	// database outage is logged once; nil: one of the API's own.
 	Outage *store.Outage
+	// Importer runs the import jobs (POST /imports); nil answers 501.
+	Importer Importer
+	// MaxImportBytes bounds an import's CSV file; larger ones get 413.
+	// 0 means 100 MiB.
+	MaxImportBytes int64
+	// ImportStale is how long an unfinished import job's row may go
+	// without news (its runner writes it every second) before the job is
+	// shown failed: its process stopped. 0 means 30 s.
+	ImportStale time.Duration
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -41,7 +50,14 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.Outage == nil {
 		cfg.Outage = store.NewOutage(log)
 	}
-	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = 100 << 20
+	}
+	if cfg.ImportStale <= 0 {
+		cfg.ImportStale = DefaultImportStale
+	}
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage,
+		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -55,6 +71,9 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/imports", a.auth(tenantWide(a.postImport)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/imports", a.auth(tenantWide(a.importJobs)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/imports/{id}", a.auth(tenantWide(a.importJob)))
 	a.lifecycleRoutes(mux)
 	a.addRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +88,11 @@ type api struct {
 	log     *slog.Logger
 	maxBody int64
 	outage  *store.Outage
+	// importer, maxImport, importStale and imports run the import jobs.
+	importer    Importer
+	maxImport   int64
+	importStale time.Duration
+	imports     *importJobs
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

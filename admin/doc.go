@@ -20,6 +20,15 @@
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
+//	POST /admin/v1/{tenant}/imports?connector=C&dryRun=true&accept=all|none|4,7   a CSV file (text/csv, at most Config.MaxImportBytes, 100 MiB): 202 and the job's Location; it runs in the background
+//	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created)
+//	GET  /admin/v1/{tenant}/imports                            the tenant's last 100 jobs, newest first
+//
+// An import job runs in the process that took the file, its progress
+// written to its row every second. A job whose row has had no news for
+// Config.ImportStale is shown failed: its process stopped (a load is one
+// transaction, so it wrote nothing); scimd serve marks such rows failed
+// as it starts.
 //
 // Every change (configuration, org unit, group) is an engine operation:
 // one transaction with an audit event naming the admin connector, before

@@ -36,6 +36,10 @@ type LoadOptions struct {
 	// roles (000 seed: a revised record is confirmed): a row it refuses is
 	// left out, as a Skipped row. Nil accepts every row.
 	Accept func(line int) bool
+	// HoldDecisions rolls the load back, writing nothing, when a row
+	// needing a decision is one Accept refuses: the admin has not decided
+	// yet, and the result lists the decisions to make.
+	HoldDecisions bool
 	// Progress, when set, is called now and then with the rows done.
 	Progress func(done int)
 	// MaxErrors is how many row errors are kept in full (the rest are
@@ -54,6 +58,8 @@ type LoadResult struct {
 	Added, Updated, Deleted, Unchanged int
 	Skipped                            int // rows Accept refused
 	RolesAdded, GroupsAdded            int // roles and groups created on demand
+	// Held is a load HoldDecisions rolled back: rows need a decision.
+	Held bool
 	// Decisions are the rows that change an existing user's groups or
 	// roles, the first 10,000 of them (DecisionCount counts all), whether
 	// Accept took them or not.
@@ -175,7 +181,8 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 		if err := l.batch(ctx, tx, batch); err != nil {
 			return err
 		}
-		if opts.DryRun || res.ErrorCount > 0 {
+		res.Held = opts.HoldDecisions && res.Skipped > 0
+		if opts.DryRun || res.ErrorCount > 0 || res.Held {
 			return errRolledBack
 		}
 		if opts.SummaryTo != "" {

@@ -31,7 +31,8 @@ type Connector struct {
 	Profile string `bun:"profile,nullzero,default:'default'"`
 	// Kind is KindSCIM for an identity source pushing over SCIM, KindOIDC
 	// for one people sign in with (its tokens open the ID-token hook),
-	// KindAdmin for the admin API.
+	// KindAdmin for the admin API, KindCSV for one whose users arrive in CSV
+	// files.
 	Kind string `bun:"kind,nullzero,default:'scim'"`
 	// OrgUnit scopes an admin connector to a unit and what is below it;
 	// "" is the whole tenant.
@@ -69,6 +70,8 @@ const (
 	KindSCIM  = "scim"
 	KindOIDC  = "oidc"
 	KindAdmin = "admin"
+	// KindCSV is an identity source whose users arrive in CSV files.
+	KindCSV = "csv"
 )
 
 // Principal is who a request acts as: a connector of a tenant.
@@ -279,7 +282,7 @@ func (tx *Tx) SetAdmin(ctx context.Context, c Connector, orgUnit string) (Connec
 }
 
 // SetKind makes connector c an identity source of the given kind,
-// [KindSCIM] or [KindOIDC], and returns it so. An admin connector stays
+// [KindSCIM], [KindOIDC] or [KindCSV], and returns it so. An admin connector stays
 // one, and a connector that already provisions users keeps its kind: a
 // [*LimitError] either way.
 func (tx *Tx) SetKind(ctx context.Context, c Connector, kind string) (Connector, error) {

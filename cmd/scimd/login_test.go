@@ -61,7 +61,7 @@ tenants:
 		}
 		newToken(t, dsn, "acme", "okta") // migrates; the tenant exists
 		db := storetest.Open(t, dsn)
-		srv := httptest.NewServer(routes(db, reconcile.New(db, cfg), "", 1<<20, slog.New(slog.DiscardHandler)))
+		srv := httptest.NewServer(routes(db, reconcile.New(db, cfg), "", 1<<20, 0, slog.New(slog.DiscardHandler)))
 		t.Cleanup(srv.Close)
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar} // follows every redirect, as a browser does

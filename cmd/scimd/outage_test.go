@@ -25,7 +25,7 @@ func TestDatabaseOutage(t *testing.T) {
 	admin := newToken(t, dsn, "acme", "admins", "--admin")
 	db := storetest.Open(t, dsn)
 	var logs lockedBuffer
-	srv := httptest.NewServer(routes(db, reconcile.New(db, nil), "", 1<<20, slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := httptest.NewServer(routes(db, reconcile.New(db, nil), "", 1<<20, 0, slog.New(slog.NewTextHandler(&logs, nil))))
 	defer srv.Close()
 	base := srv.URL + "/scim/v2/acme"
 	res, body := request(t, "POST", base+"/Users", token, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"outage@example.com"}`)

@@ -19,7 +19,9 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
-	// exitInvalid: a configuration file with problems, each printed.
+	// exitInvalid: a configuration file with problems, each printed, or
+	// a CSV file that loaded nothing (its problems, or rows waiting for a
+	// decision).
 	exitInvalid = 3
 )
 
@@ -42,6 +44,8 @@ Usage:
   scimd user grant   --tenant T --user ID [--role R]... [--group G]...
   scimd user add     --tenant T [--role R]... [--group G]... [--dry-run] [FILE]   (addresses, one per line)
   scimd user invite-guest --tenant T --email E --group G [--start T] [--end T]
+  scimd import --tenant T [--connector C] [--dry-run] [--accept all|none|LINE,LINE...] [--progress] FILE.csv|-
+  scimd import --sample [--tenant T --connector C]
   scimd version
 
 Getting started:
@@ -83,6 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"connector": connector,
 		"session":   session,
 		"user":      user,
+		"import":    importUsers,
 		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -99,6 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err := cmd(ctx, e, args[1:])
 	var invalid *rules.Error
+	var rejected *rejectedError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -111,6 +117,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitInvalid
 	case errors.As(err, &invalid):
 		fmt.Fprintf(stderr, "scimd %s: the connector configuration has %d problem(s):\n%v\n", args[0], len(invalid.Problems), invalid)
+		return exitInvalid
+	case errors.As(err, &rejected):
+		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], rejected)
 		return exitInvalid
 	default:
 		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], err)

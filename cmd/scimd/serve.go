@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	listenURL := fs.String("listen-database-url", e.getenv("SCIMD_LISTEN_DATABASE_URL"),
 		"PostgreSQL only: the direct URL the token-revocation listener uses when --database-url goes through a transaction-pooling proxy, or off to cache no tokens (env SCIMD_LISTEN_DATABASE_URL)")
+	stale := fs.Duration("import-stale", admin.DefaultImportStale,
+		"PostgreSQL: how long an unfinished import job may go without news from its replica before it is taken for dead and marked failed (SQLite, one process, marks every unfinished job failed at start)")
 	configPath := configFlag(fs, e)
 	publicURL := publicURLFlag(fs, e)
 	smtpAddr := fs.String("smtp-addr", e.getenv("SCIMD_SMTP_ADDR"), "SMTP server host:port for activation and import messages; none: they stay queued (env SCIMD_SMTP_ADDR)")
@@ -40,6 +43,13 @@ func serve(ctx context.Context, e env, args []string) error {
 	smtpPassword, err := secretFromEnv(e, "SCIMD_SMTP_PASSWORD")
 	if err != nil {
 		return err
+	}
+	if v := e.getenv("SCIMD_IMPORT_STALE"); v != "" && !flagSet(fs, "import-stale") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError("SCIMD_IMPORT_STALE %q: a duration such as 30s", v)
+		}
+		*stale = d
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -66,6 +76,20 @@ func serve(ctx context.Context, e env, args []string) error {
 		links = cmp.Or(*baseURL, "http://"+ln.Addr().String())
 	}
 	engine.SetMail(reconcile.MailConfig{PublicURL: links})
+	// A job a stopped process left running wrote nothing (a load is one
+	// transaction): say so, rather than show it running for ever. On
+	// PostgreSQL other replicas may be running jobs: only those gone
+	// quiet are dead.
+	before := time.Now()
+	if db.Dialect() == store.Postgres {
+		before = before.Add(-*stale)
+	}
+	if n, err := engine.FailStaleImportJobs(ctx, before, admin.InterruptedReport); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
+	}
 	worker := mailer.New(mailer.Config{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: smtpPassword,
 		Rate: *mailRate, Logger: log}, db)
 	mailCtx, stopMail := context.WithCancel(ctx)
@@ -74,7 +98,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	defer func() { stopMail(); <-mailDone }()
 
 	srv := &http.Server{
-		Handler:           routes(db, engine, *baseURL, *maxBody, log),
+		Handler:           routes(db, engine, *baseURL, *maxBody, *stale, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
@@ -117,9 +141,11 @@ func serve(ctx context.Context, e env, args []string) error {
 //	GET  /auth/{tenant}/{connector}/callback   its callback
 //	GET|POST /activate/{token}   an activation link (jit.Activation)
 //
+// importStale is admin.Config.ImportStale (0: its default).
+//
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
-func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, log *slog.Logger) http.Handler {
+func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +169,8 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
-	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
+		Importer: importer{engine}, ImportStale: importStale}, db.Reader(), engine))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
@@ -152,6 +179,13 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
 	return mux
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(e env, key, def string) string {

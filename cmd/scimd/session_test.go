@@ -52,7 +52,7 @@ func newSignedIn(t *testing.T, dsn string) *signedIn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = httptest.NewServer(routes(s.db, s.engine, "", 1<<20, slog.New(slog.DiscardHandler)))
+	s.srv = httptest.NewServer(routes(s.db, s.engine, "", 1<<20, 0, slog.New(slog.DiscardHandler)))
 	t.Cleanup(s.srv.Close)
 	res, body := request(t, "POST", s.srv.URL+"/scim/v2/acme/Users", s.okta,
 		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com","externalId":"00u1","name":{"givenName":"Ann"}}`)

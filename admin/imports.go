@@ -1,0 +1,284 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
+)
+
+// Importer validates and loads CSV files for the import jobs: cmd/scimd
+// implements it with csvio, which admin does not import.
+type Importer interface {
+	// Prepare checks an import's options and finds (or creates) its csv
+	// connector, as by; its errors are the request's (400, 403, 409).
+	Prepare(ctx context.Context, by store.Principal, req ImportRequest) (ImportRun, error)
+}
+
+// ImportRequest is what POST /imports asks for.
+type ImportRequest struct {
+	Connector string
+	DryRun    bool
+	// Accept is the accept= parameter: all, none, or line numbers.
+	Accept string
+}
+
+// ImportRun is an import ready to run.
+type ImportRun struct {
+	ConnectorID int64
+	// Run reads the file from r, calling progress now and then with the
+	// state (validating, loading) and the rows done.
+	Run func(ctx context.Context, r io.Reader, progress func(state string, rows int)) (ImportResult, error)
+}
+
+// ImportResult is how an import ended.
+type ImportResult struct {
+	// Report is stored as the job's report, as JSON.
+	Report any
+	Rows   int
+	// OK is a file validated (a dry run) or loaded; false when it had
+	// problems or rows waiting for a decision, and nothing was written.
+	OK bool
+}
+
+// importJobs are the jobs this process runs: their progress as it is now,
+// ahead of what the database has (on SQLite a load's transaction holds
+// the one writer, so the job's row moves on when the load ends).
+type importJobs struct {
+	mu   sync.Mutex
+	live map[string]*liveJob
+}
+
+type liveJob struct {
+	state atomic.Value // string
+	rows  atomic.Int64
+}
+
+func (js *importJobs) get(id string) *liveJob {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.live[id]
+}
+
+func (js *importJobs) put(id string, j *liveJob) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if j == nil {
+		delete(js.live, id)
+	} else {
+		js.live[id] = j
+	}
+}
+
+// DefaultImportStale is [Config.ImportStale]'s default.
+const DefaultImportStale = 30 * time.Second
+
+// InterruptedReport is the report of a job a stopped process left
+// unfinished: scimd serve marks such jobs failed as it starts, and the
+// API shows them failed once their rows are stale (Config.ImportStale).
+const InterruptedReport = `{"summary":"scimd stopped while this job ran: nothing was written; post the file again"}`
+
+// importJob is a job as the API shows it.
+type importJob struct {
+	ID         string          `json:"id"`
+	State      string          `json:"state"`
+	DryRun     bool            `json:"dryRun"`
+	Connector  string          `json:"connector,omitempty"`
+	RowsDone   int64           `json:"rowsDone"`
+	RowsTotal  int64           `json:"rowsTotal"`
+	CreatedBy  string          `json:"createdBy"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
+	Report     json.RawMessage `json:"report,omitempty"`
+}
+
+func (a *api) jobOut(j store.ImportJob, names map[int64]string) importJob {
+	out := importJob{ID: j.ID, State: j.State, DryRun: j.DryRun, Connector: names[j.ConnectorID], RowsDone: j.RowsDone,
+		RowsTotal: j.RowsTotal, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+	if j.Report != "" {
+		out.Report = json.RawMessage(j.Report)
+	}
+	if j.FinishedAt != nil {
+		return out
+	}
+	switch live := a.imports.get(j.ID); {
+	case live != nil:
+		out.State, out.RowsDone = live.state.Load().(string), max(out.RowsDone, live.rows.Load())
+	case time.Since(j.UpdatedAt) > a.importStale:
+		// Its runner, in another process, stopped writing: that process
+		// died, and the job's load (one transaction) wrote nothing.
+		out.State, out.Report = store.ImportFailed, json.RawMessage(InterruptedReport)
+	}
+	return out
+}
+
+// postImport is POST /admin/v1/{tenant}/imports: the body is a CSV file
+// (Content-Type text/csv), ?connector=C (default csv), dryRun=true,
+// accept=all|none|4,7. The file is spooled to a temporary file, the job
+// recorded queued, and the answer is 202 with the job and its Location;
+// the job runs in the background.
+func (a *api) postImport(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	if a.importer == nil {
+		return &Error{http.StatusNotImplemented, "this server runs no import jobs"}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
+		return &Error{http.StatusUnsupportedMediaType, "send the CSV file as the body, with Content-Type: text/csv"}
+	}
+	q := r.URL.Query()
+	req := ImportRequest{Connector: q.Get("connector"), Accept: q.Get("accept")}
+	if req.Connector == "" {
+		req.Connector = "csv"
+	}
+	if v := q.Get("dryRun"); v != "" {
+		var err error
+		if req.DryRun, err = strconv.ParseBool(v); err != nil {
+			return &Error{http.StatusBadRequest, fmt.Sprintf("dryRun %q: use true or false", v)}
+		}
+	}
+	run, err := a.importer.Prepare(r.Context(), p, req)
+	if err != nil {
+		return err
+	}
+	file, lines, err := a.spool(w, r)
+	if err != nil {
+		return err
+	}
+	job, err := a.engine.StartImportJob(r.Context(), p, run.ConnectorID, req.DryRun, max(lines-1, 0))
+	if err != nil {
+		file.Close()
+		os.Remove(file.Name())
+		return err
+	}
+	live := &liveJob{}
+	live.state.Store(store.ImportQueued)
+	a.imports.put(job.ID, live)
+	// The job outlives the request: its context keeps the request's
+	// values, not its end.
+	go a.runImport(context.WithoutCancel(r.Context()), job, file, run, live)
+	w.Header().Set("Location", "/admin/v1/"+p.TenantName+"/imports/"+job.ID)
+	return writeStatus(w, http.StatusAccepted, map[string]any{"id": job.ID, "state": job.State, "rowsDone": 0, "rowsTotal": job.RowsTotal})
+}
+
+// spool copies the request's body, up to the limit (413 past it), to a
+// temporary file, positioned at its start, counting its lines.
+func (a *api) spool(w http.ResponseWriter, r *http.Request) (*os.File, int64, error) {
+	f, err := os.CreateTemp("", "scimd-import-*.csv")
+	if err != nil {
+		return nil, 0, err
+	}
+	lines := &lineCounter{w: f}
+	_, err = io.Copy(lines, http.MaxBytesReader(w, r.Body, a.maxImport))
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, 0, &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the %d bytes an import accepts: split it", tooLarge.Limit)}
+		}
+		return nil, 0, &Error{http.StatusBadRequest, "could not read the request body"}
+	}
+	return f, lines.n, nil
+}
+
+type lineCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *lineCounter) Write(b []byte) (int, error) {
+	c.n += int64(bytes.Count(b, []byte{'\n'}))
+	return c.w.Write(b)
+}
+
+// progressEvery is how often a running job's progress is written to its row.
+const progressEvery = time.Second
+
+// runImport runs a job to its end and records how it ended.
+func (a *api) runImport(ctx context.Context, job store.ImportJob, file *os.File, run ImportRun, live *liveJob) {
+	defer os.Remove(file.Name())
+	defer file.Close()
+	defer a.imports.put(job.ID, nil)
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := a.engine.ImportJobProgress(ctx, job.ID, live.state.Load().(string), live.rows.Load()); err != nil {
+					a.log.WarnContext(ctx, "import job progress", "job", job.ID, "err", err)
+				}
+			}
+		}
+	}()
+	res, err := run.Run(ctx, file, func(state string, rows int) {
+		live.state.Store(state)
+		live.rows.Store(int64(rows))
+	})
+	close(stop)
+	state, report := store.ImportDone, []byte(nil)
+	if err == nil {
+		report, err = json.Marshal(res.Report)
+	}
+	if err != nil {
+		id := reconcile.ErrorID()
+		a.log.ErrorContext(ctx, "import job", "job", job.ID, "error_id", id, "err", err)
+		state, report = store.ImportFailed, fmt.Appendf(nil, `{"summary":"the import failed, nothing was written: internal error; the server log has it under error_id %s"}`, id)
+	} else if !res.OK {
+		state = store.ImportFailed
+	}
+	if err := a.engine.FinishImportJob(ctx, job.ID, state, int64(res.Rows), string(report)); err != nil {
+		a.log.ErrorContext(ctx, "import job end", "job", job.ID, "err", err)
+	}
+}
+
+// importJob is GET /admin/v1/{tenant}/imports/{id}: the job's state and
+// progress and, once it has ended, its report. Another tenant's job is 404.
+func (a *api) importJob(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	j, err := a.db.ImportJob(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	names, err := a.db.ConnectorNames(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, a.jobOut(j, names))
+}
+
+// importJobs is GET /admin/v1/{tenant}/imports: the tenant's last 100
+// jobs, newest first, without their reports.
+func (a *api) importJobs(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	js, err := a.db.ImportJobs(r.Context(), p.TenantID, 100)
+	if err != nil {
+		return err
+	}
+	names, err := a.db.ConnectorNames(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Imports []importJob `json:"imports"`
+	}{Imports: []importJob{}}
+	for _, j := range js {
+		out.Imports = append(out.Imports, a.jobOut(j, names))
+	}
+	return writeJSON(w, out)
+}
