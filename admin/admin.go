@@ -26,6 +26,9 @@ type Config struct {
 	// Outage is shared with the process's other servers, so that a
 	// database outage is logged once; nil: one of the API's own.
 	Outage *store.Outage
+	// Exporter writes the CSV files of GET /admin/v1/{tenant}/export;
+	// nil: the endpoint answers 501.
+	Exporter Exporter
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -41,7 +44,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.Outage == nil {
 		cfg.Outage = store.NewOutage(log)
 	}
-	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage}
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage, exporter: cfg.Exporter}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -55,6 +58,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/export", a.auth(a.export))
 	a.lifecycleRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
@@ -63,11 +67,12 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 }
 
 type api struct {
-	db      store.Reader
-	engine  *reconcile.Engine
-	log     *slog.Logger
-	maxBody int64
-	outage  *store.Outage
+	db       store.Reader
+	engine   *reconcile.Engine
+	log      *slog.Logger
+	maxBody  int64
+	outage   *store.Outage
+	exporter Exporter
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

@@ -19,6 +19,7 @@
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
+//	GET  /admin/v1/{tenant}/export[?connector=C]               the users the administrator sees as a CSV file (text/csv attachment), in connector C's layout with its external IDs, streamed; importing it back changes nothing
 //
 // Every change (configuration, org unit, group) is an engine operation:
 // one transaction with an audit event naming the admin connector, before

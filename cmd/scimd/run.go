@@ -40,6 +40,7 @@ Usage:
   scimd user list    --tenant T [--deleted] [--database-url URL]
   scimd user disable|enable|delete|restore|erase --tenant T --user ID
   scimd user grant   --tenant T --user ID [--role R]... [--group G]...
+  scimd export --tenant T [--connector C] [--config FILE] > users.csv
   scimd version
 
 Getting started:
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"connector": connector,
 		"session":   session,
 		"user":      user,
+		"export":    export,
 		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

@@ -118,7 +118,8 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
-	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage}, db.Reader(), engine))
+	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
+		Exporter: csvExporter{db.Reader(), engine}}, db.Reader(), engine))
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
