@@ -55,7 +55,7 @@ func TestLiveUsersIndexed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index Cond: (pk > 2000)") && !strings.Contains(plan, "pk > 2000)") {
+	if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index Cond: (pk > 2000)") {
 		t.Fatalf("an export page does not start at its key on an index:\n%s\n%s", deep, plan)
 	}
 	t.Logf("%s", plan)
