@@ -35,6 +35,9 @@ type Config struct {
 	// without news (its runner writes it every second) before the job is
 	// shown failed: its process stopped. 0 means 30 s.
 	ImportStale time.Duration
+	// Exporter writes the CSV files of GET /admin/v1/{tenant}/export;
+	// nil: the endpoint answers 501.
+	Exporter Exporter
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -56,7 +59,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.ImportStale <= 0 {
 		cfg.ImportStale = DefaultImportStale
 	}
-	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage,
+	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage, exporter: cfg.Exporter,
 		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
@@ -74,6 +77,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("POST /admin/v1/{tenant}/imports", a.auth(tenantWide(a.postImport)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/imports", a.auth(tenantWide(a.importJobs)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/imports/{id}", a.auth(tenantWide(a.importJob)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/export", a.auth(a.export))
 	a.lifecycleRoutes(mux)
 	a.addRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -93,6 +97,7 @@ type api struct {
 	maxImport   int64
 	importStale time.Duration
 	imports     *importJobs
+	exporter    Exporter
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

@@ -30,6 +30,8 @@
 // transaction, so it wrote nothing); scimd serve marks such rows failed
 // as it starts.
 //
+//	GET  /admin/v1/{tenant}/export[?connector=C]               the users the administrator sees as a CSV file (text/csv attachment), in connector C's layout with its external IDs, streamed; importing it back changes nothing
+//
 // Every change (configuration, org unit, group) is an engine operation:
 // one transaction with an audit event naming the admin connector, before
 // and after. The API reads through a store.Reader and holds no database.

@@ -66,10 +66,12 @@ const (
 )
 
 var (
-	prefixes    = []string{"Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Assoc. Prof.", "Asst. Prof."}
-	genders     = []string{"F", "M", "NB", "U"}
-	statuses    = []string{store.StatusActive, store.StatusDisabled, store.StatusPending}
-	formulaLead = "=+-@\t\r"
+	prefixes = []string{"Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Assoc. Prof.", "Asst. Prof."}
+	genders  = []string{"F", "M", "NB", "U"}
+	statuses = []string{store.StatusActive, store.StatusDisabled, store.StatusPending}
+	// formulaLead are the first characters that make a spreadsheet
+	// read a cell as a formula (see Guard).
+	formulaLead = "=+-@\t\r\x00"
 )
 
 // Null is the cell that clears a stored value when empty cells keep it.
@@ -92,8 +94,8 @@ type rowDecoder struct {
 	errs RowErrors
 }
 
-// cell returns field's cell, trimmed, with an export's formula guard
-// (a leading ' before = + - @ tab or CR) taken off.
+// cell returns field's cell, trimmed, with an export's guard (see Guard)
+// taken off.
 func (d *rowDecoder) cell(field string) (string, cellState) {
 	i, ok := d.b.columns[field]
 	if !ok {
@@ -103,22 +105,22 @@ func (d *rowDecoder) cell(field string) (string, cellState) {
 }
 
 func (d *rowDecoder) at(i int) (string, cellState) {
-	v := unguard(strings.TrimSpace(d.rec[i]))
+	v := strings.TrimSpace(d.rec[i])
 	switch {
-	case strings.EqualFold(v, Null):
+	case strings.EqualFold(v, Null): // 'NULL is the value NULL
 		return "", clear
 	case v == "" && d.b.layout.clear:
 		return "", clear
 	case v == "":
 		return "", keep
 	}
-	return v, set
+	return unguard(v), set
 }
 
-// unguard takes off the ' an export puts before a cell that a spreadsheet
-// would read as a formula.
+// unguard takes off the ' that Guard puts before a cell, and only that:
+// unguard(Guard(v)) is v for every v.
 func unguard(v string) string {
-	if len(v) > 1 && v[0] == '\'' && strings.IndexByte(formulaLead, v[1]) >= 0 {
+	if len(v) > 1 && v[0] == '\'' && guarded(v[1:]) {
 		return v[1:]
 	}
 	return v

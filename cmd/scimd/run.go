@@ -46,6 +46,7 @@ Usage:
   scimd user invite-guest --tenant T --email E --group G [--start T] [--end T]
   scimd import --tenant T [--connector C] [--dry-run] [--accept all|none|LINE,LINE...] [--progress] FILE.csv|-
   scimd import --sample [--tenant T --connector C]
+  scimd export --tenant T [--connector C] [--config FILE] > users.csv
   scimd version
 
 Getting started:
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"session":   session,
 		"user":      user,
 		"import":    importUsers,
+		"export":    export,
 		"version":   version,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

@@ -170,7 +170,7 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Importer: importer{engine}, ImportStale: importStale}, db.Reader(), engine))
+		Importer: importer{engine}, ImportStale: importStale, Exporter: csvExporter{db.Reader(), engine}}, db.Reader(), engine))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
