@@ -89,6 +89,20 @@ func TestAddUsers(t *testing.T) {
 		if err != nil || again.Added != 0 || again.Updated != 0 || again.Unchanged != 3 {
 			t.Fatalf("the same list again: %v %+v", err, again)
 		}
+		if msgs := outbox(t, db, w.tenant.ID); len(msgs) != 0 {
+			t.Fatalf("an add without notify queued %d messages", len(msgs))
+		}
+		if u := w.byUserName("a@example.com"); u.Status != store.StatusActive {
+			t.Fatalf("added without notify: status %s, want active", u.Status)
+		}
+		res, err = w.e.AddUsers(ctx, by, reconcile.AddUsers{Emails: []string{"c@example.com"}, Groups: []string{"Radiology"}, Notify: true})
+		if err != nil || res.Added != 1 {
+			t.Fatalf("add with notify: %v %+v", err, res)
+		}
+		msgs := outbox(t, db, w.tenant.ID)
+		if len(msgs) != 1 || msgs[0].Recipient != "c@example.com" || w.byUserName("c@example.com").Status != store.StatusPending {
+			t.Fatalf("add with notify: messages %+v, status %s", msgs, w.byUserName("c@example.com").Status)
+		}
 	})
 }
 
