@@ -491,10 +491,14 @@ func (b *binding) rule(field string) string {
 	if f == "" {
 		f = field
 	}
-	if h, _ := b.headerOf(f); h != "" {
-		return "column " + h
+	// Named after the layout's column for the field, never after this
+	// file's header: a later file that leaves the column out, or spells
+	// its header another way, must find the same rule silent rather than
+	// revoke what it granted.
+	if i := slices.Index(b.layout.fields, f); i >= 0 {
+		return "column " + b.layout.headers[i]
 	}
-	return "column " + field
+	return "column " + f
 }
 
 // passwordHash reports whether v is a bcrypt or argon2id hash in its

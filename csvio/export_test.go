@@ -255,3 +255,22 @@ func sorted(list string) string {
 	slices.Sort(names)
 	return strings.Join(names, "|")
 }
+
+// TestRevisionKeepsCohort: a revision that leaves the gradYear column out,
+// or spells its header another way, states nothing about the cohort: the
+// learner stays in "Class of 2027" (the rule is named after the layout's
+// column, not the file's header).
+func TestRevisionKeepsCohort(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, p := school(t, db, "acme")
+		load(t, e, p, []byte("userId,email,gradYear,roles\nlea,lea@example.com,2027,student\n"))
+		for _, file := range []string{
+			"userId,email,roles\nlea,lea@example.com,student\n",
+			"userId,email,Grad Year,roles\nlea,lea@example.com,,student\n",
+		} {
+			if res := load(t, e, p, []byte(file)); res.Updated != 0 || res.DecisionCount != 0 {
+				t.Errorf("%q: %d updated, %d decisions %+v, want nothing to change", file, res.Updated, res.DecisionCount, res.Decisions)
+			}
+		}
+	})
+}
