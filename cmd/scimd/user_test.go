@@ -88,8 +88,8 @@ func TestUserLifecycle(t *testing.T) {
 		if status != 200 || !strings.Contains(body, `"status": "disabled"`) || !strings.Contains(body, "reassign them to a group and role") {
 			t.Fatalf("restore: %d %s", status, body)
 		}
-		if g := grants(); g != "" {
-			t.Fatalf("restored with grants %q", g)
+		if g := grants(); g != "orgUnit:Medicine/Radiology" {
+			t.Fatalf("restored with grants %q, want their org unit only (no roles, no groups)", g)
 		}
 		if active() {
 			t.Fatal("restored user is active before an administrator enables them")
@@ -97,10 +97,10 @@ func TestUserLifecycle(t *testing.T) {
 		if status, body := call(t, "POST", adminUser+"/restore", admin, ""); status != 409 || !strings.Contains(body, "not deleted") {
 			t.Fatalf("restore again: %d %s", status, body)
 		}
-		if code, out, errOut := cli("grant", "--tenant", "acme", "--user", id, "--role", "faculty"); code != 0 || !strings.Contains(out, "role  faculty  cli") {
+		if code, out, errOut := cli("grant", "--tenant", "acme", "--user", id, "--role", "faculty"); code != 0 || !strings.Contains(out, "role     faculty             cli") {
 			t.Fatalf("grant: %d %s %s", code, out, errOut)
 		}
-		if g := grants(); g != "role:faculty" {
+		if g := grants(); g != "orgUnit:Medicine/Radiology,role:faculty" {
 			t.Fatalf("grants after scimd user grant: %q", g)
 		}
 		if code, _, errOut := cli("grant", "--tenant", "acme", "--user", id, "--group", "Nope"); code != 1 || !strings.Contains(errOut, `group "Nope" does not exist`) {
