@@ -2,7 +2,6 @@ package csvio
 
 import (
 	"fmt"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,7 +145,7 @@ func (d *rowDecoder) email(field string) (string, cellState) {
 	if st != set {
 		return v, st
 	}
-	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" || strings.ContainsAny(v, " <>\"") || !strings.Contains(v[strings.LastIndexByte(v, '@')+1:], ".") {
+	if !reconcile.ValidEmail(v) {
 		d.fail(field, "%q is not an email address (name@example.com)", v)
 		return "", keep
 	}
