@@ -183,7 +183,22 @@ const replans = 3
 // userName taken, by whom): when the index refuses it, Apply plans again
 // reading it, so that it answers as the preview does (a conflict, or a
 // match).
+//
+// With the context of a [Record] or a [Preview], Apply records the plan;
+// in a preview it writes nothing.
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
+	rec := recorder(ctx)
+	if rec != nil && rec.preview {
+		p, err := e.Plan(ctx, in)
+		rec.add(p, err)
+		return p, err
+	}
+	p, err := e.apply(ctx, in)
+	rec.add(p, err)
+	return p, err
+}
+
+func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 	if p, done, err := e.deferCreate(ctx, in); done {
 		return p, err
 	}

@@ -167,3 +167,51 @@ tenants:
 		}
 	})
 }
+
+// TestPreviewWritesNothing: a write made with a Preview context answers
+// with the plan a live write makes and writes nothing; one made with a
+// Record context writes, and both record the plan.
+func TestPreviewWritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, `
+tenants:
+  - name: acme
+    connectors:
+      - name: okta
+`)
+		in := w.input("okta", reconcile.Create, "00u9", user("p@example.com", "emails", email("p@example.com")))
+		ctx, rec := reconcile.Preview(context.Background())
+		p, err := w.e.Apply(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Action != "create" || p.User.UserName != "p@example.com" {
+			t.Errorf("preview: action %q user %q, want create p@example.com", p.Action, p.User.UserName)
+		}
+		if got := rec.Plans(); len(got) != 1 || got[0].Plan != p {
+			t.Errorf("preview recorded %v, want the one plan", got)
+		}
+		if _, err := w.e.Plan(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		live, rec2 := reconcile.Record(context.Background())
+		p2, err := w.e.Apply(live, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Had the preview written, the live create would have conflicted
+		// (the connector creating someone it already has).
+		if p2.Action != "create" || p2.User.ID == "" {
+			t.Errorf("live after preview: action %q id %q, want a create with an id", p2.Action, p2.User.ID)
+		}
+		if got := rec2.Plans(); len(got) != 1 || got[0].Plan != p2 {
+			t.Errorf("record recorded %v, want the one plan", got)
+		}
+		if _, err := w.e.Apply(live, in); err == nil {
+			t.Error("creating the same user again: no error")
+		}
+		if got := rec2.Plans(); len(got) != 2 || got[1].Err == nil {
+			t.Errorf("record after a failed write: %v, want its error second", got)
+		}
+	})
+}
