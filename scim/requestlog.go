@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ func (s *Server) logged(w http.ResponseWriter, r *http.Request, p store.Principa
 		RequestID: clipID(r.Header.Get("X-Request-Id")),
 	}
 	if plans := rec.Plans(); len(plans) > 0 {
-		j, _ := json.Marshal(reconcile.Summaries(plans))
+		j, _ := json.Marshal(secretFree(reconcile.Summaries(plans)))
 		entry.Plans = string(j)
 	}
 	if entry.Status >= 400 {
@@ -73,7 +74,7 @@ func (s *Server) Replay(ctx context.Context, p store.Principal, lr store.LoggedR
 	r.SetPathValue("tenant", p.TenantName)
 	w := &replayWriter{header: http.Header{}}
 	s.serveAs(w, r, p, nil)
-	out := reconcile.Replayed{Status: w.code(), Plans: reconcile.Summaries(rec.Plans())}
+	out := reconcile.Replayed{Status: w.code(), Plans: secretFree(reconcile.Summaries(rec.Plans()))}
 	if out.Status >= 400 {
 		out.Error = errorDetail(w.body.Bytes())
 	}
@@ -105,7 +106,6 @@ func (f *failure) code() int {
 	}
 	return f.status
 }
-
 
 // loggedWriter notes the status and an error's detail on their way out.
 type loggedWriter struct {
@@ -175,6 +175,30 @@ func redact(body []byte, max int) (string, bool) {
 		cut--
 	}
 	return string(body[:cut]) + "…(truncated: " + strconv.Itoa(len(body)) + " bytes)", true
+}
+
+// secretFree returns ss with the values of every change of a password
+// removed: a PATCH's password reaches the plan's changes.
+func secretFree(ss []reconcile.RecordedSummary) []reconcile.RecordedSummary {
+	for i, rs := range ss {
+		if rs.Plan == nil || !slices.ContainsFunc(rs.Plan.Changes, func(c reconcile.AttributeChange) bool { return isPassword(c.Attribute) }) {
+			continue
+		}
+		sum := *rs.Plan
+		sum.Changes = slices.Clone(sum.Changes)
+		for j, c := range sum.Changes {
+			if isPassword(c.Attribute) {
+				if c.Before != nil {
+					sum.Changes[j].Before = removed
+				}
+				if c.After != nil {
+					sum.Changes[j].After = removed
+				}
+			}
+		}
+		ss[i].Plan = &sum
+	}
+	return ss
 }
 
 // scrub replaces, in place, every attribute named password (with or
