@@ -49,8 +49,8 @@ func TestRequestLogAndReplay(t *testing.T) {
 			{"op":"replace","path":"displayName","value":"R. Ann"},{"op":"replace","path":"password","value":"Hunter2-2"}]}`
 		do("PATCH", "/scim/v2/acme/Users/"+created.ID, okta, patch, 200)
 		var other struct{ ID string }
-		json.Unmarshal([]byte(do("POST", "/scim/v2/acme/Users", okta,
-			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com","externalId":"00u8"}`, 201)), &other)
+		bob := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com","externalId":"00u8","displayName":"Bob"}`
+		json.Unmarshal([]byte(do("POST", "/scim/v2/acme/Users", okta, bob, 201)), &other)
 		do("DELETE", "/scim/v2/acme/Users/"+other.ID, okta, "", 204)
 		do("GET", "/scim/v2/acme/Users?filter=userName%20eq%20%22rad@example.com%22", okta, "", 200)
 		if err := reqlog.Flush(ctx); err != nil {
@@ -91,7 +91,7 @@ func TestRequestLogAndReplay(t *testing.T) {
 		if len(all[0].Plans) != 0 || len(all[5].Plans) != 1 || all[5].Plans[0].Plan == nil || all[5].Plans[0].Plan.Action != "create" {
 			t.Fatalf("plans: GET %v, first POST %+v", all[0].Plans, all[5].Plans)
 		}
-		byMethod := map[string]logged{"POST": all[5], "PUT": all[4], "PATCH": all[3], "DELETE": all[1]}
+		byMethod := map[string]logged{"POST": all[5], "PUT": all[4], "PATCH": all[3], "POST bob": all[2], "DELETE": all[1]}
 		for _, r := range all {
 			one := do("GET", "/admin/v1/acme/connectors/okta/requests/"+strconv.FormatInt(r.ID, 10), adminToken, "", 200)
 			if strings.Contains(one, "S3cret") || strings.Contains(one, "Hunter2") {
@@ -178,12 +178,26 @@ func TestRequestLogAndReplay(t *testing.T) {
 			return r
 		}
 		for method, want := range map[string]string{
-			"POST":   planned(userInput(reconcile.Create, "", withPassword)),
-			"PUT":    planned(userInput(reconcile.Replace, created.ID, put)),
-			"DELETE": planned(reconcile.Input{Source: reconcile.SourceSCIM, Principal: p, Kind: reconcile.KindUser, Op: reconcile.Delete, ID: other.ID}),
+			"POST": planned(userInput(reconcile.Create, "", withPassword)),
+			// bob is deleted now: his POST would create him again.
+			"POST bob": planned(userInput(reconcile.Create, "", bob)),
+			"PUT":      planned(userInput(reconcile.Replace, created.ID, put)),
+			"DELETE":   planned(reconcile.Input{Source: reconcile.SourceSCIM, Principal: p, Kind: reconcile.KindUser, Op: reconcile.Delete, ID: other.ID}),
 		} {
-			if got := replay(method); compactJSON(t, got.Plans) != want {
+			got := replay(method)
+			if compactJSON(t, got.Plans) != want {
 				t.Errorf("replay of %s (status %d):\n%s\nwant Engine.Plan's\n%s", method, got.Status, got.Plans, want)
+			}
+		}
+		if got := replay("POST bob"); got.Status != 201 || !strings.Contains(string(got.Plans), `"action": "create"`) {
+			t.Errorf("replay of bob's POST, bob deleted since: %d %s", got.Status, got.Plans)
+		} else {
+			var preview reconcile.Summary
+			json.Unmarshal([]byte(do("POST", "/admin/v1/acme/connectors/okta/preview", adminToken, bob, 200)), &preview)
+			var plans []reconcile.RecordedSummary
+			json.Unmarshal(got.Plans, &plans)
+			if mustJSON(t, plans) != mustJSON(t, []reconcile.RecordedSummary{{Plan: &preview}}) {
+				t.Errorf("replay of bob's POST:\n%s\nthe admin preview of his payload:\n%s", mustJSON(t, plans), mustJSON(t, preview))
 			}
 		}
 		// The PATCH made the user what it says: now its displayName
@@ -208,9 +222,21 @@ func TestRequestLogAndReplay(t *testing.T) {
 			t.Fatalf("replay's grants %v, fired %v; the admin preview's %v, %v", plans[0].Plan.Grants, plans[0].Plan.Fired, preview.Grants, preview.Fired)
 		}
 
+		// A Bulk request: its operation's password is not kept, its plan is.
+		do("POST", "/scim/v2/acme/Bulk", okta, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+			{"method":"POST","path":"/Users","bulkId":"c1","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"cat@example.com","password":"S3cret-3"}}]}`, 200)
+		reqlog.Flush(ctx)
+		var last struct{ Requests []logged }
+		json.Unmarshal([]byte(do("GET", "/admin/v1/acme/connectors/okta/requests?limit=1", adminToken, "", 200)), &last)
+		bulk := do("GET", "/admin/v1/acme/connectors/okta/requests/"+strconv.FormatInt(last.Requests[0].ID, 10), adminToken, "", 200)
+		if !strings.HasSuffix(last.Requests[0].Path, "/Bulk") || len(last.Requests[0].Plans) != 1 || last.Requests[0].Plans[0].Plan == nil ||
+			last.Requests[0].Plans[0].Plan.UserName != "cat@example.com" || strings.Contains(bulk, "S3cret") || !strings.Contains(bulk, "cat@example.com") {
+			t.Fatalf("the Bulk request logged as %s", bulk)
+		}
+
 		// The CLI: the same log, the same replay.
 		code, out, errOut := scimd(t, nil, "connector", "requests", "--tenant", "acme", "--connector", "okta", "--database-url", dsn)
-		if code != 0 || strings.Count(out, "\n") != len(all) || strings.Contains(out, "S3cret") {
+		if code != 0 || strings.Count(out, "\n") != len(all)+1 || strings.Contains(out, "S3cret") {
 			t.Fatalf("connector requests: %d %s %s", code, out, errOut)
 		}
 		code, out, errOut = scimd(t, nil, "connector", "replay", "--tenant", "acme", "--connector", "okta",
