@@ -38,6 +38,9 @@ type Config struct {
 	// Exporter writes the CSV files of GET /admin/v1/{tenant}/export;
 	// nil: the endpoint answers 501.
 	Exporter Exporter
+	// Replayer replays logged SCIM requests (POST …/requests/{id}/replay);
+	// nil: the endpoint answers 501.
+	Replayer Replayer
 }
 
 // NewHandler returns the admin API, to be mounted at /admin/v1/. It reads
@@ -60,7 +63,8 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 		cfg.ImportStale = DefaultImportStale
 	}
 	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage, exporter: cfg.Exporter,
-		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}}}
+		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}},
+		replayer: cfg.Replayer}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -80,6 +84,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("GET /admin/v1/{tenant}/export", a.auth(a.export))
 	a.lifecycleRoutes(mux)
 	a.addRoutes(mux)
+	a.requestRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})
@@ -98,6 +103,7 @@ type api struct {
 	importStale time.Duration
 	imports     *importJobs
 	exporter    Exporter
+	replayer    Replayer
 }
 
 // Error is an admin API error: its status and a detail meant for a person.

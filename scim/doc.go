@@ -13,6 +13,13 @@
 //     their changes, so a request is one round trip, not two.
 //     /Me (me.go) is the exception: it answers for the person whose
 //     session cookie Config.Session resolves (jit's, wired in cmd/scimd).
+//     With Config.RequestLog set, requestlog.go wraps the rest of the
+//     request: reconcile.Record collects its plans, and once answered its
+//     method, path, body without passwords (cut to 64 KiB), status,
+//     latency and plans are handed to the log, which writes them in the
+//     background. Server.Replay runs a logged request again as its
+//     connector under reconcile.Preview: what it would do now, writing
+//     nothing (the admin API's replay, scimd connector replay).
 //  3. Reads are ours (resources.go): lists with filter and paging evaluated
 //     in the database, single resources, and the service provider config
 //     (discovery.go), because elimity-com/scim can neither page, project

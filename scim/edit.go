@@ -56,6 +56,8 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		if err != nil {
 			return reconcile.Doc{}, nil, err
 		}
+		// As a PUT's or a POST's (document): scimd never keeps a password.
+		delete(out, "password")
 		ext, _ := out["externalId"].(string)
 		if ext != cur.ExternalID {
 			if e := checkExternalID(out["externalId"]); e != nil {

@@ -46,6 +46,9 @@ type Config struct {
 	// jit's resolver, wired in by cmd/scimd, as scim and jit do not import
 	// each other. nil: /Me answers 501.
 	Session func(r *http.Request, tenant string) (reconcile.LiveSession, error)
+	// RequestLog keeps each authenticated request of a connector, with
+	// the plans it produced (requestlog.go); nil keeps none.
+	RequestLog RequestLog
 }
 
 // Server is the SCIM 2.0 endpoint of every tenant.
@@ -57,6 +60,7 @@ type Server struct {
 	outage *store.Outage
 
 	resourceTypes []scimlib.ResourceType
+	mux           *http.ServeMux
 }
 
 // NewHandler returns the HTTP handler for scimd's SCIM endpoint, to be
@@ -64,6 +68,15 @@ type Server struct {
 // token of a connector of {tenant}. It reads through db and writes through
 // engine.
 func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Handler {
+	return NewServer(cfg, db, engine)
+}
+
+// ServeHTTP serves SCIM 2.0 at /scim/v2/{tenant}/... (see [NewHandler]).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// NewServer returns the endpoint [NewHandler] returns as its handler, for
+// its other methods ([Server.Replay]).
+func NewServer(cfg Config, db store.Reader, engine *reconcile.Engine) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -108,7 +121,8 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, "", "no such endpoint; SCIM lives under /scim/v2/{tenant}/"))
 	})
-	return mux
+	s.mux = mux
+	return s
 }
 
 // serveSCIM is the SCIM request path: authenticate, bound the body, then
@@ -128,6 +142,17 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
+	if s.cfg.RequestLog != nil {
+		s.logged(w, r, p)
+		return
+	}
+	s.serveAs(w, r, p, nil)
+}
+
+// serveAs serves a request of r's tenant as principal p, once
+// authenticated. With kept, it leaves there the body it read.
+func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, p store.Principal, kept *[]byte) {
+	tenant := r.PathValue("tenant")
 	ctx, err := s.actingAs(r.Context(), p)
 	if err != nil {
 		writeError(w, s.toSCIM(ctx, err))
@@ -163,6 +188,9 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if kept != nil {
+			*kept = body
+		}
 	}
 	if e := checkText(r, body); e != nil {
 		writeError(w, e)

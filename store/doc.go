@@ -20,6 +20,9 @@
 //     from the page itself or from counts the database keeps (resource_counts,
 //     migration 0005); index-paging walks seek by key from hints (query.go).
 //   - audit.go: the append-only audit log.
+//   - requestlog.go: the request log (migration 0018): each request of a
+//     connector with its plans, appended in batches, listed newest first
+//     by keyset, bounded by count and age by [Tx.PruneRequests].
 //   - sessions.go: sign-in sessions (migration 0009), found by the SHA-256
 //     of the cookie's secret, which is never stored.
 //   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,

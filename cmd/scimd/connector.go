@@ -16,6 +16,8 @@ import (
 var connector = group("connector",
 	subcommand{"set", "choose a connector's compatibility profile", connectorSet},
 	subcommand{"preview", "show what a SCIM User payload would do, writing nothing", preview},
+	subcommand{"requests", "list a connector's logged SCIM requests, newest first", connectorRequests},
+	subcommand{"replay", "show what a logged SCIM request would do now, writing nothing", connectorReplay},
 )
 
 func connectorSet(ctx context.Context, e env, args []string) error {

@@ -42,7 +42,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("serve --help: code %d, %q", code, errOut)
 	}
 	// A group's --help lists its subcommands, rather than pointing at itself.
-	for cmd, subs := range map[string][]string{"token": {"create", "list", "revoke"}, "connector": {"set", "preview"}, "session": {"list", "end"}} {
+	for cmd, subs := range map[string][]string{"token": {"create", "list", "revoke"}, "connector": {"set", "preview", "requests", "replay"}, "session": {"list", "end"}} {
 		code, _, errOut := scimd(t, nil, cmd, "--help")
 		if code != 0 || strings.Contains(errOut, "Run 'scimd "+cmd+" --help'") {
 			t.Fatalf("%s --help: code %d, %q", cmd, code, errOut)

@@ -37,6 +37,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	smtpFrom := fs.String("smtp-from", e.getenv("SCIMD_SMTP_FROM"), "sender address of messages (env SCIMD_SMTP_FROM)")
 	smtpUser := fs.String("smtp-user", e.getenv("SCIMD_SMTP_USER"), "SMTP user name; the password comes from SCIMD_SMTP_PASSWORD or the file SCIMD_SMTP_PASSWORD_FILE names")
 	mailRate := fs.Float64("mail-rate", 10, "messages per second per tenant")
+	logRows := fs.Int("request-log-rows", 10_000, "SCIM requests kept per connector in its request log; 0 keeps none (logging off)")
+	logAge := fs.Duration("request-log-age", 7*24*time.Hour, "how long a connector's logged SCIM requests are kept")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -97,8 +99,22 @@ func serve(ctx context.Context, e env, args []string) error {
 	go func() { mailDone <- worker.Run(mailCtx) }()
 	defer func() { stopMail(); <-mailDone }()
 
+	var reqlog *reconcile.RequestLog
+	if *logRows > 0 {
+		reqlog = engine.StartRequestLog(reconcile.RequestLogConfig{MaxRows: *logRows, MaxAge: *logAge, Logger: log})
+		// After the server's shutdown: the requests it answered last are
+		// written.
+		defer func() {
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			reqlog.Close(flush)
+			if n := reqlog.Dropped(); n > 0 {
+				log.Warn("request log: requests not logged (queue full or write failed)", "requests", n)
+			}
+		}()
+	}
 	srv := &http.Server{
-		Handler:           routes(db, engine, *baseURL, *maxBody, *stale, log),
+		Handler:           loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
@@ -146,6 +162,12 @@ func serve(ctx context.Context, e env, args []string) error {
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger) http.Handler {
+	return loggedRoutes(db, engine, baseURL, maxBody, importStale, log, nil)
+}
+
+// loggedRoutes is routes with the SCIM request log reqlog (nil: none). The
+// admin API replays logged requests through the SCIM endpoint.
+func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger, reqlog *reconcile.RequestLog) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -162,15 +184,20 @@ func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int6
 		io.WriteString(w, "ok\n")
 	})
 	sessions := jit.NewSessions(jit.SessionConfig{BaseURL: baseURL, Logger: log}, engine)
-	mux.Handle("/scim/v2/", scim.NewHandler(scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Session: sessions.Resolve}, db.Reader(), engine))
+	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve}
+	if reqlog != nil {
+		scimCfg.RequestLog = reqlog
+	}
+	scimSrv := scim.NewServer(scimCfg, db.Reader(), engine)
+	mux.Handle("/scim/v2/", scimSrv)
 	mux.HandleFunc("/auth/{tenant}/logout", sessions.ServeLogout)
 	verifiers := jit.NewVerifiers(nil, nil) // one per provider, for the hook and the login
 	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Importer: importer{engine}, ImportStale: importStale, Exporter: csvExporter{db.Reader(), engine}}, db.Reader(), engine))
+		Importer: importer{engine}, ImportStale: importStale, Exporter: csvExporter{db.Reader(), engine},
+		Replayer: scimSrv}, db.Reader(), engine))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
