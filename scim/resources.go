@@ -211,7 +211,7 @@ type listed struct {
 	// streaming them (a shadow group's: shadow.go).
 	members []store.Member
 	proj    projection
-	rt    scimlib.ResourceType
+	rt      scimlib.ResourceType
 }
 
 type typePage struct {
