@@ -232,17 +232,19 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 		// Without projection the stored documents are copied, not decoded
 		// and encoded again (spliceUser).
 		q.RawAttrs = proj.include == nil && proj.exclude == nil
-		page, err := s.db.Users(ctx, q)
-		if err != nil {
-			return tp, err
-		}
-		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q.Filter)
+		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q)
 		if err != nil {
 			return tp, err
 		}
 		if sl != nil {
-			page.Items = sl.users(page.Items, &page.Total)
 			q.RawAttrs = false
+		}
+		page, err := s.db.Users(ctx, sl.window(q))
+		if err != nil {
+			return tp, err
+		}
+		if sl != nil {
+			page.Items = sl.users(page.Items, &page.Total, q)
 		}
 		buf := make([]byte, 0, 1536*len(page.Items)) // the page's spliced documents, one after the other
 		for i := range page.Items {
@@ -265,17 +267,17 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 		}
 		tp.total, tp.first, tp.last, tp.hasPrev, tp.hasNext = page.Total, page.First, page.Last, page.HasPrev, page.HasNext
 	case "Group":
-		page, err := s.db.Groups(ctx, q)
+		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q)
 		if err != nil {
 			return tp, err
 		}
-		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q.Filter)
+		page, err := s.db.Groups(ctx, sl.window(q))
 		if err != nil {
 			return tp, err
 		}
 		var shadowMembers map[int64][]store.Member
 		if sl != nil {
-			page.Items, shadowMembers = sl.groups(page.Items, &page.Total)
+			page.Items, shadowMembers = sl.groups(page.Items, &page.Total, q)
 		}
 		for i := range page.Items {
 			g := &page.Items[i]

@@ -14,9 +14,6 @@ import (
 // written: its shadow store laid over the real rows, so that its
 // follow-up GET, filter and PATCH requests find what it "created".
 
-// shadowed reports whether the request's connector is in shadow mode.
-func shadowed(ctx context.Context) bool { return principal(ctx).Mode == store.ModeShadow }
-
 // readUser is GET /Users/{id}'s read: for a shadow connector, its shadow
 // of the user first.
 func (s *Server) readUser(ctx context.Context, pr store.Principal, id string) (store.User, error) {
@@ -59,18 +56,25 @@ func nonNil(ms []store.Member) []store.Member {
 	return ms
 }
 
-// shadowList lays a shadow connector's store over one page of real
+// shadowList lays a shadow connector's store over a list of real
 // resources of a kind: real ones it shadows are left out, and its shadows
-// that match the filter are added (after the page). Only a filter of
-// id, userName, externalId or displayName eq (what IdPs look resources up
-// by), or none, is matched against the shadows; with any other filter the
-// page lists real resources only, minus those shadowed. Totals count both.
+// that match the filter follow the real ones, as one sequence paged by
+// startIndex and count (the real rows are read from the first, with room
+// for those left out). Only a filter of id, userName, externalId or
+// displayName eq (what IdPs look resources up by), or none, is matched
+// against the shadows; with any other filter the list holds real
+// resources only, minus those shadowed. Cursor paging (and sortBy) sees
+// the real rows only, minus those shadowed. totalResults counts both, and
+// is exact when the real matches fit the rows read.
 type shadowList struct {
 	byRealPK map[int64]bool
 	live     []store.ShadowResource
+	cursor   bool
 }
 
-func (s *Server) shadowList(ctx context.Context, pr store.Principal, kind string, f filter.Expression) (*shadowList, error) {
+// shadowList returns nil for a connector in live mode, or one whose
+// shadow store holds nothing of the kind: its list is the real one.
+func (s *Server) shadowList(ctx context.Context, pr store.Principal, kind string, q store.Query) (*shadowList, error) {
 	if pr.Mode != store.ModeShadow {
 		return nil, nil
 	}
@@ -78,16 +82,35 @@ func (s *Server) shadowList(ctx context.Context, pr store.Principal, kind string
 	if err != nil || len(all) == 0 {
 		return nil, err
 	}
-	out := &shadowList{byRealPK: map[int64]bool{}}
+	out := &shadowList{byRealPK: map[int64]bool{}, cursor: q.After != 0 || q.Before != 0 || q.SortBy != ""}
 	for _, sh := range all {
 		if sh.RealPK != 0 {
 			out.byRealPK[sh.RealPK] = true
 		}
-		if !sh.Deleted && shadowMatches(sh, f) {
+		if !sh.Deleted && !out.cursor && shadowMatches(sh, q.Filter) {
 			out.live = append(out.live, sh)
 		}
 	}
 	return out, nil
+}
+
+// window is the query of the real rows sl needs for q's page.
+func (sl *shadowList) window(q store.Query) store.Query {
+	if sl == nil || sl.cursor {
+		return q
+	}
+	q.Count = q.StartIndex - 1 + q.Count + len(sl.byRealPK)
+	q.StartIndex = 1
+	return q
+}
+
+// page cuts q's page out of the whole sequence.
+func page[T any](all []T, q store.Query, cursor bool) []T {
+	if cursor {
+		return all
+	}
+	from := min(q.StartIndex-1, len(all))
+	return all[from:min(from+q.Count, len(all))]
 }
 
 // shadowMatches evaluates the lookups IdPs make on a shadow resource.
@@ -120,7 +143,7 @@ func shadowMatches(sh store.ShadowResource, f filter.Expression) bool {
 }
 
 // users lays the shadows over a page of real users and adjusts total.
-func (sl *shadowList) users(real []store.User, total *int) []store.User {
+func (sl *shadowList) users(real []store.User, total *int, q store.Query) []store.User {
 	out := real[:0:0]
 	for _, u := range real {
 		if !sl.byRealPK[u.PK] {
@@ -132,11 +155,11 @@ func (sl *shadowList) users(real []store.User, total *int) []store.User {
 		out = append(out, *sh.Doc.User)
 	}
 	*total += len(sl.live)
-	return out
+	return page(out, q, sl.cursor)
 }
 
 // groups is users for groups, with the members of each shadow group.
-func (sl *shadowList) groups(real []store.Group, total *int) ([]store.Group, map[int64][]store.Member) {
+func (sl *shadowList) groups(real []store.Group, total *int, q store.Query) ([]store.Group, map[int64][]store.Member) {
 	out := real[:0:0]
 	for _, g := range real {
 		if !sl.byRealPK[g.PK] {
@@ -150,5 +173,5 @@ func (sl *shadowList) groups(real []store.Group, total *int) ([]store.Group, map
 		members[sh.Doc.Group.PK] = nonNil(sh.Doc.Members)
 	}
 	*total += len(sl.live)
-	return out, members
+	return page(out, q, sl.cursor), members
 }
