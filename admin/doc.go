@@ -16,6 +16,7 @@
 //	DELETE /admin/v1/{tenant}/users/{id}/sessions              end every live session of the user at once (audited)
 //	POST /admin/v1/{tenant}/connectors/{connector}/preview     what a SCIM User payload pushed by the connector would do: match, rules fired, grants, changes; writes nothing
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
+//	GET  /admin/v1/{tenant}/connectors/{connector}/shadow      what a shadow connector would have done: counts, and a page of its plans (?after=ID&count=N)
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists

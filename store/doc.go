@@ -20,6 +20,8 @@
 //     from the page itself or from counts the database keeps (resource_counts,
 //     migration 0005); index-paging walks seek by key from hints (query.go).
 //   - audit.go: the append-only audit log.
+//   - shadow.go: a shadow connector's store and log (migration 0022),
+//     connectors.mode, written only by reconcile in shadow mode.
 //   - sessions.go: sign-in sessions (migration 0009), found by the SHA-256
 //     of the cookie's secret, which is never stored.
 //   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,
