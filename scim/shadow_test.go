@@ -139,6 +139,25 @@ func TestShadowConnector(t *testing.T) {
 			t.Errorf("summary %+v: want 1 deactivation, 1 displayName change", sum)
 		}
 
+		// Bulk, forward references included, is shadowed the same way.
+		ops := bulkResults(t, shadow.do("POST", "/Bulk", bulkBody(0,
+			bulkOperation("POST", "/Groups", "g1", "", groupBody("Bulk", "bulkId:u1")),
+			bulkOperation("POST", "/Users", "u1", "", userBody("dora")),
+		)), 2)
+		for i, op := range ops {
+			if op["status"] != "201" {
+				t.Fatalf("shadow bulk operation %d: %v", i, op)
+			}
+		}
+		if r := shadow.do("GET", "/Groups?filter="+url.QueryEscape(`displayName eq "Bulk"`), nil).want(t, http.StatusOK); r.body["totalResults"] != float64(1) {
+			t.Fatalf("the shadow bulk group: %s", r.raw)
+		}
+		users = live[1].do("GET", "/Users", nil).want(t, http.StatusOK)
+		groups = live[1].do("GET", "/Groups", nil).want(t, http.StatusOK)
+		if users.body["totalResults"] != float64(1) || groups.body["totalResults"] != float64(0) {
+			t.Fatalf("acme after the shadow bulk: users %v, groups %v", users.body["totalResults"], groups.body["totalResults"])
+		}
+
 		// Back to live: one call, and the connector writes for real.
 		if err := engine.SetMode(ctx, reconcile.CommandLine, "acme", "entra", store.ModeLive); err != nil {
 			t.Fatal(err)
