@@ -421,7 +421,7 @@ func shadowUser(ctx context.Context, tx *store.Tx, ov overlay, p *Plan, now time
 	doc := *u
 	doc.RawAttrs, doc.Groups = nil, nil
 	s.Doc.User = &doc
-	s.UserNameFolded, s.ExternalID, s.UpdatedAt = u.UserNameFolded, u.ExternalID, now
+	s.UserNameFolded, s.DisplayNameFolded, s.ExternalID, s.UpdatedAt = u.UserNameFolded, u.DisplayFolded, u.ExternalID, now
 	if err := tx.SaveShadow(ctx, &s); err != nil {
 		return err
 	}

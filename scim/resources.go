@@ -244,6 +244,13 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 			return tp, err
 		}
 		if sl != nil {
+			pks := make([]int64, len(page.Items))
+			for i, u := range page.Items {
+				pks[i] = u.PK
+			}
+			if err := sl.unshadow(ctx, s.db, principal(ctx), rt.Name, pks); err != nil {
+				return tp, err
+			}
 			page.Items = sl.users(page.Items, &page.Total, q)
 		}
 		buf := make([]byte, 0, 1536*len(page.Items)) // the page's spliced documents, one after the other
@@ -277,6 +284,13 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 		}
 		var shadowMembers map[int64][]store.Member
 		if sl != nil {
+			pks := make([]int64, len(page.Items))
+			for i, g := range page.Items {
+				pks[i] = g.PK
+			}
+			if err := sl.unshadow(ctx, s.db, principal(ctx), rt.Name, pks); err != nil {
+				return tp, err
+			}
 			page.Items, shadowMembers = sl.groups(page.Items, &page.Total, q)
 		}
 		for i := range page.Items {

@@ -61,15 +61,19 @@ func nonNil(ms []store.Member) []store.Member {
 // that match the filter follow the real ones, as one sequence paged by
 // startIndex and count (the real rows are read from the first, with room
 // for those left out). Only a filter of id, userName, externalId or
-// displayName eq (what IdPs look resources up by), or none, is matched
-// against the shadows; with any other filter the list holds real
-// resources only, minus those shadowed. Cursor paging (and sortBy) sees
-// the real rows only, minus those shadowed. totalResults counts both, and
-// is exact when the real matches fit the rows read.
+// displayName eq (what IdPs look resources up by; an indexed column of the
+// shadow store), or none, is matched against the shadows; with any other
+// filter the list holds real resources only, minus those shadowed. Cursor
+// paging and sortBy see the real rows only, minus those shadowed.
+// totalResults counts both, and is exact when the real matches fit the
+// rows read.
 type shadowList struct {
-	byRealPK map[int64]bool
+	shadowed int // real resources the store shadows
 	live     []store.ShadowResource
-	cursor   bool
+	// liveTotal is how many shadows match, of which live holds the first.
+	liveTotal int
+	byRealPK  map[int64]bool
+	cursor    bool
 }
 
 // shadowList returns nil for a connector in live mode, or one whose
@@ -78,20 +82,32 @@ func (s *Server) shadowList(ctx context.Context, pr store.Principal, kind string
 	if pr.Mode != store.ModeShadow {
 		return nil, nil
 	}
-	all, err := s.db.Shadows(ctx, pr.ConnectorID, kind)
-	if err != nil || len(all) == 0 {
+	shadowed, live, err := s.db.ShadowCounts(ctx, pr.ConnectorID, kind)
+	if err != nil || shadowed+live == 0 {
 		return nil, err
 	}
-	out := &shadowList{byRealPK: map[int64]bool{}, cursor: q.After != 0 || q.Before != 0 || q.SortBy != ""}
-	for _, sh := range all {
-		if sh.RealPK != 0 {
-			out.byRealPK[sh.RealPK] = true
-		}
-		if !sh.Deleted && !out.cursor && shadowMatches(sh, q.Filter) {
-			out.live = append(out.live, sh)
-		}
+	out := &shadowList{shadowed: shadowed, cursor: q.After != 0 || q.Before != 0 || q.SortBy != ""}
+	window := q.StartIndex - 1 + q.Count
+	if out.cursor || live == 0 || window == 0 {
+		return out, nil
 	}
-	return out, nil
+	if q.Filter == nil {
+		out.live, _, err = s.db.LiveShadows(ctx, pr.ConnectorID, kind, "", "", window)
+		out.liveTotal = live
+		return out, err
+	}
+	e, ok := q.Filter.(*filter.AttributeExpression)
+	if !ok || !strings.EqualFold(string(e.Operator), string(filter.EQ)) || e.AttributePath.SubAttribute != nil ||
+		e.AttributePath.URIPrefix != nil {
+		return out, nil
+	}
+	v, isString := e.CompareValue.(string)
+	if !isString {
+		return out, nil
+	}
+	out.live, _, err = s.db.LiveShadows(ctx, pr.ConnectorID, kind, e.AttributePath.AttributeName, v, window)
+	out.liveTotal = len(out.live)
+	return out, err
 }
 
 // window is the query of the real rows sl needs for q's page.
@@ -99,9 +115,16 @@ func (sl *shadowList) window(q store.Query) store.Query {
 	if sl == nil || sl.cursor {
 		return q
 	}
-	q.Count = q.StartIndex - 1 + q.Count + len(sl.byRealPK)
+	q.Count = q.StartIndex - 1 + q.Count + sl.shadowed
 	q.StartIndex = 1
 	return q
+}
+
+// unshadow reads which of the real rows read are shadowed.
+func (sl *shadowList) unshadow(ctx context.Context, db store.Reader, pr store.Principal, kind string, pks []int64) error {
+	var err error
+	sl.byRealPK, err = db.ShadowedAmong(ctx, pr.ConnectorID, kind, pks)
+	return err
 }
 
 // page cuts q's page out of the whole sequence.
@@ -113,36 +136,7 @@ func page[T any](all []T, q store.Query, cursor bool) []T {
 	return all[from:min(from+q.Count, len(all))]
 }
 
-// shadowMatches evaluates the lookups IdPs make on a shadow resource.
-func shadowMatches(sh store.ShadowResource, f filter.Expression) bool {
-	if f == nil {
-		return true
-	}
-	e, ok := f.(*filter.AttributeExpression)
-	if !ok || !strings.EqualFold(string(e.Operator), string(filter.EQ)) || e.AttributePath.SubAttribute != nil {
-		return false
-	}
-	v, _ := e.CompareValue.(string)
-	var id, ext, name, display string
-	if u := sh.Doc.User; u != nil {
-		id, ext, name, display = u.ID, u.ExternalID, u.UserName, u.DisplayName
-	} else if g := sh.Doc.Group; g != nil {
-		id, ext, display = g.ID, g.ExternalID, g.DisplayName
-	}
-	switch strings.ToLower(e.AttributePath.AttributeName) {
-	case "id":
-		return id == v
-	case "externalid":
-		return ext == v
-	case "username":
-		return sh.Doc.User != nil && strings.EqualFold(name, v)
-	case "displayname":
-		return strings.EqualFold(display, v)
-	}
-	return false
-}
-
-// users lays the shadows over a page of real users and adjusts total.
+// users lays the shadows over the real users read and adjusts total.
 func (sl *shadowList) users(real []store.User, total *int, q store.Query) []store.User {
 	out := real[:0:0]
 	for _, u := range real {
@@ -154,7 +148,7 @@ func (sl *shadowList) users(real []store.User, total *int, q store.Query) []stor
 	for _, sh := range sl.live {
 		out = append(out, *sh.Doc.User)
 	}
-	*total += len(sl.live)
+	*total += sl.liveTotal
 	return page(out, q, sl.cursor)
 }
 
@@ -172,6 +166,6 @@ func (sl *shadowList) groups(real []store.Group, total *int, q store.Query) ([]s
 		out = append(out, *sh.Doc.Group)
 		members[sh.Doc.Group.PK] = nonNil(sh.Doc.Members)
 	}
-	*total += len(sl.live)
+	*total += sl.liveTotal
 	return page(out, q, sl.cursor), members
 }

@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -88,6 +89,24 @@ func TestShadowConnector(t *testing.T) {
 		}
 		if r := shadow.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "real"`), nil).want(t, http.StatusOK); r.body["totalResults"] != float64(1) {
 			t.Fatalf("filter of the real user through the shadow connector: %s", r.raw)
+		}
+
+		// Its list pages real and shadow users as one sequence: the real
+		// user, linked in shadow, and bob, in the order the shadows were
+		// first written (alice, deleted, is not listed).
+		var seen []string
+		for start := 1; start <= 3; start++ {
+			r := shadow.do("GET", fmt.Sprintf("/Users?startIndex=%d&count=1", start), nil).want(t, http.StatusOK)
+			items, _ := r.body["Resources"].([]any)
+			if r.body["totalResults"] != float64(2) || len(items) != min(1, 3-start) {
+				t.Fatalf("page %d of the shadow list: %s", start, r.raw)
+			}
+			for _, it := range items {
+				seen = append(seen, it.(map[string]any)["userName"].(string))
+			}
+		}
+		if fmt.Sprint(seen) != "[bob real]" {
+			t.Fatalf("the shadow list pages %v, want [bob real]", seen)
 		}
 
 		// Nothing real was written in acme: the live connector sees one

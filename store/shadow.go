@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -131,17 +132,58 @@ func (r reader) ShadowsByExternalID(ctx context.Context, connectorID int64, kind
 	return out, mapError(err)
 }
 
-// Shadows returns a connector's shadow resources of a kind, deleted ones
-// too, in the order they were first written. It is meant for a connector's
-// shadow store, which holds what one IdP's sync touched, not the tenant.
-func (r reader) Shadows(ctx context.Context, connectorID int64, kind string) ([]ShadowResource, error) {
-	var out []ShadowResource
-	err := r.idb.NewSelect().Model(&out).Where("s.connector_id = ? AND s.kind = ?", connectorID, kind).
-		OrderExpr("s.pk").Scan(ctx)
+// ShadowCounts returns how many real resources of a kind a connector's
+// shadow store shadows, and how many of its shadows are not deleted.
+func (r reader) ShadowCounts(ctx context.Context, connectorID int64, kind string) (shadowed, live int, err error) {
+	err = r.idb.NewSelect().Model((*ShadowResource)(nil)).
+		ColumnExpr("COALESCE(SUM(CASE WHEN s.real_pk IS NOT NULL THEN 1 ELSE 0 END), 0)").
+		ColumnExpr("COALESCE(SUM(CASE WHEN s.deleted THEN 0 ELSE 1 END), 0)").
+		Where("s.connector_id = ? AND s.kind = ?", connectorID, kind).Scan(ctx, &shadowed, &live)
+	return shadowed, live, mapError(err)
+}
+
+// ShadowedAmong returns which of the real resource pks given a connector's
+// shadow store shadows.
+func (r reader) ShadowedAmong(ctx context.Context, connectorID int64, kind string, pks []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(pks) == 0 {
+		return out, nil
+	}
+	var found []int64
+	err := r.idb.NewSelect().Model((*ShadowResource)(nil)).Column("s.real_pk").
+		Where("s.connector_id = ? AND s.kind = ? AND s.real_pk IN (?)", connectorID, kind, bun.In(pks)).Scan(ctx, &found)
+	for _, pk := range found {
+		out[pk] = true
+	}
+	return out, mapError(err)
+}
+
+// Shadow attributes [reader.LiveShadows] can select by: the lookups IdPs make.
+var shadowColumns = map[string]string{"id": "s.id", "externalid": "s.external_id",
+	"username": "s.user_name_folded", "displayname": "s.display_name_folded"}
+
+// LiveShadows returns a connector's shadows of a kind that are not
+// deleted, in the order they were first written, at most limit: all of
+// them with attr "", else those whose attr ("id", "externalId", "userName",
+// "displayName", by its indexed column; userName and displayName in any
+// case) equals value. ok is false for an attribute it cannot select by.
+func (r reader) LiveShadows(ctx context.Context, connectorID int64, kind, attr, value string, limit int) (out []ShadowResource, ok bool, err error) {
+	q := r.idb.NewSelect().Model(&out).Where("s.connector_id = ? AND s.kind = ? AND NOT s.deleted", connectorID, kind)
+	if attr != "" {
+		col, known := shadowColumns[strings.ToLower(attr)]
+		if !known {
+			return nil, false, nil
+		}
+		if col == "s.user_name_folded" || col == "s.display_name_folded" {
+			value = Fold(value)
+		}
+		q = q.Where("? = ?", bun.Safe(col), value)
+	}
+	err = q.OrderExpr("s.pk").Limit(int64(max(limit, 0))).Scan(ctx)
 	for i := range out {
 		out[i] = out[i].loaded()
 	}
-	return out, mapError(err)
+	return out, true, mapError(err)
 }
 
 func (r reader) shadowWhere(ctx context.Context, where string, args ...any) (ShadowResource, error) {
@@ -150,14 +192,6 @@ func (r reader) shadowWhere(ctx context.Context, where string, args ...any) (Sha
 		return s, mapError(err)
 	}
 	return s.loaded(), nil
-}
-
-// HasShadows reports whether a connector's shadow store holds anything of
-// a kind: when not, its reads are the real ones.
-func (r reader) HasShadows(ctx context.Context, connectorID int64, kind string) (bool, error) {
-	n, err := r.idb.NewSelect().Model((*ShadowResource)(nil)).
-		Where("s.connector_id = ? AND s.kind = ?", connectorID, kind).Limit(1).Count(ctx)
-	return n > 0, mapError(err)
 }
 
 // ShadowPlans returns a connector's shadow plans in order, from the one
