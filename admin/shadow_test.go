@@ -38,6 +38,13 @@ func TestShadowReport(t *testing.T) {
 			t.Fatalf("the shadow user through the admin API: %d %v, want 404 (not written)", status, doc)
 		}
 
+		// A later write plans against the grants kept in shadow: they are
+		// kept, not granted again.
+		patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Surgeon"}]}`
+		if status, doc, _ := call(t, "PATCH", srv.URL+"/scim/v2/acme/Users/"+created["id"].(string), okta, patch); status != 200 && status != 204 {
+			t.Fatalf("shadow PATCH: %d %v", status, doc)
+		}
+
 		status, report, _ := call(t, "GET", api+"/connectors/okta/shadow", wide, "")
 		if status != 200 {
 			t.Fatalf("GET shadow: %d %v", status, report)
@@ -47,7 +54,7 @@ func TestShadowReport(t *testing.T) {
 			t.Fatalf("shadow report granted %s, mode %v: %v", granted, report["mode"], report)
 		}
 		entries, _ := report["entries"].([]any)
-		if len(entries) != 1 || entries[0].(map[string]any)["action"] != "create" {
+		if len(entries) != 2 || entries[0].(map[string]any)["action"] != "create" || report["attributes"].(map[string]any)["title"] != float64(1) {
 			t.Fatalf("shadow report entries: %v", report["entries"])
 		}
 		if status, doc, _ := call(t, "GET", api+"/connectors/okta/shadow?count=x", wide, ""); status != 400 {
