@@ -6,6 +6,9 @@
 #
 #   bash .ci/newman.sh                  # both databases
 #   bash .ci/newman.sh sqlite           # or: postgres
+#   NEWMAN_SHADOW=1 bash .ci/newman.sh  # against a shadow connector (issue 12):
+#                                       # the same results, and no row written
+#                                       # to users, groups, members or grants
 #
 # Needs Go, Node (>= 16), npm, curl and psql; newman is installed, pinned,
 # into .ci/.npm (git-ignored). PostgreSQL must answer on 127.0.0.1:5432 as
@@ -80,6 +83,17 @@ color=(--color off)
 # dies (the EXIT trap stops the server and drops the database); failed
 # assertions set status and leave the summary line in $TMP/check-NAME.txt.
 status=0
+# rows NAME DSN prints the row counts of what a shadow connector must not
+# write.
+rows() {
+  local q="SELECT 'users', count(*) FROM users UNION ALL SELECT 'groups', count(*) FROM groups
+    UNION ALL SELECT 'group_users', count(*) FROM group_users UNION ALL SELECT 'group_groups', count(*) FROM group_groups UNION ALL SELECT 'user_grants', count(*) FROM user_grants
+    UNION ALL SELECT 'audit_events', count(*) FROM audit_events WHERE resource_type IN ('User', 'Group')"
+  case $1 in
+  sqlite) sqlite3 "$2" "$q" ;;
+  *) psql -X -q -t -A -d "$2" -c "$q" ;;
+  esac
+}
 run_db() {
   local name=$1 dsn=$2 token port log report rc=0
   # migrate makes the database (token create refuses a missing one); the
@@ -93,6 +107,10 @@ run_db() {
   # "Patch user omalley new username" and "patch user omalley active with
   # boolean" demand (RFC 7644 §3.5.2 allows 200 or 204).
   "$TMP/scimd" connector set --tenant "$TENANT" --connector "$CONNECTOR" --profile entra --database-url "$dsn"
+  if [ -n "${NEWMAN_SHADOW:-}" ]; then
+    "$TMP/scimd" connector set --tenant "$TENANT" --connector "$CONNECTOR" --mode shadow --database-url "$dsn"
+    rows "$name" "$dsn" >"$TMP/rows-before.txt"
+  fi
 
   port=$(node .ci/newman.js port)
   log=$TMP/scimd-$name.log
@@ -124,6 +142,13 @@ run_db() {
   [ -s "$report" ] || { cat "$log" >&2; die "$name: newman wrote no report"; }
 
   node .ci/newman.js check "$TMP/collection.json" "$report" "$DEVIATIONS" "$name" >"$TMP/check-$name.txt" || rc=$?
+  if [ -n "${NEWMAN_SHADOW:-}" ]; then
+    rows "$name" "$dsn" >"$TMP/rows-after.txt"
+    echo "rows before and after the shadow run: $(tr '\n' ' ' <"$TMP/rows-before.txt")/ $(tr '\n' ' ' <"$TMP/rows-after.txt")"
+    cmp -s "$TMP/rows-before.txt" "$TMP/rows-after.txt" || { echo "newman $name: the shadow connector wrote rows" >>"$TMP/check-$name.txt"; status=1; }
+    "$TMP/scimd" connector shadow --tenant "$TENANT" --connector "$CONNECTOR" --database-url "$dsn" >"$TMP/shadow-$name.json"
+    [ -z "${NEWMAN_REPORT_DIR:-}" ] || cp "$TMP/shadow-$name.json" "$NEWMAN_REPORT_DIR/"
+  fi
   cat "$TMP/check-$name.txt"
   case $rc in
   0) ;;

@@ -19,6 +19,7 @@
 //	GET  /admin/v1/{tenant}/connectors/{connector}/requests?limit=&before=   its SCIM request log, newest first (keyset: next is the following page's before): method, path, status, latency, plans; never a password or a header
 //	GET  /admin/v1/{tenant}/connectors/{connector}/requests/{id}   one logged request, with its body
 //	POST /admin/v1/{tenant}/connectors/{connector}/requests/{id}/replay   what that request would do now, with today's data and rules: status and plans; writes nothing (Config.Replayer)
+//	GET  /admin/v1/{tenant}/connectors/{connector}/shadow      what a shadow connector would have done: counts, and a page of its plans (?after=ID&count=N)
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists

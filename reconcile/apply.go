@@ -185,7 +185,8 @@ const replans = 3
 // match).
 //
 // With the context of a [Record] or a [Preview], Apply records the plan;
-// in a preview it writes nothing.
+// in a preview it writes nothing. With that of a [Shadow] it keeps the
+// plan in the connector's shadow store instead of writing it (shadow.go).
 func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	rec := recorder(ctx)
 	if rec != nil && rec.preview {
@@ -193,7 +194,11 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 		rec.add(p, err)
 		return p, err
 	}
-	p, err := e.apply(ctx, in)
+	apply := e.apply
+	if Shadowing(ctx) {
+		apply = e.applyShadow
+	}
+	p, err := apply(ctx, in)
 	rec.add(p, err)
 	return p, err
 }

@@ -21,6 +21,12 @@
 // transaction with an audit event naming who (the principal, or the
 // command line) and what before and after, never a token or its hash.
 //
+// shadow.go is shadow mode (issue 12): under [Shadow] (a principal in
+// mode shadow), Apply plans against the connector's shadow store laid over
+// the real rows and keeps the plan (shadow log) and the resource as it
+// would be (shadow store) instead of writing; shadowadmin.go switches the
+// mode (SetMode), counts the log (ShadowSummary) and clears it.
+//
 // principal.go is who a write comes from: the token format, and
 // Authenticate, the one check every edge runs to turn a bearer token into
 // the store.Principal that an Input carries; and ErrorID, the random ID

@@ -23,7 +23,8 @@
 //  3. Reads are ours (resources.go): lists with filter and paging evaluated
 //     in the database, single resources, and the service provider config
 //     (discovery.go), because elimity-com/scim can neither page, project
-//     nor stream.
+//     nor stream. A shadow connector's reads lay its shadow store over the
+//     real rows (shadow.go).
 //  4. Writes: validate.go checks the body and names the attribute at fault,
 //     then elimity-com/scim validates it against the schema and calls
 //     users.go or groups.go, which build a reconcile.Input and apply it.

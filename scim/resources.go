@@ -207,8 +207,11 @@ type listed struct {
 	// raw, when set, is the document's JSON, written as it is instead of doc.
 	raw   []byte
 	group *store.Group
-	proj  projection
-	rt    scimlib.ResourceType
+	// members, when not nil, are the group's members to write instead of
+	// streaming them (a shadow group's: shadow.go).
+	members []store.Member
+	proj    projection
+	rt      scimlib.ResourceType
 }
 
 type typePage struct {
@@ -229,9 +232,26 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 		// Without projection the stored documents are copied, not decoded
 		// and encoded again (spliceUser).
 		q.RawAttrs = proj.include == nil && proj.exclude == nil
-		page, err := s.db.Users(ctx, q)
+		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q)
 		if err != nil {
 			return tp, err
+		}
+		if sl != nil {
+			q.RawAttrs = false
+		}
+		page, err := s.db.Users(ctx, sl.window(q))
+		if err != nil {
+			return tp, err
+		}
+		if sl != nil {
+			pks := make([]int64, len(page.Items))
+			for i, u := range page.Items {
+				pks[i] = u.PK
+			}
+			if err := sl.unshadow(ctx, s.db, principal(ctx), rt.Name, pks); err != nil {
+				return tp, err
+			}
+			page.Items = sl.users(page.Items, &page.Total, q)
 		}
 		buf := make([]byte, 0, 1536*len(page.Items)) // the page's spliced documents, one after the other
 		for i := range page.Items {
@@ -254,15 +274,30 @@ func (s *Server) listType(ctx context.Context, rt scimlib.ResourceType, q store.
 		}
 		tp.total, tp.first, tp.last, tp.hasPrev, tp.hasNext = page.Total, page.First, page.Last, page.HasPrev, page.HasNext
 	case "Group":
-		page, err := s.db.Groups(ctx, q)
+		sl, err := s.shadowList(ctx, principal(ctx), rt.Name, q)
 		if err != nil {
 			return tp, err
+		}
+		page, err := s.db.Groups(ctx, sl.window(q))
+		if err != nil {
+			return tp, err
+		}
+		var shadowMembers map[int64][]store.Member
+		if sl != nil {
+			pks := make([]int64, len(page.Items))
+			for i, g := range page.Items {
+				pks[i] = g.PK
+			}
+			if err := sl.unshadow(ctx, s.db, principal(ctx), rt.Name, pks); err != nil {
+				return tp, err
+			}
+			page.Items, shadowMembers = sl.groups(page.Items, &page.Total, q)
 		}
 		for i := range page.Items {
 			g := &page.Items[i]
 			res := groupResource(*g, nil, base)
 			proj.apply(rt, res.Attributes)
-			item := listed{doc: render(rt, res, base), proj: proj, rt: rt}
+			item := listed{doc: render(rt, res, base), proj: proj, rt: rt, members: shadowMembers[g.PK]}
 			if proj.wants("members") {
 				item.group = g
 			}
@@ -327,7 +362,18 @@ func (s *Server) writeResource(ctx context.Context, w *bufio.Writer, item listed
 	}
 	w.Write(doc[:len(doc)-1])
 	n := 0
-	err = s.db.EachMember(ctx, item.group.PK, func(m store.Member) error {
+	each := func(fn func(store.Member) error) error { return s.db.EachMember(ctx, item.group.PK, fn) }
+	if item.members != nil {
+		each = func(fn func(store.Member) error) error {
+			for _, m := range item.members {
+				if err := fn(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	err = each(func(m store.Member) error {
 		obj := memberJSON(m, base)
 		item.proj.prune("members", obj)
 		b, err := marshal(obj)
@@ -380,7 +426,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.Res
 	var version int64
 	switch rt.Name {
 	case "User":
-		u, err := s.db.User(ctx, pr.TenantID, pr.ConnectorID, id)
+		u, err := s.readUser(ctx, pr, id)
 		if err != nil {
 			writeError(w, s.toSCIM(ctx, err))
 			return
@@ -399,7 +445,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.Res
 		proj.apply(rt, res.Attributes)
 		item = listed{doc: render(rt, res, base), rt: rt}
 	case "Group":
-		g, err := s.db.Group(ctx, pr.TenantID, pr.ConnectorID, id)
+		g, members, err := s.readGroup(ctx, pr, id)
 		if err != nil {
 			writeError(w, s.toSCIM(ctx, err))
 			return
@@ -409,7 +455,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, rt scimlib.Res
 		}
 		res := groupResource(g, nil, base)
 		proj.apply(rt, res.Attributes)
-		item = listed{doc: render(rt, res, base), proj: proj, rt: rt}
+		item = listed{doc: render(rt, res, base), proj: proj, rt: rt, members: members}
 		if proj.wants("members") {
 			item.group = &g
 		}

@@ -384,6 +384,9 @@ func (s *Server) tenantTypes(ctx context.Context, p store.Principal) ([]scimlib.
 // resource types (see tenantTypes), for the handlers.
 func (s *Server) actingAs(ctx context.Context, p store.Principal) (context.Context, error) {
 	ctx = context.WithValue(ctx, principalKey{}, p)
+	if p.Mode == store.ModeShadow {
+		ctx = reconcile.Shadow(ctx)
+	}
 	types, err := s.tenantTypes(ctx, p)
 	if err != nil {
 		return ctx, err

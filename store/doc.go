@@ -23,6 +23,8 @@
 //   - requestlog.go: the request log (migration 0018): each request of a
 //     connector with its plans, appended in batches, listed newest first
 //     by keyset, bounded by count and age by [Tx.PruneRequests].
+//   - shadow.go: a shadow connector's store and log (migration 0022),
+//     connectors.mode, written only by reconcile in shadow mode.
 //   - sessions.go: sign-in sessions (migration 0009), found by the SHA-256
 //     of the cookie's secret, which is never stored.
 //   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,

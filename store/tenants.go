@@ -29,6 +29,8 @@ type Connector struct {
 	Name     string `bun:"name"`
 	// Profile names the identity provider's compatibility behaviour.
 	Profile string `bun:"profile,nullzero,default:'default'"`
+	// Mode is ModeLive or ModeShadow (see [ModeShadow]).
+	Mode string `bun:"mode,nullzero,default:'live'"`
 	// Kind is KindSCIM for an identity source pushing over SCIM, KindOIDC
 	// for one people sign in with (its tokens open the ID-token hook),
 	// KindAdmin for the admin API, KindCSV for one whose users arrive in CSV
@@ -81,6 +83,9 @@ type Principal struct {
 	ConnectorID   int64
 	ConnectorName string
 	Profile       string
+	// Mode is the connector's, ModeLive or ModeShadow: a shadow
+	// connector's writes are planned and kept in its shadow store.
+	Mode string
 	// Kind and OrgUnit are the connector's (see [Connector]).
 	Kind    string
 	OrgUnit string
@@ -109,13 +114,14 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		TenantName    string `bun:"tenant_name"`
 		ConnectorName string `bun:"connector_name"`
 		Profile       string `bun:"profile"`
+		Mode          string `bun:"mode"`
 		Kind          string `bun:"kind"`
 		OrgUnit       string `bun:"org_unit"`
 		ConfigVersion int64  `bun:"config_version"`
 	}
 	err := r.idb.NewSelect().Model(&row).
 		ModelTableExpr("tokens AS t").
-		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, '') AS org_unit, n.config_version").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, c.profile, c.mode, c.kind, COALESCE(c.org_unit, '') AS org_unit, n.config_version").
 		Join("JOIN connectors AS c ON c.id = t.connector_id").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("t.hash = ?", hash).
@@ -130,6 +136,7 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		ConnectorID:   row.ConnectorID,
 		ConnectorName: row.ConnectorName,
 		Profile:       row.Profile,
+		Mode:          row.Mode,
 		Kind:          row.Kind,
 		OrgUnit:       row.OrgUnit,
 		ConfigVersion: row.ConfigVersion,
@@ -142,10 +149,10 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 func (r reader) ConnectorPrincipal(ctx context.Context, tenant, connector string) (Principal, error) {
 	var p Principal
 	err := r.idb.NewSelect().TableExpr("connectors AS c").
-		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile, c.kind, COALESCE(c.org_unit, ''), n.config_version").
+		ColumnExpr("c.tenant_id, n.name AS tenant_name, c.id AS connector_id, c.name AS connector_name, c.profile, c.mode, c.kind, COALESCE(c.org_unit, ''), n.config_version").
 		Join("JOIN tenants AS n ON n.id = c.tenant_id").
 		Where("n.name = ? AND c.name = ?", tenant, connector).
-		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile, &p.Kind, &p.OrgUnit, &p.ConfigVersion)
+		Scan(ctx, &p.TenantID, &p.TenantName, &p.ConnectorID, &p.ConnectorName, &p.Profile, &p.Mode, &p.Kind, &p.OrgUnit, &p.ConfigVersion)
 	return p, mapError(err)
 }
 
