@@ -103,6 +103,9 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 				"%s %q matches more than one user (%s and %s); scimd will not guess which one is meant: give them distinct values, or link the right one by hand",
 				key, value, found[0].ID, found[1].ID)}
 		}
+		if err := refuseLocal(in, found[0], key); err != nil {
+			return nil, err
+		}
 		m := &Match{By: key, Value: value, UserID: found[0].ID, user: found[0]}
 		if m.Linked, err = r.Linked(ctx, in.ConnectorID, m.user.PK); err != nil {
 			return nil, err
