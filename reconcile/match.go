@@ -43,8 +43,9 @@ func (e *MatchError) Error() string { return e.Msg }
 // so is a user the connector does not manage yet who holds grants outside
 // the connector's allow-list (a push must not take over an administrator by
 // sending their userName or email). Email is matched only on addresses the
-// connector vouches for (rules.Connector.Vouches). Matching never leaves the
-// tenant.
+// connector vouches for (rules.Connector.Vouches). A local user found by
+// any key is a [*LocalUserError] for a connector's write (local.go).
+// Matching never leaves the tenant.
 //
 // With byIndex (an apply, see [Engine.Apply]), a Create leaves the userName
 // key to the unique index when no key after it reads: the insert finds a
