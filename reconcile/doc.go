@@ -21,6 +21,11 @@
 // transaction with an audit event naming who (the principal, or the
 // command line) and what before and after, never a token or its hash.
 //
+// writepolicy.go applies the write policies of rules and precedence
+// entries (onCreate, ifEmpty); local.go refuses, and audits, a connector's
+// write that would reach a local (break-glass) user, and lets an
+// administrator mark one (SetUserLocal).
+//
 // principal.go is who a write comes from: the token format, and
 // Authenticate, the one check every edge runs to turn a bearer token into
 // the store.Principal that an Input carries; and ErrorID, the random ID
