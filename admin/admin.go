@@ -295,7 +295,8 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 		Attributes  map[string]any        `json:"attributes"`
 		Grants      []grant               `json:"grants"`
 		SetBy       map[string]provenance `json:"setBy"`
-	}{ID: u.ID, UserName: u.UserName, Status: u.Status, Attributes: u.Attrs, Grants: []grant{}, SetBy: map[string]provenance{}}
+		Local       bool                  `json:"local,omitempty"`
+	}{ID: u.ID, UserName: u.UserName, Status: u.Status, Local: u.Local, Attributes: u.Attrs, Grants: []grant{}, SetBy: map[string]provenance{}}
 	if !u.AccessStart.IsZero() {
 		out.AccessStart = &u.AccessStart
 	}

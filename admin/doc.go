@@ -8,6 +8,7 @@
 //	DELETE /admin/v1/{tenant}/users/{id}                       delete softly, as a SCIM DELETE (204)
 //	POST /admin/v1/{tenant}/users/{id}/restore                 bring a deleted user back, disabled and without roles and groups; 409 if their userName was taken
 //	POST /admin/v1/{tenant}/users/{id}/activation              resend the activation: a new one-time link queued (202), the old ones dead; 409 unless the user is pending
+//	POST /admin/v1/{tenant}/users/{id}/local {"local": true}   mark the user local (break-glass): no connector may match, change, disable or delete them; false unmarks
 //	PUT  /admin/v1/{tenant}/users/{id}/grants {"roles","groups"}  set the administrator's own roles and groups of the user (no rule revokes them)
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	GET  /admin/v1/{tenant}/users/{id}/events                  its audit events, oldest first: source, connector, rules fired, attributes before and after

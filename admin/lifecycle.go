@@ -26,6 +26,7 @@ func (a *api) lifecycleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/restore", a.auth(a.restore))
 	mux.HandleFunc("PUT /admin/v1/{tenant}/users/{id}/grants", a.auth(a.setGrants))
 	mux.HandleFunc("POST /admin/v1/{tenant}/users/{id}/activation", a.auth(a.resendActivation))
+	a.localRoutes(mux)
 }
 
 // stateDoc is a user's state after a lifecycle change, with what it

@@ -1,6 +1,7 @@
 package csvio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -205,6 +206,7 @@ func problems(f *File, le reconcile.LoadError) []Problem {
 		me   *reconcile.MatchError
 		ce   *store.ConflictError
 		dup  *reconcile.DuplicateRowError
+		lu   *reconcile.LocalUserError
 		attr string
 	)
 	switch {
@@ -226,6 +228,8 @@ func problems(f *File, le reconcile.LoadError) []Problem {
 		attr = ce.Attribute
 	case errors.As(le.Err, &dup):
 		attr = dup.Key
+	case errors.As(le.Err, &lu):
+		attr = cmp.Or(string(lu.Key), "userName")
 	}
 	p := Problem{Line: le.Line, Message: le.Err.Error()}
 	if attr != "" {

@@ -275,6 +275,10 @@ func (h *Hook) refused(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, Error{Status: http.StatusForbidden, Code: se.Reason, Detail: se.Msg})
 		return
 	}
+	if le, ok := errors.AsType[*reconcile.LocalUserError](err); ok {
+		writeError(w, Error{Status: http.StatusForbidden, Code: "local", Detail: le.Error()})
+		return
+	}
 	if me, ok := errors.AsType[*reconcile.MatchError](err); ok {
 		writeError(w, Error{Status: http.StatusConflict, Code: "match", Detail: me.Msg})
 		return

@@ -366,6 +366,11 @@ func (rp *RP) refused(w http.ResponseWriter, r *http.Request, tenant, connector 
 		rp.page(w, r, http.StatusForbidden, "Sign-in refused", se.Reason, se.Msg, "")
 		return
 	}
+	if le, ok := errors.AsType[*reconcile.LocalUserError](err); ok {
+		rp.page(w, r, http.StatusForbidden, "Sign-in refused", "local", "your account here is a local account, managed only by this organization's administrators: "+
+			"it cannot sign in through a connector; ask your IT team ("+le.UserName+")", "")
+		return
+	}
 	if me, ok := errors.AsType[*reconcile.MatchError](err); ok {
 		rp.page(w, r, http.StatusConflict, "Sign-in refused", "match", me.Msg, "")
 		return

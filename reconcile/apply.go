@@ -247,7 +247,7 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 			return p, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, e.auditLocal(ctx, in, err, nil)
 		}
 		return p, nil
 	}

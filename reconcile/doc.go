@@ -27,6 +27,11 @@
 // would be (shadow store) instead of writing; shadowadmin.go switches the
 // mode (SetMode), counts the log (ShadowSummary) and clears it.
 //
+// writepolicy.go applies the write policies of rules and precedence
+// entries (onCreate, ifEmpty); local.go refuses, and audits, a connector's
+// write that would reach a local (break-glass) user, and lets an
+// administrator mark one (SetUserLocal).
+//
 // principal.go is who a write comes from: the token format, and
 // Authenticate, the one check every edge runs to turn a bearer token into
 // the store.Principal that an Input carries; and ErrorID, the random ID

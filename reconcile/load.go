@@ -71,6 +71,11 @@ type LoadResult struct {
 	// counts all), for the importer's summary.
 	Created   []CreatedUser
 	Committed bool // false for a dry run or when a row failed
+
+	// refused are the audit events of rows refused for naming a local
+	// user: written after the load's transaction, whether it committed
+	// or not.
+	refused []store.AuditEvent
 }
 
 // Decision is a row that changes an existing user's groups or roles: the
@@ -190,6 +195,11 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 		}
 		return nil
 	})
+	if err == nil || errors.Is(err, errRolledBack) {
+		if aerr := e.auditRefusals(ctx, res.refused); aerr != nil {
+			return nil, aerr
+		}
+	}
 	switch {
 	case errors.Is(err, errRolledBack):
 	case err != nil:
@@ -225,6 +235,7 @@ type outcome struct {
 	created                                     []CreatedUser
 	keys                                        map[uint64]int32
 	targets                                     []string // roles and groups created, "role:" or "group:" folded name
+	refused                                     []store.AuditEvent
 }
 
 func (l *loader) batch(ctx context.Context, tx *store.Tx, rows []LoadRow) error {
@@ -286,6 +297,7 @@ func (l *loader) merge(o *outcome) {
 	r.DecisionCount += len(o.decisions)
 	r.Decisions = append(r.Decisions, o.decisions[:max(0, min(len(o.decisions), loadListed-len(r.Decisions)))]...)
 	r.Created = append(r.Created, o.created[:max(0, min(len(o.created), loadListed-len(r.Created)))]...)
+	r.refused = append(r.refused, o.refused...)
 	r.ErrorCount += len(o.errors)
 	r.Errors = append(r.Errors, o.errors[:max(0, min(len(o.errors), l.opts.MaxErrors-len(r.Errors)))]...)
 	for k, line := range o.keys {
@@ -312,9 +324,10 @@ func rowError(err error) bool {
 		c   *store.ConflictError
 		u   *store.UnknownMembersError
 		dup *DuplicateRowError
+		lu  *LocalUserError
 	)
 	return errors.As(err, &in) || errors.As(err, &m) || errors.As(err, &c) || errors.As(err, &u) ||
-		errors.As(err, &dup) || errors.Is(err, store.ErrNotFound)
+		errors.As(err, &dup) || errors.As(err, &lu) || errors.Is(err, store.ErrNotFound)
 }
 
 // input is row's write as Load plans it: from the loader's principal, a
@@ -361,6 +374,9 @@ func (l *loader) apply(ctx context.Context, tx *store.Tx, r *loadReads, rows []L
 				return err
 			}
 			fail(row.Line, err)
+			if le, ok := errors.AsType[*LocalUserError](err); ok && !l.opts.DryRun {
+				out.refused = append(out.refused, localRefusal(in, le, map[string]any{"line": row.Line}))
+			}
 			continue
 		}
 		p.configVersion = l.version

@@ -69,6 +69,7 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 		return &InputError{Attribute: "rules", Msg: fmt.Sprintf("connector %s: %v", conn.Name, err)}
 	}
 	gv := givenOf(conn, in.Given)
+	writePolicies(conn, in, &res, u.PK == 0, prev, current, groups, gv.silent, p)
 	res.Fired = append(res.Fired, gv.fired...)
 	res.Grants = append(res.Grants, gv.grants...)
 	res.Denied = append(res.Denied, gv.denied...)
@@ -218,29 +219,32 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			return err
 		}
 	}
-	keep := func(attr, policy string) bool {
+	keep := func(attr, policy string, old any) bool {
 		why, kept := p.owners.keeps(attr, policy)
+		if !kept {
+			why, kept = p.owners.withholds(attr, policy, old)
+		}
 		if kept {
 			p.Kept = append(p.Kept, why)
 		}
 		return kept
 	}
 	if u.Status != prev.Status {
-		if keep("status", "status") {
+		if keep("status", "status", prev.Status) {
 			u.Status = prev.Status
 		} else {
 			p.change("status", prev.Status, u.Status, statusRule)
 		}
 	}
 	if !u.AccessStart.Equal(prev.AccessStart) {
-		if keep("accessStart", "accessWindow") {
+		if keep("accessStart", "accessWindow", timeOrNil(prev.AccessStart)) {
 			u.AccessStart = prev.AccessStart
 		} else {
 			p.change("accessStart", timeOrNil(prev.AccessStart), timeOrNil(u.AccessStart), startRule)
 		}
 	}
 	if !u.AccessEnd.Equal(prev.AccessEnd) {
-		if keep("accessEnd", "accessWindow") {
+		if keep("accessEnd", "accessWindow", timeOrNil(prev.AccessEnd)) {
 			u.AccessEnd = prev.AccessEnd
 		} else {
 			p.change("accessEnd", timeOrNil(prev.AccessEnd), timeOrNil(u.AccessEnd), endRule)
@@ -560,6 +564,11 @@ func precedence(ctx context.Context, r reads, conn *rules.Connector, in Input, u
 			setField(after, k, old)
 			continue
 		}
+		if why, kept := o.withholds(k, k, old); kept {
+			p.Kept = append(p.Kept, why)
+			setField(after, k, old)
+			continue
+		}
 		p.change(k, old, now, "")
 	}
 	return nil
@@ -584,12 +593,13 @@ type owners struct {
 	sources  map[string]store.AttributeSource
 	names    map[int64]string // connector names, which precedence may list
 	incoming rules.Writer
+	existing bool // the user exists: the write does not create them
 }
 
 // loadOwners reads who set u's attributes, when the connector's
 // precedence can make it matter.
 func loadOwners(ctx context.Context, r reads, conn *rules.Connector, in Input, u *store.User) (*owners, error) {
-	o := &owners{conn: conn, incoming: rules.Writer{Source: string(in.Source), Connector: in.ConnectorName}}
+	o := &owners{conn: conn, incoming: rules.Writer{Source: string(in.Source), Connector: in.ConnectorName}, existing: u.PK != 0}
 	if u.PK == 0 || len(conn.Precedence) == 0 {
 		return o, nil
 	}

@@ -43,8 +43,9 @@ func (e *MatchError) Error() string { return e.Msg }
 // so is a user the connector does not manage yet who holds grants outside
 // the connector's allow-list (a push must not take over an administrator by
 // sending their userName or email). Email is matched only on addresses the
-// connector vouches for (rules.Connector.Vouches). Matching never leaves the
-// tenant.
+// connector vouches for (rules.Connector.Vouches). A local user found by
+// any key is a [*LocalUserError] for a connector's write (local.go).
+// Matching never leaves the tenant.
 //
 // With byIndex (an apply, see [Engine.Apply]), a Create leaves the userName
 // key to the unique index when no key after it reads: the insert finds a
@@ -102,6 +103,9 @@ func match(ctx context.Context, r reads, conn *rules.Connector, in Input, doc ma
 			return nil, &MatchError{Key: key, Msg: fmt.Sprintf(
 				"%s %q matches more than one user (%s and %s); scimd will not guess which one is meant: give them distinct values, or link the right one by hand",
 				key, value, found[0].ID, found[1].ID)}
+		}
+		if err := refuseLocal(in, found[0], key); err != nil {
+			return nil, err
 		}
 		m := &Match{By: key, Value: value, UserID: found[0].ID, user: found[0]}
 		if m.Linked, err = r.Linked(ctx, in.ConnectorID, m.user.PK); err != nil {

@@ -170,6 +170,9 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 		if err != nil {
 			return err
 		}
+		if err := refuseLocal(in, cur, ""); err != nil {
+			return err
+		}
 		if in.IfMatch != 0 && cur.Version != in.IfMatch {
 			return store.ErrStale
 		}

@@ -30,7 +30,7 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	}
 	p, err := e.planSignIn(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, e.auditLocal(ctx, in, err, identity)
 	}
 	if p.Match == nil {
 		// Nobody live: was this person deleted? The identity provider
@@ -59,7 +59,7 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 			in.Attrs["active"] = true
 		}
 		if p, err = e.planSignIn(ctx, in); err != nil {
-			return nil, err
+			return nil, e.auditLocal(ctx, in, err, identity)
 		}
 	}
 	if err := e.maySignIn(ctx, in.Principal, p.User, now, identity); err != nil {

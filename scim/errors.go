@@ -53,6 +53,7 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		inputE   *reconcile.InputError
 		matchE   *reconcile.MatchError
 		authE    *reconcile.AuthError
+		localE   *reconcile.LocalUserError
 	)
 	if pe, ok := patchError(err); ok {
 		return pe
@@ -76,6 +77,10 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return badRequest(scimerr.ScimTypeInvalidValue, "members: no user or group with id %s in this tenant", strings.Join(unknown.IDs, ", "))
 	case errors.As(err, &filterE):
 		return badRequest(scimerr.ScimTypeInvalidFilter, "%s", filterE.Msg)
+	case errors.As(err, &localE):
+		// 403: the operation is not permitted (RFC 7644 §3.12); IdPs
+		// show the detail and do not retry it, as they would a 409.
+		return newError(http.StatusForbidden, "", "%s", localE.Error())
 	case errors.As(err, &matchE):
 		return newError(http.StatusConflict, scimerr.ScimTypeUniqueness, "%s", matchE.Msg)
 	case errors.As(err, &authE):

@@ -234,3 +234,34 @@ func databaseOf(t *testing.T, dsn, version string) *store.DB {
 	}
 	return db
 }
+
+// TestMigrateLocalUsers seeds a user as 0016 left them, then migrates
+// (0017): they read back not local, and SetUserLocal marks them.
+func TestMigrateLocalUsers(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := databaseOf(t, dsn, "0016")
+		for _, stmt := range []string{
+			`INSERT INTO tenants (name, created_at) VALUES ('acme', '2026-01-01 00:00:00+00')`,
+			`INSERT INTO users (tenant_id, id, user_name, user_name_folded, active, status, attrs, version, created_at, updated_at)
+				VALUES (1, '6f1c2b9e-3d4a-4c1e-9a7b-2f0e8d5c1a34', 'Ann', 'ann', true, 'active', '{"userName":"Ann"}', 3, '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')`,
+		} {
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				t.Fatalf("seed: %v\n%s", err, stmt)
+			}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		u, err := db.User(ctx, 1, 0, "6f1c2b9e-3d4a-4c1e-9a7b-2f0e8d5c1a34")
+		if err != nil || u.Local || u.UserName != "Ann" || u.Version != 3 {
+			t.Fatalf("migrated user: %+v %v, want Ann, not local, version 3", u, err)
+		}
+		if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.SetUserLocal(ctx, u.PK, true) }); err != nil {
+			t.Fatal(err)
+		}
+		if u, err = db.User(ctx, 1, 0, "6f1c2b9e-3d4a-4c1e-9a7b-2f0e8d5c1a34"); err != nil || !u.Local || u.Version != 4 {
+			t.Fatalf("after SetUserLocal: %+v %v, want local, version 4", u, err)
+		}
+	})
+}

@@ -38,7 +38,11 @@ type User struct {
 	// AdminUsers) leaves deleted users out.
 	DeletedAt time.Time `bun:"deleted_at,nullzero"`
 	// Guest is a guest account (000 seed): limited to exactly one group.
-	Guest     bool           `bun:"guest"`
+	Guest bool `bun:"guest"`
+	// Local is a local (break-glass) account, managed only in scimd: no
+	// connector may match, change, disable or delete it. Only
+	// [Tx.SetUserLocal] writes it; UpdateUser leaves it as stored.
+	Local     bool           `bun:"local"`
 	Attrs     map[string]any `bun:"attrs,type:jsonb"`
 	Version   int64          `bun:"version"`
 	CreatedAt time.Time      `bun:"created_at"`
@@ -452,6 +456,14 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *User) error {
 	}
 	u.Version++
 	return nil
+}
+
+// SetUserLocal marks user userPK local (a break-glass account) or not,
+// moving its version on. A missing user is [ErrNotFound].
+func (tx *Tx) SetUserLocal(ctx context.Context, userPK int64, local bool) error {
+	res, err := tx.idb.NewRaw(`UPDATE users SET "local" = ?, version = version + 1, updated_at = ? WHERE pk = ? AND deleted_at IS NULL`,
+		local, now(), userPK).Exec(ctx)
+	return checkOne(res, err, ErrNotFound)
 }
 
 // SetPasswordHash stores a password hash for a user (see

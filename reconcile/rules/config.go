@@ -221,6 +221,10 @@ type Connector struct {
 	// only ever revokes what it granted itself, never another writer's
 	// grant.
 	Precedence map[string][]string
+	// Writes holds, per attribute of Precedence, the write policies of
+	// its writers other than [WriteAlways] (precedence entries such as
+	// {okta: onCreate}): see [Connector.WritePolicy].
+	Writes map[string]map[string]string
 	// Roles is the tenant's role catalogue.
 	Roles []RoleDef
 	// Rules run in order; see [Connector.Eval].

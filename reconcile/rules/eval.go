@@ -23,6 +23,7 @@ type Rule struct {
 	accessStart, accessEnd *template
 	externalID             *template
 	skipMissing            bool
+	write                  string // "" is WriteAlways
 }
 
 // Input is what a source sent about one user, as rule expressions see it.

@@ -31,7 +31,7 @@ var keys = map[string][]string{
 	"precedence":         attributes,
 	"csv":                {"columns", "require", "empty"},
 	"oidc":               {"issuer", "clientId", "clientSecretEnv", "clientSecretFile", "scopes", "redirectBaseUrl", "returnOrigins", "emailVerified", "createUsers", "userNameClaim"},
-	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing"},
+	"rule":               {"name", "if", "orgUnit", "groups", "roles", "status", "accessStart", "accessEnd", "externalId", "skipMissing", "write"},
 }
 
 // unused names keys, by the same $defs names, that people write for a
@@ -369,7 +369,7 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 		}
 	}
 	c.Allow = l.allow(m["allow"])
-	c.Precedence = l.precedence(m["precedence"])
+	c.Precedence, c.Writes = l.precedence(m["precedence"])
 	rules := map[string]int{}
 	l.reads = map[string]bool{}
 	for _, rn := range l.seq(m["rules"], "rules") {
@@ -496,20 +496,27 @@ func (l *loader) allow(n *yaml.Node) Allow {
 	return a
 }
 
-func (l *loader) precedence(n *yaml.Node) map[string][]string {
+func (l *loader) precedence(n *yaml.Node) (map[string][]string, map[string]map[string]string) {
 	m := l.mapping(n, "precedence")
 	if len(m) == 0 {
-		return nil
+		return nil, nil
 	}
 	p := make(map[string][]string, len(m))
+	var writes map[string]map[string]string
 	for attr, v := range m {
-		srcs := l.enums(v, "precedence."+attr, "source", append(slices.Clone(sources), l.connectorNames...))
+		srcs, policies := l.writeEntries(v, attr, append(slices.Clone(sources), l.connectorNames...))
+		if policies != nil {
+			if writes == nil {
+				writes = map[string]map[string]string{}
+			}
+			writes[attr] = policies
+		}
 		if rv := l.resolve(v); !present(rv) || (rv.Kind == yaml.SequenceNode && len(rv.Content) == 0) {
 			l.add(v, fmt.Sprintf("precedence.%s lists no sources", attr), "list sources highest first, e.g. [scim, admin], or remove it")
 		}
 		p[attr] = srcs
 	}
-	return p
+	return p, writes
 }
 
 func (l *loader) rule(n *yaml.Node, c *Connector, seen map[string]int) *Rule {
@@ -570,6 +577,12 @@ func (l *loader) rule(n *yaml.Node, c *Connector, seen map[string]int) *Rule {
 		r.externalID = l.template(ctx+": externalId", v)
 	}
 	r.skipMissing = l.boolean(m["skipMissing"], "skipMissing")
+	if v := m["write"]; present(l.resolve(v)) {
+		r.write = l.str(v, "write")
+		if !slices.Contains(writePolicies, r.write) {
+			l.add(v, fmt.Sprintf("%s: unknown write policy %q", ctx, r.write), didYouMean(r.write, writePolicies, "write policies"))
+		}
+	}
 	return r
 }
 

@@ -356,3 +356,69 @@ func TestLoadAccepts(t *testing.T) {
 		t.Error("an empty configuration has a connector")
 	}
 }
+
+// TestWritePolicies: precedence entries and rules carry write policies;
+// an unknown policy, or an entry naming two writers, is refused at its
+// line and column.
+func TestWritePolicies(t *testing.T) {
+	cfg, err := rules.Load("c.yaml", []byte(`tenants:
+  - name: acme
+    connectors:
+      - name: okta
+        precedence:
+          title: [hr, {okta: onCreate}]
+          nickName: [{scim: ifEmpty}, admin]
+        rules:
+          - name: starter
+            write: onCreate
+          - name: plain
+      - name: hr
+        kind: csv
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cfg.Connector("acme", "okta")
+	for _, tc := range []struct {
+		attr string
+		w    rules.Writer
+		want string
+	}{
+		{"title", rules.Writer{Source: "scim", Connector: "okta"}, rules.WriteOnCreate},
+		{"title", rules.Writer{Source: "csv", Connector: "hr"}, rules.WriteAlways},
+		{"nickName", rules.Writer{Source: "scim", Connector: "okta"}, rules.WriteIfEmpty},
+		{"nickName", rules.Writer{Source: "admin"}, rules.WriteAlways},
+		{"displayName", rules.Writer{Source: "scim", Connector: "okta"}, rules.WriteAlways},
+	} {
+		if got := c.WritePolicy(tc.attr, tc.w); got != tc.want {
+			t.Errorf("WritePolicy(%s, %+v) = %s, want %s", tc.attr, tc.w, got, tc.want)
+		}
+	}
+	if !slices.Equal(c.Precedence["title"], []string{"hr", "okta"}) || !c.Outranks("title", rules.Writer{Connector: "hr"}, rules.Writer{Connector: "okta"}) {
+		t.Errorf("precedence %v", c.Precedence)
+	}
+	if c.RuleWrite("starter") != rules.WriteOnCreate || c.RuleWrite("plain") != rules.WriteAlways || c.RuleWrite("given groups") != rules.WriteAlways {
+		t.Errorf("rule policies %s, %s", c.RuleWrite("starter"), c.RuleWrite("plain"))
+	}
+
+	_, err = rules.Load("c.yaml", []byte(`tenants:
+  - name: acme
+    connectors:
+      - name: okta
+        precedence:
+          title: [{okta: onCreat}]
+          nickName: [{okta: ifEmpty, scim: always}]
+        rules:
+          - name: r
+            write: sometimes
+`))
+	for _, want := range []string{
+		`c.yaml:6:26: unknown write policy "onCreat" in precedence.title`,
+		`c.yaml:7:22: precedence.nickName: an entry with a write policy names one writer`,
+		`c.yaml:10:20: rule "r": unknown write policy "sometimes"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to say %s", err, want)
+		}
+	}
+}
