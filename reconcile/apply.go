@@ -208,6 +208,7 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 	byIndex := true
 	for attempt := 0; ; attempt++ {
 		var p *Plan
+		var held error
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 			conn, version, err := e.connector(ctx, tx, in.TenantID, in.TenantName, in.ConnectorName)
 			if err != nil {
@@ -217,6 +218,9 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 				return err
 			}
 			p.configVersion = version
+			if held, err = e.guard(ctx, tx, conn, p); err != nil || held != nil {
+				return err // a held write commits its hold, not its plan
+			}
 			if err := write(ctx, tx, p); err != nil {
 				return err
 			}
@@ -243,6 +247,9 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if held != nil {
+			return nil, held
 		}
 		return p, nil
 	}
