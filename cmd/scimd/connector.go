@@ -16,6 +16,7 @@ import (
 var connector = group("connector",
 	subcommand{"set", "choose a connector's compatibility profile", connectorSet},
 	subcommand{"preview", "show what a SCIM User payload would do, writing nothing", preview},
+	subcommand{"held", "list, approve or reject the writes the deletion guard held", held},
 )
 
 func connectorSet(ctx context.Context, e env, args []string) error {
