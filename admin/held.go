@@ -56,4 +56,3 @@ func (a *api) decideHeld(approve bool) handler {
 		return writeJSON(w, d)
 	}
 }
-
