@@ -325,3 +325,59 @@ func ParseHeldIDs(s string) ([]int64, error) {
 	}
 	return ids, nil
 }
+
+// guard checks a load's deactivations and deletions against the
+// connector's deletion guard, all or none: a load that would cross it is
+// rolled back (LoadResult.Guard says why and how to approve), one within
+// it counts them. An approved load (ApproveDeletions) passes, counted.
+func (l *loader) guard(ctx context.Context, tx *store.Tx) error {
+	g, n := l.conn.DeletionGuard, l.res.Deactivations
+	if g == nil || n == 0 {
+		return nil
+	}
+	if err := tx.LockConnector(ctx, l.by.ConnectorID); err != nil {
+		return err
+	}
+	now := l.e.now()
+	if !l.opts.ApproveDeletions {
+		limit, err := guardLimit(ctx, tx, g, l.by.ConnectorID)
+		if err != nil {
+			return err
+		}
+		done, err := tx.GuardEvents(ctx, l.by.ConnectorID, now.Add(-g.Window))
+		if err != nil {
+			return err
+		}
+		if done+n > limit {
+			l.res.Guard = fmt.Sprintf("the file deactivates or deletes %d users, and connector %s's deletion guard allows %d per %s "+
+				"(%d done in the window): nothing loaded; once an administrator approves, load it again with "+
+				"scimd import --approve-deletions (or approveDeletions=true on POST /admin/v1/%s/imports)",
+				n, l.by.ConnectorName, limit, g.Window, done, l.by.TenantName)
+			return errRolledBack
+		}
+	}
+	return tx.AddGuardEvents(ctx, l.by.ConnectorID, n, now, now.Add(-g.Window))
+}
+
+// auditGuardedLoad records, after its rollback, that the guard stopped a
+// load, and tells the guard's addresses.
+func (e *Engine) auditGuardedLoad(ctx context.Context, by store.Principal, res *LoadResult) error {
+	conn, _, err := e.connector(ctx, e.db, by.TenantID, by.TenantName, by.ConnectorName)
+	if err != nil || conn.DeletionGuard == nil {
+		return err
+	}
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		err := tx.AppendAudit(ctx, &store.AuditEvent{TenantID: by.TenantID, Source: string(SourceCSV), ConnectorID: by.ConnectorID,
+			Action: "hold", ResourceType: "Import", Detail: map[string]any{"deactivations": res.Deactivations, "reason": res.Guard}})
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		in := Input{Principal: by}
+		msgs := make([]store.Message, len(conn.DeletionGuard.Notify))
+		for i, to := range conn.DeletionGuard.Notify {
+			msgs[i] = heldMessage(in, to, conn.DeletionGuard.Limit(0), conn.DeletionGuard.Window)
+			msgs[i].Body = res.Guard + "\n"
+		}
+		return tx.Enqueue(ctx, nil, msgs)
+	})
+}

@@ -62,3 +62,37 @@ func TestConnectorHeld(t *testing.T) {
 		}
 	})
 }
+
+// TestImportDeletionGuard: a CSV file whose DELETE rows cross the csv
+// connector's deletion guard loads nothing and says how to approve it;
+// with --approve-deletions it loads, all of it.
+func TestImportDeletionGuard(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		newToken(t, dsn, "acme", "okta")
+		config := filepath.Join(t.TempDir(), "scimd.yaml")
+		if err := os.WriteFile(config, []byte("tenants:\n  - name: acme\n    connectors:\n      - name: csv\n        kind: csv\n        deletionGuard: {count: 3}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var add, del strings.Builder
+		add.WriteString("userId,email\n")
+		del.WriteString("userId,email,transaction\n")
+		for i := range 20 {
+			fmt.Fprintf(&add, "u%d,u%d@example.com\n", i, i)
+			if i < 5 {
+				fmt.Fprintf(&del, "u%d,u%d@example.com,DELETE\n", i, i)
+			}
+		}
+		if code, out, errOut := importFile(t, dsn, add.String(), "--config", config); code != 0 || !strings.Contains(out, "20 added") {
+			t.Fatalf("load: %d %s %s", code, out, errOut)
+		}
+		code, out, errOut := importFile(t, dsn, del.String(), "--config", config)
+		if code == 0 || !strings.Contains(out+errOut, "deletion guard") || !strings.Contains(out+errOut, "--approve-deletions") {
+			t.Fatalf("guarded DELETE file: %d %s %s", code, out, errOut)
+		}
+		// Nothing was deleted: the file loads, as a whole, once approved.
+		code, out, errOut = importFile(t, dsn, del.String(), "--config", config, "--approve-deletions")
+		if code != 0 || !strings.Contains(out, "5 deleted") {
+			t.Fatalf("approved DELETE file: %d %s %s", code, out, errOut)
+		}
+	})
+}
