@@ -183,7 +183,7 @@ type importer struct{ engine *reconcile.Engine }
 var _ admin.Importer = importer{}
 
 func (i importer) Prepare(ctx context.Context, by store.Principal, req admin.ImportRequest) (admin.ImportRun, error) {
-	opts := csvio.Options{DryRun: req.DryRun}
+	opts := csvio.Options{DryRun: req.DryRun, ApproveDeletions: req.ApproveDeletions}
 	if req.Accept != "" {
 		a, err := csvio.ParseAccept(req.Accept)
 		if err != nil {
