@@ -139,3 +139,34 @@ func TestDeletionGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletionGuardCost counts what the guard adds to a write: nothing to
+// one that does not deactivate, a few statements to one that does.
+func TestDeletionGuardCost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		statements := db.CountStatements()
+		guarded, _ := guardServer(t, db)
+		g := newClient(t, db, guarded, "acme", "okta")
+		plain := newClient(t, db, newServer(t, db, scim.Config{}), "acme", "entra")
+		rename := map[string]any{
+			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []map[string]any{{"op": "replace", "path": "displayName", "value": "Renamed"}},
+		}
+		cost := func(c *client, name string, body map[string]any) int64 {
+			id := c.do("POST", "/Users", userBody(name)).want(t, http.StatusCreated).str("id")
+			c.do("GET", "/Users/"+id, nil).want(t, http.StatusOK)
+			before := statements.Load()
+			c.do("PATCH", "/Users/"+id, body).want(t, http.StatusOK)
+			return statements.Load() - before
+		}
+		renameGuarded, renamePlain := cost(g, "a@acme.org", rename), cost(plain, "b@acme.org", rename)
+		offGuarded, offPlain := cost(g, "c@acme.org", deactivate), cost(plain, "d@acme.org", deactivate)
+		t.Logf("statements: rename %d guarded, %d not; deactivation %d guarded, %d not", renameGuarded, renamePlain, offGuarded, offPlain)
+		if renameGuarded != renamePlain {
+			t.Errorf("a rename costs %d statements on a guarded connector, %d on another: want the same", renameGuarded, renamePlain)
+		}
+		if extra := offGuarded - offPlain; extra < 1 || extra > 8 {
+			t.Errorf("the guard adds %d statements to a deactivation, want 1 to 8", extra)
+		}
+	})
+}

@@ -27,14 +27,17 @@ type DeletionGuard struct {
 }
 
 // Limit is how many deactivations and deletions the guard allows per
-// window for a connector with users users.
+// window for a connector with users users: the lower of Count and
+// Percent of users (rounded down, at least 1).
 func (g *DeletionGuard) Limit(users int) int {
 	limit := -1
 	if g.Count > 0 {
 		limit = g.Count
 	}
 	if g.Percent > 0 {
-		p := int(float64(users) * g.Percent / 100)
+		// At least one: a small connector's first deactivation of a
+		// window is not held for a percentage that rounds to none.
+		p := max(1, int(float64(users)*g.Percent/100))
 		if limit < 0 || p < limit {
 			limit = p
 		}
