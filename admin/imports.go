@@ -33,6 +33,10 @@ type ImportRequest struct {
 	DryRun    bool
 	// Accept is the accept= parameter: all, none, or line numbers.
 	Accept string
+	// ApproveDeletions is approveDeletions=true: the administrator
+	// approves the file's deactivations and deletions beyond the
+	// connector's deletion guard.
+	ApproveDeletions bool
 }
 
 // ImportRun is an import ready to run.
@@ -145,6 +149,12 @@ func (a *api) postImport(w http.ResponseWriter, r *http.Request, p store.Princip
 		var err error
 		if req.DryRun, err = strconv.ParseBool(v); err != nil {
 			return &Error{http.StatusBadRequest, fmt.Sprintf("dryRun %q: use true or false", v)}
+		}
+	}
+	if v := q.Get("approveDeletions"); v != "" {
+		var err error
+		if req.ApproveDeletions, err = strconv.ParseBool(v); err != nil {
+			return &Error{http.StatusBadRequest, fmt.Sprintf("approveDeletions %q: use true or false", v)}
 		}
 	}
 	run, err := a.importer.Prepare(r.Context(), p, req)

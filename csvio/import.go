@@ -21,6 +21,9 @@ type Options struct {
 	// roles (a revised record). Its zero value decides none: such rows
 	// are listed and nothing loads.
 	Accept Accept
+	// ApproveDeletions lets the file through the connector's deletion
+	// guard: an administrator approved its deactivations and deletions.
+	ApproveDeletions bool
 	// Progress, when set, is called now and then with the state
 	// ([store.ImportValidating] or [store.ImportLoading]) and the rows done.
 	Progress func(state string, rows int)
@@ -85,15 +88,18 @@ type Report struct {
 	Committed bool `json:"committed"`
 	// Held is a load that rows needing a decision stopped (Accept not
 	// given): nothing written, the decisions listed.
-	Held        bool `json:"held,omitempty"`
-	Rows        int  `json:"rows"`
-	Added       int  `json:"added"`
-	Updated     int  `json:"updated"`
-	Deleted     int  `json:"deleted"`
-	Unchanged   int  `json:"unchanged"`
-	Skipped     int  `json:"skipped"`
-	RolesAdded  int  `json:"rolesAdded"`
-	GroupsAdded int  `json:"groupsAdded"`
+	Held bool `json:"held,omitempty"`
+	// Guard, when not empty, is the connector's deletion guard stopping
+	// the file (nothing written), and how to approve it.
+	Guard       string `json:"guard,omitempty"`
+	Rows        int    `json:"rows"`
+	Added       int    `json:"added"`
+	Updated     int    `json:"updated"`
+	Deleted     int    `json:"deleted"`
+	Unchanged   int    `json:"unchanged"`
+	Skipped     int    `json:"skipped"`
+	RolesAdded  int    `json:"rolesAdded"`
+	GroupsAdded int    `json:"groupsAdded"`
 	// Errors are the first 1,000 problems; ErrorCount counts all.
 	Errors     []Problem `json:"errors"`
 	ErrorCount int       `json:"errorCount"`
@@ -137,7 +143,8 @@ func Import(ctx context.Context, engine *reconcile.Engine, by store.Principal, l
 	if opts.DryRun {
 		state = store.ImportValidating
 	}
-	lo := reconcile.LoadOptions{DryRun: opts.DryRun, MaxErrors: maxProblems, HoldDecisions: !opts.Accept.decided}
+	lo := reconcile.LoadOptions{DryRun: opts.DryRun, MaxErrors: maxProblems, HoldDecisions: !opts.Accept.decided,
+		ApproveDeletions: opts.ApproveDeletions}
 	if a := opts.Accept; !a.all {
 		lo.Accept = func(line int) bool { return a.lines[line] }
 	}
@@ -150,6 +157,7 @@ func Import(ctx context.Context, engine *reconcile.Engine, by store.Principal, l
 		return nil, err
 	}
 	rep.Committed, rep.Held, rep.Rows = res.Committed, res.Held, res.Rows
+	rep.Guard = res.Guard
 	rep.Added, rep.Updated, rep.Deleted, rep.Unchanged, rep.Skipped = res.Added, res.Updated, res.Deleted, res.Unchanged, res.Skipped
 	rep.RolesAdded, rep.GroupsAdded = res.RolesAdded, res.GroupsAdded
 	rep.Decisions = append(rep.Decisions, res.Decisions...)
@@ -188,6 +196,8 @@ func summary(rep *Report) string {
 		return "Users file has 1 error: nothing loaded"
 	case rep.ErrorCount > 0:
 		return fmt.Sprintf("Users file has %d errors: nothing loaded", rep.ErrorCount)
+	case rep.Guard != "":
+		return "Users file stopped by the deletion guard: " + rep.Guard
 	case rep.Held:
 		return fmt.Sprintf("%d row(s) change existing users' roles or groups: nothing loaded; accept all, none, or the lines to load", rep.DecisionCount)
 	case rep.DryRun:

@@ -213,6 +213,7 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 	byIndex := true
 	for attempt := 0; ; attempt++ {
 		var p *Plan
+		var held error
 		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 			conn, version, err := e.connector(ctx, tx, in.TenantID, in.TenantName, in.ConnectorName)
 			if err != nil {
@@ -222,6 +223,9 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 				return err
 			}
 			p.configVersion = version
+			if held, err = e.guard(ctx, tx, conn, p); err != nil || held != nil {
+				return err // a held write commits its hold, not its plan
+			}
 			if err := write(ctx, tx, p); err != nil {
 				return err
 			}
@@ -248,6 +252,9 @@ func (e *Engine) apply(ctx context.Context, in Input) (*Plan, error) {
 		}
 		if err != nil {
 			return nil, e.auditLocal(ctx, in, err, nil)
+		}
+		if held != nil {
+			return nil, held
 		}
 		return p, nil
 	}

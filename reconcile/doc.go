@@ -43,4 +43,10 @@
 // and EndUserSessions (an administrator), each audited on the user. A write
 // that disables or deletes a user ends their live sessions in its own
 // transaction (apply.go, remap.go).
+//
+// guard.go is the deletion guard: a connector's deactivations and
+// deletions beyond its threshold per sliding window are held, not applied
+// ([*HeldError], 503 at the SCIM edge), until an administrator approves
+// ([Engine.ApproveHeld]) or rejects ([Engine.RejectHeld]) them; a CSV
+// load crossing it loads nothing unless LoadOptions.ApproveDeletions.
 package reconcile

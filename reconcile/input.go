@@ -99,6 +99,10 @@ type Input struct {
 	// Without it, the connector's notify decides (except for CSV rows and
 	// sign-ins).
 	Notify bool
+
+	// approved is a held write an administrator approved: the deletion
+	// guard lets it through (guard.go).
+	approved bool
 }
 
 // Doc is a resource's document as an [Edit] sees it.

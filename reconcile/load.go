@@ -45,6 +45,11 @@ type LoadOptions struct {
 	// MaxErrors is how many row errors are kept in full (the rest are
 	// only counted); 0 means 1,000.
 	MaxErrors int
+	// ApproveDeletions lets the load through the connector's deletion
+	// guard: an administrator approved its deactivations and deletions.
+	// Without it, a load that would cross the guard writes nothing
+	// (LoadResult.Guard says why), all or none.
+	ApproveDeletions bool
 	// SummaryTo, when set, is the address of whoever runs the load: a
 	// load that commits queues them a summary of the users it created, in
 	// its transaction (000 seed).
@@ -60,6 +65,11 @@ type LoadResult struct {
 	RolesAdded, GroupsAdded            int // roles and groups created on demand
 	// Held is a load HoldDecisions rolled back: rows need a decision.
 	Held bool
+	// Deactivations counts the rows that deactivate or delete a user;
+	// Guard, when not empty, says that the connector's deletion guard
+	// stopped the load for them, and how to approve it.
+	Deactivations int
+	Guard         string
 	// Decisions are the rows that change an existing user's groups or
 	// roles, the first 10,000 of them (DecisionCount counts all), whether
 	// Accept took them or not.
@@ -190,6 +200,9 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 		if opts.DryRun || res.ErrorCount > 0 || res.Held {
 			return errRolledBack
 		}
+		if err := l.guard(ctx, tx); err != nil {
+			return err
+		}
 		if opts.SummaryTo != "" {
 			return tx.Enqueue(ctx, nil, []store.Message{importSummary(by.TenantID, opts.SummaryTo, res)})
 		}
@@ -202,6 +215,9 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 	}
 	switch {
 	case errors.Is(err, errRolledBack):
+		if res.Guard != "" {
+			return res, e.auditGuardedLoad(ctx, by, res)
+		}
 	case err != nil:
 		return nil, err
 	default:
@@ -230,6 +246,7 @@ type loader struct {
 // savepoint holds.
 type outcome struct {
 	added, updated, deleted, unchanged, skipped int
+	deactivations                               int
 	decisions                                   []Decision
 	errors                                      []LoadError
 	created                                     []CreatedUser
@@ -294,6 +311,7 @@ func (l *loader) merge(o *outcome) {
 	r.Deleted += o.deleted
 	r.Unchanged += o.unchanged
 	r.Skipped += o.skipped
+	r.Deactivations += o.deactivations
 	r.DecisionCount += len(o.decisions)
 	r.Decisions = append(r.Decisions, o.decisions[:max(0, min(len(o.decisions), loadListed-len(r.Decisions)))]...)
 	r.Created = append(r.Created, o.created[:max(0, min(len(o.created), loadListed-len(r.Created)))]...)
@@ -390,6 +408,9 @@ func (l *loader) apply(ctx context.Context, tx *store.Tx, r *loadReads, rows []L
 				out.skipped++
 				continue
 			}
+		}
+		if deactivates(p) {
+			out.deactivations++
 		}
 		for _, c := range p.Grants {
 			if c.Op == "add" && c.Create && (c.Kind == rules.KindRole || c.Kind == rules.KindGroup) {

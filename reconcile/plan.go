@@ -84,6 +84,9 @@ type Plan struct {
 	// configVersion is the version of the tenant's configuration conn
 	// comes from; a create writes only while it is current.
 	configVersion int64
+	// doc is a user write's resulting document before mapping: what a
+	// held write replaces the user with once approved (guard.go).
+	doc *Doc
 }
 
 // reads is what planning needs from the database; *store.DB and *store.Tx
@@ -204,6 +207,7 @@ func planUser(ctx context.Context, r reads, conn *rules.Connector, in Input, p *
 			in.ExternalID = u.ExternalID
 		}
 	}
+	p.doc = &Doc{Attrs: clone(attrs), ExternalID: in.ExternalID}
 	if err := loginName(ctx, r, conn, in, attrs); err != nil {
 		return err
 	}

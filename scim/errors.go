@@ -54,6 +54,8 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		matchE   *reconcile.MatchError
 		authE    *reconcile.AuthError
 		localE   *reconcile.LocalUserError
+		heldE    *reconcile.HeldError
+		rejected *reconcile.RejectedError
 	)
 	if pe, ok := patchError(err); ok {
 		return pe
@@ -87,6 +89,10 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return newError(http.StatusUnauthorized, "", "%s", authE.Msg)
 	case errors.As(err, &inputE):
 		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
+	case errors.As(err, &heldE): // a 503 has Retry-After (withOutage): the IdP retries
+		return newError(http.StatusServiceUnavailable, "", "%s", heldE.Error())
+	case errors.As(err, &rejected): // not retried: the IdP logs it
+		return newError(http.StatusForbidden, "", "%s", rejected.Error())
 	case errors.Is(err, reconcile.ErrHeldBack): // runBulk applies it again
 		return newError(http.StatusServiceUnavailable, "", "retry")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

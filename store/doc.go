@@ -27,6 +27,8 @@
 //     connectors.mode, written only by reconcile in shadow mode.
 //   - sessions.go: sign-in sessions (migration 0009), found by the SHA-256
 //     of the cookie's secret, which is never stored.
+//   - guard.go: the deletion guard's counted events and held writes
+//     (migration 0019); [Tx.LockConnector] serialises its check.
 //   - errors.go: [ErrNotFound], [ErrStale], [*ConflictError] and friends,
 //     mapped from pgx and SQLite errors.
 //

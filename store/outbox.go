@@ -35,6 +35,9 @@ type Message struct {
 const (
 	MessageActivation    = "activation"
 	MessageImportSummary = "import_summary"
+	// MessageHeld tells a connector's deletion guard's addresses that
+	// writes are held (reconcile/guard.go).
+	MessageHeld = "held"
 
 	MessagePending = "pending"
 	MessageSent    = "sent"

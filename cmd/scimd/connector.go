@@ -20,6 +20,7 @@ var connector = group("connector",
 	subcommand{"preview", "show what a SCIM User payload would do, writing nothing", preview},
 	subcommand{"requests", "list a connector's logged SCIM requests, newest first", connectorRequests},
 	subcommand{"replay", "show what a logged SCIM request would do now, writing nothing", connectorReplay},
+	subcommand{"held", "list, approve or reject the writes the deletion guard held", held},
 )
 
 func connectorSet(ctx context.Context, e env, args []string) error {

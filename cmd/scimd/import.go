@@ -26,6 +26,7 @@ func importUsers(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "import", "import --tenant T [--connector C] [--dry-run] [--accept all|none|LINE,LINE...] [--progress] [--config FILE] [--database-url URL] FILE.csv (- for stdin)\n       scimd import --sample [--tenant T --connector C]")
 	tenant := fs.String("tenant", "", "tenant name, as in /scim/v2/{tenant}/")
 	connector := fs.String("connector", "csv", "the csv connector the users come from (created if missing); its configuration's csv layout reads the file")
+	approveDeletions := fs.Bool("approve-deletions", false, "an administrator approves the file's deactivations and deletions beyond the connector's deletion guard")
 	dryRun := fs.Bool("dry-run", false, "validate the file: report every problem and what loading would do, writing nothing")
 	accept := fs.String("accept", "", "rows that change an existing user's roles or groups: all, none (skip them), or their line numbers (4,7)")
 	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal")
@@ -49,7 +50,7 @@ func importUsers(ctx context.Context, e env, args []string) error {
 		}
 		opts.Accept = a
 	}
-	opts.DryRun = *dryRun
+	opts.DryRun, opts.ApproveDeletions = *dryRun, *approveDeletions
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func importUsers(ctx context.Context, e env, args []string) error {
 	}
 	printReport(e.stdout, rep)
 	switch {
-	case rep.ErrorCount > 0:
+	case rep.ErrorCount > 0, rep.Guard != "":
 		return &rejectedError{rep.Summary}
 	case rep.Held:
 		return &rejectedError{fmt.Sprintf("%d row(s) change existing users' roles or groups (listed above): nothing loaded; pass --accept all, --accept none, or --accept with their line numbers", rep.DecisionCount)}
@@ -182,7 +183,7 @@ type importer struct{ engine *reconcile.Engine }
 var _ admin.Importer = importer{}
 
 func (i importer) Prepare(ctx context.Context, by store.Principal, req admin.ImportRequest) (admin.ImportRun, error) {
-	opts := csvio.Options{DryRun: req.DryRun}
+	opts := csvio.Options{DryRun: req.DryRun, ApproveDeletions: req.ApproveDeletions}
 	if req.Accept != "" {
 		a, err := csvio.ParseAccept(req.Accept)
 		if err != nil {

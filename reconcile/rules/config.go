@@ -229,6 +229,9 @@ type Connector struct {
 	Roles []RoleDef
 	// Rules run in order; see [Connector.Eval].
 	Rules []*Rule
+	// DeletionGuard holds the connector's deactivations and deletions
+	// beyond a threshold for an administrator; nil: none are held.
+	DeletionGuard *DeletionGuard
 
 	reads map[string]bool // the variables the rules read
 }

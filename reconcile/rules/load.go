@@ -25,7 +25,8 @@ var keys = map[string][]string{
 	"extension":          {"schema", "name", "attributes"},
 	"extensionAttribute": {"name", "type", "multiValued", "caseExact", "description"},
 	"role":               {"name", "groups"},
-	"connector":          {"name", "kind", "oidc", "csv", "match", "emailDomains", "create", "require", "loginName", "revisions", "notify", "allow", "precedence", "rules"},
+	"connector":          {"name", "kind", "oidc", "csv", "match", "emailDomains", "create", "require", "loginName", "revisions", "notify", "allow", "precedence", "rules", "deletionGuard"},
+	"deletionGuard":      {"count", "percent", "window", "notify"},
 	"create":             {"roles", "groups", "orgUnits"},
 	"allow":              {"roles", "groups", "orgUnits"},
 	"precedence":         attributes,
@@ -370,6 +371,7 @@ func (l *loader) connector(n *yaml.Node, t *Tenant, seen map[string]int) *Connec
 	}
 	c.Allow = l.allow(m["allow"])
 	c.Precedence, c.Writes = l.precedence(m["precedence"])
+	c.DeletionGuard = l.deletionGuard(m["deletionGuard"])
 	rules := map[string]int{}
 	l.reads = map[string]bool{}
 	for _, rn := range l.seq(m["rules"], "rules") {
