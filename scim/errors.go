@@ -89,7 +89,8 @@ func (s *Server) toSCIM(ctx context.Context, err error) *Error {
 		return newError(http.StatusUnauthorized, "", "%s", authE.Msg)
 	case errors.As(err, &inputE):
 		return badRequest(scimerr.ScimTypeInvalidValue, "%s", inputE.Msg)
-	case errors.As(err, &heldE): // a 503 has Retry-After (withOutage): the IdP retries
+	case errors.As(err, &heldE): // a 503 with Retry-After (withOutage): the IdP retries
+		setRetryAfter(ctx, heldE.RetryAfter)
 		return newError(http.StatusServiceUnavailable, "", "%s", heldE.Error())
 	case errors.As(err, &rejected): // not retried: the IdP logs it
 		return newError(http.StatusForbidden, "", "%s", rejected.Error())

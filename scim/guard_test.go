@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/scimd/scimd/reconcile"
@@ -61,8 +62,8 @@ func TestDeletionGuard(t *testing.T) {
 						applied++
 					case http.StatusServiceUnavailable:
 						held++
-						if r.header.Get("Retry-After") == "" {
-							t.Errorf("held PATCH of %s: no Retry-After", id)
+						if got, want := r.header.Get("Retry-After"), strconv.Itoa(int(reconcile.HeldRetryAfter.Seconds())); got != want {
+							t.Errorf("held PATCH of %s: Retry-After %q, want %q (HeldRetryAfter, not an outage's)", id, got, want)
 						}
 						r.wantError(t, http.StatusServiceUnavailable, "", "held")
 					default:

@@ -3,6 +3,8 @@ package scim
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/scimd/scimd/store"
 )
@@ -19,24 +21,41 @@ func (s *Server) unavailable(ctx context.Context, err error) *Error {
 func (s *Server) withOutage(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
-		h(sw, r)
+		h(sw, r.WithContext(context.WithValue(r.Context(), retryAfterKey{}, &sw.retryAfter)))
 		if sw.status != http.StatusServiceUnavailable {
 			s.outage.End(r.Context())
 		}
 	}
 }
 
-// statusWriter notes the status written and adds Retry-After to a 503.
+// statusWriter notes the status written and adds Retry-After to a 503:
+// retryAfter when the answer set it (a held write, see setRetryAfter),
+// else the database outage's.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status     int
+	retryAfter string
+}
+
+type retryAfterKey struct{}
+
+// setRetryAfter makes the 503 that ctx's request answers say to retry
+// after d rather than after an outage's few seconds.
+func setRetryAfter(ctx context.Context, d time.Duration) {
+	if p, ok := ctx.Value(retryAfterKey{}).(*string); ok {
+		*p = strconv.Itoa(int(d.Seconds()))
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 		if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", store.RetryAfter)
+			after := store.RetryAfter
+			if w.retryAfter != "" {
+				after = w.retryAfter
+			}
+			w.Header().Set("Retry-After", after)
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
