@@ -32,4 +32,12 @@
 // and EndUserSessions (an administrator), each audited on the user. A write
 // that disables or deletes a user ends their live sessions in its own
 // transaction (apply.go, remap.go).
+//
+// impact.go is what a new configuration changes for a tenant's existing
+// users (Impact), walking them a thousand at a time through the mapping
+// the writes use, without writing; reapply.go is the job that applies the
+// saved configuration to them (StartReapply, RunReapply): the same walk,
+// each batch one transaction with its audit events naming the job and the
+// job's cursor, so that a job stopped anywhere resumes after the last
+// batch it committed.
 package reconcile

@@ -150,6 +150,7 @@ type prefetched struct {
 	groups map[int64][]store.GroupRef
 	// sources, when read for the batch, are its attribute sources.
 	sources map[int64]map[string]store.AttributeSource
+	names   map[int64]string // the tenant's connectors, once read
 	units   map[string]store.OrgUnit
 	roles   map[string]store.Role
 	named   map[string]store.Group
@@ -177,6 +178,17 @@ func (p *prefetched) AttributeSources(ctx context.Context, userPK int64) (map[st
 		return p.reads.AttributeSources(ctx, userPK)
 	}
 	return p.sources[userPK], nil
+}
+
+func (p *prefetched) ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error) {
+	if p.names == nil {
+		names, err := p.reads.ConnectorNames(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		p.names = names
+	}
+	return p.names, nil
 }
 
 func (p *prefetched) PushedGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error) {
