@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/reconcile/rules"
@@ -224,7 +225,9 @@ func walkPage(ctx context.Context, r pageReads, tx *store.Tx, by store.Principal
 			in.ID, in.ExternalID = u.ID, u.ExternalID
 			up := &Plan{Input: in, Action: "reapply", User: &u, Before: u.Attrs, conn: wc.rules}
 			prev := u
-			u.Status = baseStatus(u.Active)
+			if u.Status != store.StatusPending { // activation's, not a rule's
+				u.Status = baseStatus(u.Active)
+			}
 			before := stateOf(prev, pr.grants[u.PK])
 			if err := mapUser(ctx, pr, wc.rules, in, &u, prev, up); err != nil {
 				if _, ok := errors.AsType[*InputError](err); !ok {
@@ -234,7 +237,14 @@ func walkPage(ctx context.Context, r pageReads, tx *store.Tx, by store.Principal
 				continue
 			}
 			var changed []GrantChange
-			for _, g := range up.Grants {
+			for i, g := range up.Grants {
+				if g.Op == "remove" && stated(g.Rule) {
+					// What a source stated (a CSV file's roles column) is
+					// not the rules': a walk re-runs the rules only, and
+					// has nothing to say about it.
+					up.Grants[i].Op = "keep"
+					continue
+				}
 				if g.Op != "keep" {
 					changed = append(changed, g)
 				}
@@ -277,6 +287,13 @@ func walkPage(ctx context.Context, r pageReads, tx *store.Tx, by store.Principal
 		}
 	}
 	return nil
+}
+
+// stated reports whether rule names what a source stated (an input's
+// Given: "given roles", a CSV layout's "column roles"), not a rule of the
+// configuration.
+func stated(rule string) bool {
+	return strings.HasPrefix(rule, "given ") || strings.HasPrefix(rule, "column ")
 }
 
 // adminSource is the source of by's administrative writes.

@@ -33,6 +33,14 @@ func randomRules(rng *rand.Rand) string {
 		return "[" + strings.Join(ds, ", ") + "]"
 	}
 	group := []string{"Faculty", "Staff"}[rng.IntN(2)]
+	faculty := fmt.Sprintf(`
+          - name: faculty
+            if: department in %s
+            orgUnit: "Medicine/${department}"
+            groups: [%s]`, pick(), group)
+	if rng.IntN(3) == 0 {
+		faculty = "" // the rule deleted: what it granted is revoked
+	}
 	return fmt.Sprintf(`
 tenants:
   - name: acme
@@ -40,18 +48,14 @@ tenants:
       - name: okta
         create: {orgUnits: true}
         allow: {groups: [Faculty, Staff], orgUnits: [Medicine]}
-        rules:
-          - name: faculty
-            if: department in %s
-            orgUnit: "Medicine/${department}"
-            groups: [%s]
+        rules:%s
           - name: off
             if: department in %s
             status: disabled
           - name: window
             if: title == %q
             accessEnd: "2030-06-30"
-`, pick(), group, pick(), []string{"Temp", "Dr", "none"}[rng.IntN(3)])
+`, faculty, pick(), []string{"Temp", "Dr", "none"}[rng.IntN(3)])
 }
 
 // impactWorld is a tenant of n users written through the rules of first.
