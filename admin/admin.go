@@ -64,7 +64,8 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	}
 	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage, exporter: cfg.Exporter,
 		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}},
-		replayer: cfg.Replayer}
+		replayer:  cfg.Replayer,
+		reapplies: &reapplyRuns{ids: map[string]bool{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/{tenant}/users", a.auth(a.users))
 	mux.HandleFunc("GET /admin/v1/{tenant}/users/{id}", a.auth(a.user))
@@ -80,6 +81,9 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("POST /admin/v1/{tenant}/connectors/{connector}/held/reject", a.auth(tenantWide(a.decideHeld(false))))
 	mux.HandleFunc("GET /admin/v1/{tenant}/config", a.auth(tenantWide(a.getConfig)))
 	mux.HandleFunc("PUT /admin/v1/{tenant}/config", a.auth(tenantWide(a.putConfig)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/config/impact", a.auth(tenantWide(a.impact)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/reapply", a.auth(tenantWide(a.postReapply)))
+	mux.HandleFunc("GET /admin/v1/{tenant}/reapply/{id}", a.auth(tenantWide(a.reapplyJob)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/orgunits", a.auth(a.createOrgUnit))
 	mux.HandleFunc("POST /admin/v1/{tenant}/groups", a.auth(tenantWide(a.createGroup)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/imports", a.auth(tenantWide(a.postImport)))
@@ -108,6 +112,7 @@ type api struct {
 	imports     *importJobs
 	exporter    Exporter
 	replayer    Replayer
+	reapplies   *reapplyRuns
 }
 
 // Error is an admin API error: its status and a detail meant for a person.
@@ -438,8 +443,10 @@ func (a *api) getConfig(w http.ResponseWriter, r *http.Request, p store.Principa
 }
 
 // putConfig checks a tenant's connector configuration and saves it: from
-// the next write on, every replica maps through it. A configuration with
-// problems is refused whole (400), listing each with its line.
+// the next write on, every replica maps through it, and the answer says
+// what it changes for the existing users (POST /reapply applies it). A
+// configuration with problems is refused whole (400), listing each with
+// its line.
 func (a *api) putConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
 	raw, err := a.readBody(w, r)
 	if err != nil {
@@ -449,7 +456,13 @@ func (a *api) putConfig(w http.ResponseWriter, r *http.Request, p store.Principa
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, configuration{Version: version, Connectors: connectorNames(p.TenantName, string(raw))})
+	doc := savedImpact{configuration: configuration{Version: version, Connectors: connectorNames(p.TenantName, string(raw))}}
+	// What is stored is as the configuration before made it: the impact
+	// is what POST /reapply will change.
+	if doc.Impact, err = a.engine.Impact(r.Context(), p, string(raw), nil); err != nil {
+		return err
+	}
+	return writeJSON(w, doc)
 }
 
 func connectorNames(tenant, text string) []string {

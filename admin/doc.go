@@ -22,6 +22,9 @@
 //	POST /admin/v1/{tenant}/connectors/{connector}/requests/{id}/replay   what that request would do now, with today's data and rules: status and plans; writes nothing (Config.Replayer)
 //	GET  /admin/v1/{tenant}/connectors/{connector}/shadow      what a shadow connector would have done: counts, and a page of its plans (?after=ID&count=N)
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
+//	POST /admin/v1/{tenant}/config/impact                      body: a configuration; what it would change for every existing user (grants added and revoked, status, access window), counts by rule and by change, a sample; writes nothing
+//	POST /admin/v1/{tenant}/reapply                            apply the saved configuration to the existing users: a background job (202), or the unfinished one resumed after its last batch
+//	GET  /admin/v1/{tenant}/reapply/{id}                       a re-apply job: state (running, done), users done, changed, failed, of total
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)

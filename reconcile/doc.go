@@ -49,4 +49,12 @@
 // ([*HeldError], 503 at the SCIM edge), until an administrator approves
 // ([Engine.ApproveHeld]) or rejects ([Engine.RejectHeld]) them; a CSV
 // load crossing it loads nothing unless LoadOptions.ApproveDeletions.
+//
+// impact.go is what a new configuration changes for a tenant's existing
+// users (Impact), walking them a thousand at a time through the mapping
+// the writes use, without writing; reapply.go is the job that applies the
+// saved configuration to them (StartReapply, RunReapply): the same walk,
+// each batch one transaction with its audit events naming the job and the
+// job's cursor, so that a job stopped anywhere resumes after the last
+// batch it committed.
 package reconcile

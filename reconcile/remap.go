@@ -88,7 +88,11 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 		if err != nil {
 			return err
 		}
-		pr, err := prefetch(ctx, tx, users)
+		pks := make([]int64, len(users))
+		for i, u := range users {
+			pks[i] = u.PK
+		}
+		pr, err := prefetch(ctx, tx, pks)
 		if err != nil {
 			return err
 		}
@@ -144,30 +148,47 @@ type prefetched struct {
 	reads
 	grants map[int64][]store.Grant
 	groups map[int64][]store.GroupRef
-	units  map[string]store.OrgUnit
-	roles  map[string]store.Role
-	named  map[string]store.Group
+	// sources, when read for the batch, are its attribute sources.
+	sources map[int64]map[string]store.AttributeSource
+	names   map[int64]string // the tenant's connectors, once read
+	units   map[string]store.OrgUnit
+	roles   map[string]store.Role
+	named   map[string]store.Group
 }
 
-func prefetch(ctx context.Context, tx *store.Tx, users []store.User) (*prefetched, error) {
-	pks := make([]int64, len(users))
-	for i, u := range users {
-		pks[i] = u.PK
-	}
-	grants, err := tx.GrantsOf(ctx, pks)
+func prefetch(ctx context.Context, r pageReads, pks []int64) (*prefetched, error) {
+	grants, err := r.GrantsOf(ctx, pks)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := tx.PushedGroups(ctx, pks)
+	groups, err := r.PushedGroups(ctx, pks)
 	if err != nil {
 		return nil, err
 	}
-	return &prefetched{reads: tx, grants: grants, groups: groups,
+	return &prefetched{reads: r, grants: grants, groups: groups,
 		units: map[string]store.OrgUnit{}, roles: map[string]store.Role{}, named: map[string]store.Group{}}, nil
 }
 
 func (p *prefetched) UserGrants(ctx context.Context, userPK int64) ([]store.Grant, error) {
 	return p.grants[userPK], nil
+}
+
+func (p *prefetched) AttributeSources(ctx context.Context, userPK int64) (map[string]store.AttributeSource, error) {
+	if p.sources == nil {
+		return p.reads.AttributeSources(ctx, userPK)
+	}
+	return p.sources[userPK], nil
+}
+
+func (p *prefetched) ConnectorNames(ctx context.Context, tenantID int64) (map[int64]string, error) {
+	if p.names == nil {
+		names, err := p.reads.ConnectorNames(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		p.names = names
+	}
+	return p.names, nil
 }
 
 func (p *prefetched) PushedGroups(ctx context.Context, userPKs []int64) (map[int64][]store.GroupRef, error) {

@@ -37,6 +37,8 @@ Usage:
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
+  scimd config impact --tenant T --config NEW.yaml [--json]
+  scimd config reapply --tenant T [--config FILE]
   scimd session list --tenant T --user ID [--database-url URL]
   scimd session end  --tenant T --user ID [--database-url URL]
   scimd user list    --tenant T [--deleted] [--database-url URL]
@@ -86,6 +88,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate":   migrate,
 		"token":     token,
 		"connector": connector,
+		"config":    configCommand,
 		"session":   session,
 		"user":      user,
 		"import":    importUsers,
