@@ -21,6 +21,9 @@
 //	GET  /admin/v1/{tenant}/connectors/{connector}/requests/{id}   one logged request, with its body
 //	POST /admin/v1/{tenant}/connectors/{connector}/requests/{id}/replay   what that request would do now, with today's data and rules: status and plans; writes nothing (Config.Replayer)
 //	GET  /admin/v1/{tenant}/connectors/{connector}/shadow      what a shadow connector would have done: counts, and a page of its plans (?after=ID&count=N)
+//	GET  /admin/v1/{tenant}/connectors/{connector}/held?state=pending|approved|rejected&after=ID   the writes the deletion guard held
+//	POST /admin/v1/{tenant}/connectors/{connector}/held/approve   {"ids": [...]} or no body for every pending one: apply them, in order, past the guard (audited)
+//	POST /admin/v1/{tenant}/connectors/{connector}/held/reject    the same, dropping them; the IdP's retry of a rejected write is then a 403
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
 //	POST /admin/v1/{tenant}/config/impact                      body: a configuration; what it would change for every existing user (grants added and revoked, status, access window), counts by rule and by change, a sample; writes nothing
 //	POST /admin/v1/{tenant}/reapply                            apply the saved configuration to the existing users: a background job (202), or the unfinished one resumed after its last batch
