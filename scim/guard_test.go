@@ -153,15 +153,24 @@ func TestDeletionGuardCost(t *testing.T) {
 			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
 			"Operations": []map[string]any{{"op": "replace", "path": "displayName", "value": "Renamed"}},
 		}
-		cost := func(c *client, name string, body map[string]any) int64 {
-			id := c.do("POST", "/Users", userBody(name)).want(t, http.StatusCreated).str("id")
-			c.do("GET", "/Users/"+id, nil).want(t, http.StatusOK)
-			before := statements.Load()
-			c.do("PATCH", "/Users/"+id, body).want(t, http.StatusOK)
-			return statements.Load() - before
+		// The fewest of runs writes: on PostgreSQL a statement of the
+		// server's own (a principal cache refresh) may fall in the window.
+		// (The guard here holds a second deactivation: those run once.)
+		cost := func(c *client, name string, body map[string]any, runs int) int64 {
+			least := int64(-1)
+			for i := range runs {
+				id := c.do("POST", "/Users", userBody(fmt.Sprint(i, name))).want(t, http.StatusCreated).str("id")
+				c.do("GET", "/Users/"+id, nil).want(t, http.StatusOK)
+				before := statements.Load()
+				c.do("PATCH", "/Users/"+id, body).want(t, http.StatusOK)
+				if n := statements.Load() - before; least < 0 || n < least {
+					least = n
+				}
+			}
+			return least
 		}
-		renameGuarded, renamePlain := cost(g, "a@acme.org", rename), cost(plain, "b@acme.org", rename)
-		offGuarded, offPlain := cost(g, "c@acme.org", deactivate), cost(plain, "d@acme.org", deactivate)
+		renameGuarded, renamePlain := cost(g, "a@acme.org", rename, 3), cost(plain, "b@acme.org", rename, 3)
+		offGuarded, offPlain := cost(g, "c@acme.org", deactivate, 1), cost(plain, "d@acme.org", deactivate, 1)
 		t.Logf("statements: rename %d guarded, %d not; deactivation %d guarded, %d not", renameGuarded, renamePlain, offGuarded, offPlain)
 		if renameGuarded != renamePlain {
 			t.Errorf("a rename costs %d statements on a guarded connector, %d on another: want the same", renameGuarded, renamePlain)
