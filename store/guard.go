@@ -149,7 +149,7 @@ func (r reader) HeldWrites(ctx context.Context, connectorID int64, state string,
 		q = q.Where("state = ?", state)
 	}
 	if len(ids) > 0 {
-		q = q.Where("id IN (?)", bun.In(ids))
+		q = q.Where("id IN (?)", bun.List(ids))
 	}
 	err := q.OrderExpr("id").Limit(int64(limit)).Scan(ctx)
 	return out, mapError(err)

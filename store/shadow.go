@@ -151,7 +151,7 @@ func (r reader) ShadowedAmong(ctx context.Context, connectorID int64, kind strin
 	}
 	var found []int64
 	err := r.idb.NewSelect().Model((*ShadowResource)(nil)).Column("s.real_pk").
-		Where("s.connector_id = ? AND s.kind = ? AND s.real_pk IN (?)", connectorID, kind, bun.In(pks)).Scan(ctx, &found)
+		Where("s.connector_id = ? AND s.kind = ? AND s.real_pk IN (?)", connectorID, kind, bun.List(pks)).Scan(ctx, &found)
 	for _, pk := range found {
 		out[pk] = true
 	}
