@@ -90,7 +90,8 @@ type Report struct {
 	// given): nothing written, the decisions listed.
 	Held bool `json:"held,omitempty"`
 	// Guard, when not empty, is the connector's deletion guard stopping
-	// the file (nothing written), and how to approve it.
+	// the file (nothing written), or in a dry run what would stop it, and
+	// how to approve it.
 	Guard       string `json:"guard,omitempty"`
 	Rows        int    `json:"rows"`
 	Added       int    `json:"added"`
@@ -196,6 +197,8 @@ func summary(rep *Report) string {
 		return "Users file has 1 error: nothing loaded"
 	case rep.ErrorCount > 0:
 		return fmt.Sprintf("Users file has %d errors: nothing loaded", rep.ErrorCount)
+	case rep.Guard != "" && rep.DryRun:
+		return "Users file is valid, nothing written; loading it would give " + counts + ", but the deletion guard would stop it: " + rep.Guard
 	case rep.Guard != "":
 		return "Users file stopped by the deletion guard: " + rep.Guard
 	case rep.Held:

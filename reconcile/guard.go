@@ -329,14 +329,18 @@ func ParseHeldIDs(s string) ([]int64, error) {
 // guard checks a load's deactivations and deletions against the
 // connector's deletion guard, all or none: a load that would cross it is
 // rolled back (LoadResult.Guard says why and how to approve), one within
-// it counts them. An approved load (ApproveDeletions) passes, counted.
+// it counts them. An approved load (ApproveDeletions) passes, counted. A
+// dry run reads the guard and writes nothing: its Guard says that the
+// load would be stopped.
 func (l *loader) guard(ctx context.Context, tx *store.Tx) error {
 	g, n := l.conn.DeletionGuard, l.res.Deactivations
 	if g == nil || n == 0 {
 		return nil
 	}
-	if err := tx.LockConnector(ctx, l.by.ConnectorID); err != nil {
-		return err
+	if !l.opts.DryRun {
+		if err := tx.LockConnector(ctx, l.by.ConnectorID); err != nil {
+			return err
+		}
 	}
 	now := l.e.now()
 	if !l.opts.ApproveDeletions {
@@ -349,12 +353,18 @@ func (l *loader) guard(ctx context.Context, tx *store.Tx) error {
 			return err
 		}
 		if done+n > limit {
+			verb := "nothing loaded; once an administrator approves, load it again with"
+			if l.opts.DryRun {
+				verb = "loading it would load nothing; once an administrator approves, load it with"
+			}
 			l.res.Guard = fmt.Sprintf("the file deactivates or deletes %d users, and connector %s's deletion guard allows %d per %s "+
-				"(%d done in the window): nothing loaded; once an administrator approves, load it again with "+
-				"scimd import --approve-deletions (or approveDeletions=true on POST /admin/v1/%s/imports)",
-				n, l.by.ConnectorName, limit, g.Window, done, l.by.TenantName)
+				"(%d done in the window): %s scimd import --approve-deletions (or approveDeletions=true on POST /admin/v1/%s/imports)",
+				n, l.by.ConnectorName, limit, g.Window, done, verb, l.by.TenantName)
 			return errRolledBack
 		}
+	}
+	if l.opts.DryRun {
+		return errRolledBack
 	}
 	return tx.AddGuardEvents(ctx, l.by.ConnectorID, n, now, now.Add(-g.Window))
 }

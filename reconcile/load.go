@@ -67,7 +67,8 @@ type LoadResult struct {
 	Held bool
 	// Deactivations counts the rows that deactivate or delete a user;
 	// Guard, when not empty, says that the connector's deletion guard
-	// stopped the load for them, and how to approve it.
+	// stopped the load for them (in a dry run: would stop it), and how to
+	// approve it.
 	Deactivations int
 	Guard         string
 	// Decisions are the rows that change an existing user's groups or
@@ -197,11 +198,11 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 			return err
 		}
 		res.Held = opts.HoldDecisions && res.Skipped > 0
-		if opts.DryRun || res.ErrorCount > 0 || res.Held {
+		if res.ErrorCount > 0 || res.Held {
 			return errRolledBack
 		}
-		if err := l.guard(ctx, tx); err != nil {
-			return err
+		if err := l.guard(ctx, tx); err != nil || opts.DryRun {
+			return cmpErr(err, errRolledBack)
 		}
 		if opts.SummaryTo != "" {
 			return tx.Enqueue(ctx, nil, []store.Message{importSummary(by.TenantID, opts.SummaryTo, res)})
@@ -215,7 +216,7 @@ func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 	}
 	switch {
 	case errors.Is(err, errRolledBack):
-		if res.Guard != "" {
+		if res.Guard != "" && !opts.DryRun {
 			return res, e.auditGuardedLoad(ctx, by, res)
 		}
 	case err != nil:

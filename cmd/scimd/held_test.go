@@ -85,8 +85,16 @@ func TestImportDeletionGuard(t *testing.T) {
 		if code, out, errOut := importFile(t, dsn, add.String(), "--config", config); code != 0 || !strings.Contains(out, "20 added") {
 			t.Fatalf("load: %d %s %s", code, out, errOut)
 		}
-		code, out, errOut := importFile(t, dsn, del.String(), "--config", config)
-		if code == 0 || !strings.Contains(out+errOut, "deletion guard") || !strings.Contains(out+errOut, "--approve-deletions") {
+		// A dry run says the guard would stop the file, and is no failure:
+		// the file is valid.
+		code, out, errOut := importFile(t, dsn, del.String(), "--config", config, "--dry-run")
+		if code != 0 || !strings.Contains(out, "would stop it") || !strings.Contains(out, "5 deleted") || !strings.Contains(out, "allows 3") {
+			t.Fatalf("dry run of the guarded DELETE file: %d %s %s", code, out, errOut)
+		}
+		code, out, errOut = importFile(t, dsn, del.String(), "--config", config)
+		// The dry run counted nothing against the guard's window.
+		if code == 0 || !strings.Contains(out+errOut, "deletion guard") || !strings.Contains(out+errOut, "--approve-deletions") ||
+			!strings.Contains(out+errOut, "(0 done in the window)") {
 			t.Fatalf("guarded DELETE file: %d %s %s", code, out, errOut)
 		}
 		// Nothing was deleted: the file loads, as a whole, once approved.

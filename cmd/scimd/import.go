@@ -89,7 +89,7 @@ func importUsers(ctx context.Context, e env, args []string) error {
 	}
 	printReport(e.stdout, rep)
 	switch {
-	case rep.ErrorCount > 0, rep.Guard != "":
+	case rep.ErrorCount > 0, rep.Guard != "" && !rep.DryRun:
 		return &rejectedError{rep.Summary}
 	case rep.Held:
 		return &rejectedError{fmt.Sprintf("%d row(s) change existing users' roles or groups (listed above): nothing loaded; pass --accept all, --accept none, or --accept with their line numbers", rep.DecisionCount)}
