@@ -37,6 +37,7 @@ Usage:
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
+  scimd config check [--config FILE]
   scimd config impact --tenant T --config NEW.yaml [--json]
   scimd config reapply --tenant T [--config FILE]
   scimd session list --tenant T --user ID [--database-url URL]

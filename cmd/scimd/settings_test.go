@@ -382,3 +382,54 @@ tenants:
 		t.Errorf("serve exited %d: %s", code, e.stderr)
 	}
 }
+
+// TestREADMEConfiguration holds the README's Configuration table to the
+// keys: each has its row, naming its variable, flag and default.
+func TestREADMEConfiguration(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(data), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	// Its example passes the check.
+	_, example, _ := strings.Cut(section, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	file := writeFile(t, t.TempDir(), "scimd.yaml", example)
+	if code, out, errOut := scimdEnv(t, nil, "config", "check", "--config", file); code != 0 {
+		t.Errorf("the README's example: %d %s %s", code, out, errOut)
+	}
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "| `") {
+			rows++
+		}
+	}
+	if rows != len(settings) {
+		t.Errorf("the README's Configuration table has %d rows, want one per key: %d", rows, len(settings))
+	}
+	for _, s := range settings {
+		row := ""
+		for _, line := range strings.Split(section, "\n") {
+			if strings.HasPrefix(line, "| `"+s.key+"` |") {
+				row = line
+			}
+		}
+		want := []string{"`" + envName(s.key) + "`"}
+		if s.flag != "" {
+			want = append(want, "`--"+s.flag+"`")
+		}
+		if s.def != "" {
+			want = append(want, "`"+s.def+"`")
+		}
+		if s.secret {
+			want = append(want, "`"+envName(s.key)+"_FILE`")
+		}
+		want = append(want, s.aliases...)
+		for _, w := range want {
+			if !strings.Contains(row, w) {
+				t.Errorf("README row of %s %q lacks %s", s.key, row, w)
+			}
+		}
+	}
+}
