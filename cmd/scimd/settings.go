@@ -282,21 +282,102 @@ func loadSettings(e env, fs *flag.FlagSet) (*Settings, error) {
 		}
 	}
 
-	// The environment: each key's variable, then the older aliases, each
-	// secret's _FILE variant.
-	envValues := map[string]string{} // key -> variable it came from
+	ev := readEnv(e, secretEnv, add)
+	st.Unused = ev.unused
+	if err := layers[lEnv].Load(envp.Provider(".", envp.Opt{
+		Prefix: "SCIMD_",
+		EnvironFunc: func() []string {
+			var out []string
+			for n, v := range ev.values {
+				out = append(out, n+"="+v)
+			}
+			return out
+		},
+		TransformFunc: func(n, v string) (string, any) { return ev.key[n], v },
+	}), nil); err != nil {
+		return nil, err
+	}
+
+	flagValues := map[string]any{}
+	flagOf := map[string]string{}
+	if fs != nil {
+		for _, s := range settings {
+			if s.flag != "" && flagSet(fs, s.flag) {
+				flagValues[s.key] = fs.Lookup(s.flag).Value.String()
+				flagOf[s.key] = "--" + s.flag
+			}
+		}
+	}
+	if err := layers[lFlag].Load(confmap.Provider(flagValues, "."), nil); err != nil {
+		return nil, err
+	}
+
+	k := koanf.New(".")
+	for _, l := range layers {
+		if err := k.Merge(l); err != nil {
+			return nil, err
+		}
+	}
+	sources := map[string]source{}
+	for _, s := range settings {
+		var src source
+		switch {
+		case layers[lFlag].Exists(s.key):
+			src = source{where: flagOf[s.key]}
+		case layers[lEnv].Exists(s.key):
+			src = source{where: ev.from[s.key]}
+		case layers[lFile].Exists(s.key):
+			src = positions[s.key]
+		default:
+			src = source{where: "default"}
+		}
+		sources[s.key] = src
+		if msg, hint := setField(s, st, k.Get(s.key)); msg != "" {
+			add(src, s.key, msg, hint)
+		}
+	}
+	if (st.Server.TLS.Cert == "") != (st.Server.TLS.Key == "") {
+		set, other := "server.tls.cert", "server.tls.key"
+		if st.Server.TLS.Cert == "" {
+			set, other = other, set
+		}
+		add(sources[set], set, "is set without "+other, "set both, or neither for plain HTTP")
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b rules.Problem) int {
+			return cmp.Or(cmp.Compare(rank(a, st.File), rank(b, st.File)), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		return nil, &rules.Error{Problems: problems}
+	}
+	return st, nil
+}
+
+// envSettings is what the environment sets.
+type envSettings struct {
+	values map[string]string // variable -> value, one variable per key
+	from   map[string]string // key -> the variable its value came from
+	key    map[string]string // variable -> key
+	// unused are SCIMD_* variables that set no key, are named by no
+	// connector (secretEnv) and are no misspelling of a known variable.
+	unused []string
+}
+
+// readEnv reads the SCIMD_* variables of e, adding a problem for each
+// that is wrong: a misspelt name, a secret set twice, an unreadable
+// _FILE.
+func readEnv(e env, secretEnv map[string]bool, add func(src source, key, msg, hint string)) envSettings {
+	ev := envSettings{values: map[string]string{}, from: map[string]string{}, key: map[string]string{}}
 	known := map[string]bool{configEnv: true}
-	envKey := map[string]string{} // variable -> key
 	for _, s := range settings {
 		name := envName(s.key)
-		envKey[name] = s.key
+		ev.key[name] = s.key
 		known[name] = true
 		if s.secret {
-			envKey[name+"_FILE"] = s.key
+			ev.key[name+"_FILE"] = s.key
 			known[name+"_FILE"] = true
 		}
 		for _, a := range s.aliases {
-			envKey[a] = s.key
+			ev.key[a] = s.key
 			known[a] = true
 		}
 	}
@@ -330,20 +411,18 @@ func loadSettings(e env, fs *flag.FlagSet) (*Settings, error) {
 			add(source{where: n}, "", "environment variable sets no configuration key", hint)
 			continue
 		}
-		st.Unused = append(st.Unused, n)
+		ev.unused = append(ev.unused, n)
 	}
-	// chosen is each key's value from the environment, by the variable
-	// it came from: the key's own name, else the first alias set, else
-	// the _FILE variant's file.
-	chosen := map[string]string{}
+	// Each key's value: from its own variable, else the first alias set,
+	// else the file its _FILE variable names.
 	for _, s := range settings {
 		names := append([]string{envName(s.key)}, s.aliases...)
 		var got []string
 		for _, n := range names {
 			if v, ok := fromEnv[n]; ok {
 				got = append(got, n)
-				if _, done := envValues[s.key]; !done {
-					chosen[n], envValues[s.key] = v, n
+				if _, done := ev.from[s.key]; !done {
+					ev.values[n], ev.from[s.key] = v, n
 				}
 			}
 		}
@@ -367,75 +446,10 @@ func loadSettings(e env, fs *flag.FlagSet) (*Settings, error) {
 		case v == "":
 			add(source{where: fn}, s.key, fmt.Sprintf("file %s is empty", path), "")
 		default:
-			chosen[fn], envValues[s.key] = v, fn
+			ev.values[fn], ev.from[s.key] = v, fn
 		}
 	}
-	if err := layers[lEnv].Load(envp.Provider(".", envp.Opt{
-		Prefix: "SCIMD_",
-		EnvironFunc: func() []string {
-			var out []string
-			for n, v := range chosen {
-				out = append(out, n+"="+v)
-			}
-			return out
-		},
-		TransformFunc: func(n, v string) (string, any) { return envKey[n], v },
-	}), nil); err != nil {
-		return nil, err
-	}
-
-	flagValues := map[string]any{}
-	flagOf := map[string]string{}
-	if fs != nil {
-		for _, s := range settings {
-			if s.flag != "" && flagSet(fs, s.flag) {
-				flagValues[s.key] = fs.Lookup(s.flag).Value.String()
-				flagOf[s.key] = "--" + s.flag
-			}
-		}
-	}
-	if err := layers[lFlag].Load(confmap.Provider(flagValues, "."), nil); err != nil {
-		return nil, err
-	}
-
-	k := koanf.New(".")
-	for _, l := range layers {
-		if err := k.Merge(l); err != nil {
-			return nil, err
-		}
-	}
-	sources := map[string]source{}
-	for _, s := range settings {
-		var src source
-		switch {
-		case layers[lFlag].Exists(s.key):
-			src = source{where: flagOf[s.key]}
-		case layers[lEnv].Exists(s.key):
-			src = source{where: envValues[s.key]}
-		case layers[lFile].Exists(s.key):
-			src = positions[s.key]
-		default:
-			src = source{where: "default"}
-		}
-		sources[s.key] = src
-		if msg, hint := setField(s, st, k.Get(s.key)); msg != "" {
-			add(src, s.key, msg, hint)
-		}
-	}
-	if (st.Server.TLS.Cert == "") != (st.Server.TLS.Key == "") {
-		set, other := "server.tls.cert", "server.tls.key"
-		if st.Server.TLS.Cert == "" {
-			set, other = other, set
-		}
-		add(sources[set], set, "is set without "+other, "set both, or neither for plain HTTP")
-	}
-	if len(problems) > 0 {
-		slices.SortStableFunc(problems, func(a, b rules.Problem) int {
-			return cmp.Or(cmp.Compare(rank(a, st.File), rank(b, st.File)), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-		})
-		return nil, &rules.Error{Problems: problems}
-	}
-	return st, nil
+	return ev
 }
 
 // rank orders problems: the file's, then the environment's, then flags'.
