@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/store"
@@ -42,22 +40,4 @@ func userResendActivation(ctx context.Context, e env, args []string) error {
 func publicURLFlag(fs *flag.FlagSet, e env) *string {
 	return fs.String("public-url", e.getenv("SCIMD_PUBLIC_URL"),
 		"the URL people reach scimd at, the base of activation links, e.g. https://id.example.com (env SCIMD_PUBLIC_URL)")
-}
-
-// secretFromEnv reads a secret from the environment variable name, or
-// from the file that name_FILE names (a mounted secret); never from a
-// flag, which ps shows. Setting both is an error.
-func secretFromEnv(e env, name string) (string, error) {
-	v, file := e.getenv(name), e.getenv(name+"_FILE")
-	switch {
-	case v != "" && file != "":
-		return "", usageError("set %s or %s_FILE, not both", name, name)
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s_FILE: %w", name, err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	return v, nil
 }

@@ -14,6 +14,7 @@ import (
 )
 
 var configCommand = group("config",
+	subcommand{"check", "check the configuration (file, environment) and exit: 3 when it has problems, each listed", configCheck},
 	subcommand{"impact", "show what a new configuration would change for the existing users, writing nothing", configImpact},
 	subcommand{"reapply", "apply the tenant's configuration to its existing users (resumes an unfinished job)", configReapply},
 )

@@ -37,6 +37,7 @@ Usage:
   scimd token revoke ID [--database-url URL]
   scimd connector set --tenant T --connector C --profile default|strict|entra|okta
   scimd connector preview --tenant T --connector C [--config FILE] PAYLOAD.json
+  scimd config check [--config FILE]
   scimd config impact --tenant T --config NEW.yaml [--json]
   scimd config reapply --tenant T [--config FILE]
   scimd session list --tenant T --user ID [--database-url URL]
@@ -67,6 +68,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// environ lists the environment as KEY=value, for the check that
+	// every SCIMD_* variable sets a key; nil: no such check.
+	environ func() []string
 }
 
 type command func(ctx context.Context, e env, args []string) error
@@ -82,7 +86,12 @@ func usageError(format string, args ...any) error {
 // run is scimd's main, minus the process: it parses args, runs one
 // command and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return runEnv(ctx, args, env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+}
+
+// runEnv is run with the environment e.
+func runEnv(ctx context.Context, args []string, e env) int {
+	stdout, stderr := e.stdout, e.stderr
 	commands := map[string]command{
 		"serve":     serve,
 		"migrate":   migrate,
@@ -121,7 +130,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], err)
 		return exitInvalid
 	case errors.As(err, &invalid):
-		fmt.Fprintf(stderr, "scimd %s: the connector configuration has %d problem(s):\n%v\n", args[0], len(invalid.Problems), invalid)
+		fmt.Fprintf(stderr, "scimd %s: the configuration has %d problem(s):\n%v\n", args[0], len(invalid.Problems), invalid)
 		return exitInvalid
 	case errors.As(err, &rejected):
 		fmt.Fprintf(stderr, "scimd %s: %v\n", args[0], rejected)
@@ -143,16 +152,37 @@ func flags(e env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// databaseFlag adds --database-url, defaulting to SCIMD_DATABASE_URL and
-// then to scimd.db in the working directory.
+// databaseFlag adds --database-url. Its default is database.url as serve
+// would have it without flags: from SCIMD_DATABASE_URL or
+// SCIMD_DATABASE_URL_FILE, else the file SCIMD_CONFIG names, else
+// scimd.db in the working directory.
 func databaseFlag(fs *flag.FlagSet, e env) *string {
-	def := e.getenv("SCIMD_DATABASE_URL")
-	if def == "" {
-		def = "scimd.db"
+	v := &deferredValue{}
+	st, err := loadSettings(e, nil)
+	if err != nil {
+		v.v, v.err = "scimd.db", err
+	} else {
+		v.v = st.Database.URL
 	}
-	return fs.String("database-url", def,
-		"database: a postgres:// URL, or an SQLite file path (env SCIMD_DATABASE_URL)")
+	fs.Var(v, "database-url", "database: a postgres:// URL, or an SQLite file path (env SCIMD_DATABASE_URL or SCIMD_DATABASE_URL_FILE; config database.url)")
+	return &v.v
 }
+
+// deferredValue is a string flag whose default could not be worked out
+// (err): parse returns err unless the command line sets the flag.
+type deferredValue struct {
+	v   string
+	err error
+}
+
+func (d *deferredValue) String() string {
+	if d == nil || d.err != nil {
+		return ""
+	}
+	return d.v
+}
+
+func (d *deferredValue) Set(s string) error { d.v, d.err = s, nil; return nil }
 
 // parse parses args, turning flag errors into usage errors.
 func parse(fs *flag.FlagSet, args []string) error {
@@ -162,7 +192,13 @@ func parse(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError("%v", err)
 	}
-	return nil
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if d, ok := f.Value.(*deferredValue); ok && d.err != nil && err == nil {
+			err = d.err
+		}
+	})
+	return err
 }
 
 // subcommand is one verb of a command group such as token.

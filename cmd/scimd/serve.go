@@ -21,61 +21,38 @@ import (
 )
 
 func serve(ctx context.Context, e env, args []string) error {
-	fs := flags(e, "serve", "serve [--addr ADDR] [--database-url URL] [--base-url URL] [--config FILE]")
-	addr := fs.String("addr", envOr(e, "SCIMD_ADDR", "127.0.0.1:8080"), "address to listen on (env SCIMD_ADDR)")
-	dsn := databaseFlag(fs, e)
-	baseURL := fs.String("base-url", e.getenv("SCIMD_BASE_URL"),
-		"public URL for meta.location, e.g. https://scim.example.com (env SCIMD_BASE_URL; default: from each request's Host)")
-	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
-	listenURL := fs.String("listen-database-url", e.getenv("SCIMD_LISTEN_DATABASE_URL"),
-		"PostgreSQL only: the direct URL the token-revocation listener uses when --database-url goes through a transaction-pooling proxy, or off to cache no tokens (env SCIMD_LISTEN_DATABASE_URL)")
-	stale := fs.Duration("import-stale", admin.DefaultImportStale,
-		"PostgreSQL: how long an unfinished import job may go without news from its replica before it is taken for dead and marked failed (SQLite, one process, marks every unfinished job failed at start)")
-	configPath := configFlag(fs, e)
-	publicURL := publicURLFlag(fs, e)
-	smtpAddr := fs.String("smtp-addr", e.getenv("SCIMD_SMTP_ADDR"), "SMTP server host:port for activation and import messages; none: they stay queued (env SCIMD_SMTP_ADDR)")
-	smtpFrom := fs.String("smtp-from", e.getenv("SCIMD_SMTP_FROM"), "sender address of messages (env SCIMD_SMTP_FROM)")
-	smtpUser := fs.String("smtp-user", e.getenv("SCIMD_SMTP_USER"), "SMTP user name; the password comes from SCIMD_SMTP_PASSWORD or the file SCIMD_SMTP_PASSWORD_FILE names")
-	mailRate := fs.Float64("mail-rate", 10, "messages per second per tenant")
-	logRows := fs.Int("request-log-rows", 10_000, "SCIM requests kept per connector in its request log; 0 keeps none (logging off)")
-	logAge := fs.Duration("request-log-age", 7*24*time.Hour, "how long a connector's logged SCIM requests are kept")
+	fs := flags(e, "serve", "serve [--config FILE] [--addr ADDR] [--database-url URL] [--base-url URL] [flags]")
+	settingsFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	smtpPassword, err := secretFromEnv(e, "SCIMD_SMTP_PASSWORD")
+	st, err := loadSettings(e, fs)
 	if err != nil {
 		return err
 	}
-	if v := e.getenv("SCIMD_IMPORT_STALE"); v != "" && !flagSet(fs, "import-stale") {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return usageError("SCIMD_IMPORT_STALE %q: a duration such as 30s", v)
-		}
-		*stale = d
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
+	cfg := st.Connectors
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	for _, n := range st.Unused {
+		log.Warn("environment variable sets no configuration key (fine if a connector's clientSecretEnv names it)", "variable", n)
+	}
 
-	db, err := openStore(ctx, *dsn)
+	db, err := openStore(ctx, st.Database.URL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.ListenVia(*listenURL); err != nil {
+	if err := db.ListenVia(st.Database.ListenURL); err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", st.Server.Addr)
 	if err != nil {
 		return err
 	}
 	engine := reconcile.New(db, cfg)
-	links := *publicURL
+	links := st.Server.PublicURL
 	if links == "" {
-		links = cmp.Or(*baseURL, "http://"+ln.Addr().String())
+		links = cmp.Or(st.Server.BaseURL, "http://"+ln.Addr().String())
 	}
 	engine.SetMail(reconcile.MailConfig{PublicURL: links})
 	// A job a stopped process left running wrote nothing (a load is one
@@ -84,7 +61,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	// quiet are dead.
 	before := time.Now()
 	if db.Dialect() == store.Postgres {
-		before = before.Add(-*stale)
+		before = before.Add(-st.Imports.Stale)
 	}
 	if n, err := engine.FailStaleImportJobs(ctx, before, admin.InterruptedReport); err != nil {
 		ln.Close()
@@ -92,16 +69,16 @@ func serve(ctx context.Context, e env, args []string) error {
 	} else if n > 0 {
 		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
 	}
-	worker := mailer.New(mailer.Config{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: smtpPassword,
-		Rate: *mailRate, Logger: log}, db)
+	worker := mailer.New(mailer.Config{Addr: st.SMTP.Addr, From: st.SMTP.From, Username: st.SMTP.User, Password: st.SMTP.Password,
+		Rate: st.SMTP.Rate, Logger: log}, db)
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan error, 1)
 	go func() { mailDone <- worker.Run(mailCtx) }()
 	defer func() { stopMail(); <-mailDone }()
 
 	var reqlog *reconcile.RequestLog
-	if *logRows > 0 {
-		reqlog = engine.StartRequestLog(reconcile.RequestLogConfig{MaxRows: *logRows, MaxAge: *logAge, Logger: log})
+	if st.RequestLog.Rows > 0 {
+		reqlog = engine.StartRequestLog(reconcile.RequestLogConfig{MaxRows: st.RequestLog.Rows, MaxAge: st.RequestLog.Age, Logger: log})
 		// After the server's shutdown: the requests it answered last are
 		// written.
 		defer func() {
@@ -114,12 +91,12 @@ func serve(ctx context.Context, e env, args []string) error {
 		}()
 	}
 	srv := &http.Server{
-		Handler:           loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		Handler:           loggedRoutes(db, engine, st.Server.BaseURL, st.Limits.MaxBodyBytes, st.Imports.Stale, log, reqlog),
+		ReadHeaderTimeout: st.Server.ReadHeaderTimeout,
+		ReadTimeout:       st.Server.ReadTimeout,
+		WriteTimeout:      st.Server.WriteTimeout,
+		IdleTimeout:       st.Server.IdleTimeout,
+		MaxHeaderBytes:    st.Limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("scimd listening", "url", "http://"+ln.Addr().String(), "database", string(db.Dialect()))
@@ -132,7 +109,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("scimd shutting down")
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -213,11 +190,4 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-func envOr(e env, key, def string) string {
-	if v := e.getenv(key); v != "" {
-		return v
-	}
-	return def
 }

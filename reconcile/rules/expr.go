@@ -261,6 +261,10 @@ func nearest(name string, candidates []string) string {
 	return best
 }
 
+// EditDistance is the Levenshtein distance between a and b, in runes:
+// how far a misspelt name is from a known one.
+func EditDistance(a, b string) int { return editDistance(a, b) }
+
 // editDistance is the Levenshtein distance between a and b, in runes.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
