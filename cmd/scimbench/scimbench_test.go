@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,26 +24,7 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 func TestScimbench(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		db := storetest.Open(t, dsn)
-		engine := reconcile.New(db, nil)
-		tok, err := engine.IssueToken(ctx, reconcile.CommandLine, "bench", "okta")
-		if err != nil {
-			t.Fatal(err)
-		}
-		token := tok.Secret
-		srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db.Reader(), engine))
-		t.Cleanup(srv.Close)
-		base := srv.URL + "/scim/v2/bench"
-
-		bench := func(args ...string) string {
-			t.Helper()
-			var out, errs bytes.Buffer
-			if err := run(ctx, args, &out, &errs); err != nil {
-				t.Fatalf("scimbench %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errs.String())
-			}
-			t.Logf("scimbench %s:\n%s", strings.Join(args, " "), out.String())
-			return out.String()
-		}
+		db, base, token, bench := benchServer(t, dsn)
 		bench("seed", "--database-url", dsn, "--users", "250")
 		page, err := db.Users(ctx, store.Query{TenantID: 1, StartIndex: 1, Count: 1})
 		if err != nil || page.Total != 250 || page.Items[0].UserName != "User0@example.com" {
@@ -73,6 +55,90 @@ func TestScimbench(t *testing.T) {
 		var out, errs bytes.Buffer
 		if err := run(ctx, []string{"run", "--url", "http://192.0.2.1/scim/v2/bench", "--scenario", "get-eq"}, &out, &errs); err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("a non-loopback URL: %v", err)
+		}
+	})
+}
+
+// benchServer is a real scimd on loopback over dsn, a token for tenant
+// bench's connector okta, and a way to run scimbench that fails the test
+// on an error and returns the output.
+func benchServer(t *testing.T, dsn string) (db *store.DB, base, token string, bench func(args ...string) string) {
+	ctx := context.Background()
+	db = storetest.Open(t, dsn)
+	engine := reconcile.New(db, nil)
+	tok, err := engine.IssueToken(ctx, reconcile.CommandLine, "bench", "okta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db.Reader(), engine))
+	t.Cleanup(srv.Close)
+	bench = func(args ...string) string {
+		t.Helper()
+		var out, errs bytes.Buffer
+		if err := run(ctx, args, &out, &errs); err != nil {
+			t.Fatalf("scimbench %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errs.String())
+		}
+		t.Logf("scimbench %s:\n%s", strings.Join(args, " "), out.String())
+		return out.String()
+	}
+	return db, srv.URL + "/scim/v2/bench", tok.Secret, bench
+}
+
+// TestScimbenchScenarios runs the scenarios of issue 13 at a small size
+// on both databases: groups seeded in the database, Entra's initial sync,
+// churn in open loop, member changes and group reads of a large group
+// against an empty one, each with its reference where it has one; and
+// checks each reports what BENCHMARKS.md quotes: no errors, p99.9, the
+// SQL per request (PostgreSQL), RSS (here the test's own process, which
+// serves) and the ratios.
+func TestScimbenchScenarios(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		db, base, token, bench := benchServer(t, dsn)
+		out := bench("seed", "--database-url", dsn, "--users", "300", "--groups", "bench-big:200,bench-empty:0")
+		if !strings.Contains(out, "group bench-big: 200 members") || !strings.Contains(out, "group bench-empty: 0 members") {
+			t.Fatalf("seed --groups: %s", out)
+		}
+		sqlField := "sql=n/a"
+		if db.Dialect() == store.Postgres {
+			sqlField = "/req="
+		}
+		pid := strconv.Itoa(os.Getpid())
+		common := []string{"--url", base, "--token", token, "--database-url", dsn, "--server-pid", pid, "--users", "300"}
+		cases := []struct {
+			args []string
+			want []string
+		}{
+			{[]string{"--scenario", "entra-sync", "--requests", "30", "--concurrency", "4", "--groups", "3", "--group-size", "150", "--with-ref"},
+				[]string{"scimd entra-sync c=4 requests=33 errors=0", "POST-user n=30 ", "PATCH-group-add n=6 ", "GET-group-filter n=3 ",
+					"ref entra-sync c=4 requests=30 errors=0", "ratio="}},
+			{[]string{"--scenario", "churn", "--requests", "60", "--rate", "200", "--concurrency", "8", "--pool", "50"},
+				[]string{"scimd churn c=8 open-loop target=200/s", "requests=60 errors=0", "PATCH-user n="}},
+			{[]string{"--scenario", "members", "--requests", "40", "--pool", "20"},
+				[]string{"requests=40 errors=0", "PATCH-big-add n=10 ", "PATCH-empty-remove n=10 ", "PATCH-big-add/PATCH-empty-add="}},
+			{[]string{"--scenario", "group-read", "--requests", "40", "--full-every", "4"},
+				[]string{"requests=40 errors=0", "GET-big-full n=5 ", "GET-empty-excluded n=15 ", "GET-big-excluded/GET-empty-excluded=", "GET-big-full/GET-empty-full="}},
+			{[]string{"--scenario", "post", "--requests", "20", "--concurrency", "2", "--with-ref"},
+				[]string{"scimd post c=2 requests=20 errors=0", "ref post c=2 requests=20 errors=0", "ratio="}},
+		}
+		for _, c := range cases {
+			out := bench(append(append([]string{"run"}, common...), c.args...)...)
+			for _, want := range append(c.want, "p99.9=", sqlField, "rss_idle=", "rss_peak=", "loadavg=") {
+				if !strings.Contains(out, want) {
+					t.Errorf("run %s: no %q in\n%s", strings.Join(c.args, " "), want, out)
+				}
+			}
+		}
+		// The members and group-read runs leave the groups as seeded: the
+		// big one with its 200 members, the empty one empty.
+		for name, want := range map[string]int{"bench-big": 200, "bench-empty": 0} {
+			g, err := db.Reader().GroupNamed(context.Background(), 1, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pks, err := db.Reader().GroupUserPKs(context.Background(), g.PK, false)
+			if err != nil || len(pks) != want {
+				t.Errorf("group %s after the runs: %d members, want %d (%v)", name, len(pks), want, err)
+			}
 		}
 	})
 }
