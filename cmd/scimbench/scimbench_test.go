@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -141,4 +144,67 @@ func TestScimbenchScenarios(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSuite builds scimd and runs the whole suite at a tiny size on
+// SQLite: the server it starts and stops, every step, and a table whose
+// every row has 0 errors and a rate, the reference and ratio where the
+// step has one, and the server's peak RSS.
+func TestSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds scimd")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "scimd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../scimd").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v %s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var out, errs bytes.Buffer
+	err = run(context.Background(), []string{"suite", "--scimd", bin, "--database-url", "sqlite:" + filepath.Join(dir, "s.db"),
+		"--addr", addr, "--users", "400", "--small", "100", "--members", "300", "--requests", "40", "--walk-pages", "3",
+		"--rate", "200", "--csv-rows", "200"}, &out, &errs)
+	t.Logf("%s%s", out.String(), errs.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(out.String(), "\nstep ")
+	if !ok {
+		t.Fatalf("no table")
+	}
+	rows := strings.Split(strings.TrimSpace(table), "\n")[1:]
+	labels := []string{"post c=1", "post c=8", "get-eq c=1 400 users", "get-eq c=1 100 users", "get-eq c=8 400 users",
+		"filter name.familyName eq c=1", "list-first c=1", "list-first c=8", "deep startIndex=1", "deep startIndex=301",
+		"walk 3 pages", "group-read excluded", "group-read full", "members c=1", "entra-sync c=8",
+		"churn open-loop 200/s", "churn c=8", "csv 200 rows"}
+	if len(rows) != len(labels) {
+		t.Fatalf("%d rows, want %d:\n%s", len(rows), len(labels), table)
+	}
+	withRef := regexp.MustCompile(`^(post|get-eq|filter|list-first|walk|entra-sync|csv)`)
+	for i, row := range rows {
+		label := labels[i]
+		rest, ok := strings.CutPrefix(row, label)
+		if !ok {
+			t.Errorf("row %d is not %q: %s", i, label, row)
+			continue
+		}
+		f := strings.Fields(rest) // n errors rate p50 p99 p99.9 sql (n/a on SQLite) ref ratio rss load [compare]
+		if len(f) < 11 || f[1] != "0" || f[2] == "0" || !strings.HasSuffix(f[9], "MB") {
+			t.Errorf("row %s: %q", label, f)
+			continue
+		}
+		if withRef.MatchString(label) == (f[7] == "-") {
+			t.Errorf("row %s: ref %q, ratio %q", label, f[7], f[8])
+		}
+	}
+	for _, want := range []string{"PATCH-big-add/PATCH-empty-add=", "GET-big-excluded/GET-empty-excluded=", "deep/first p50=", "idle RSS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the output", want)
+		}
+	}
 }

@@ -328,6 +328,10 @@ func suite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			lat = oc.walk.pages
 		}
 		sm := summarize(lat)
+		n := max(sm.n, len(lat))
+		if oc.name == "csv" {
+			n, oc.compare = oc.w.requests, "rss: scimd import's"
+		}
 		ref, ratio := "-", "-"
 		if oc.refRate > 0 {
 			ref, ratio = fmt.Sprintf("%.0f", oc.refRate), fmt.Sprintf("%.2f", oc.ratio)
@@ -338,7 +342,7 @@ func suite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			return ms(d)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", labels[i], max(sm.n, len(lat)), oc.r.errors, oc.rate(),
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", labels[i], n, oc.r.errors, oc.rate(),
 			p(sm.p50), p(sm.p99), p(sm.p999), sqlCell(oc.sql), ref, ratio, mb(oc.rssPeak), oc.loadavg, oc.compare)
 	}
 	return tw.Flush()
