@@ -207,4 +207,14 @@ func TestSuite(t *testing.T) {
 			t.Errorf("no %q in the output", want)
 		}
 	}
+	// Run again on the same database, three times (a connector holds two
+	// active tokens): it seeds nothing and runs.
+	for range 3 {
+		out.Reset()
+		err = run(context.Background(), []string{"suite", "--scimd", bin, "--database-url", "sqlite:" + filepath.Join(dir, "s.db"),
+			"--addr", addr, "--users", "400", "--small", "100", "--requests", "20", "--steps", "get-eq"}, &out, &errs)
+		if err != nil || strings.Contains(out.String(), "seeded") || !strings.Contains(out.String(), "get-eq c=8 400 users") {
+			t.Fatalf("suite again: %v\n%s%s", err, out.String(), errs.String())
+		}
+	}
 }
