@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	filter "github.com/scim2/filter-parser/v2"
 
@@ -34,9 +38,33 @@ func reference(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	to, err := db.principal(ctx, *tenant, *connector)
+	r, walk, err := db.refRun(ctx, *tenant, *connector, w)
 	if err != nil {
 		return err
+	}
+	if walk != nil {
+		reportWalk(stdout, "ref", w, *walk)
+	} else {
+		report(stdout, "ref", w, r)
+	}
+	return nil
+}
+
+// hasRef says whether ref measures a scenario.
+func hasRef(scenario string) bool {
+	switch scenario {
+	case "post", "get-eq", "filter", "list-first", "walk", "entra-sync":
+		return true
+	}
+	return false
+}
+
+// refRun measures the database doing a scenario's work raw: a walk's
+// pages, or w.requests units of work.
+func (db *rawDB) refRun(ctx context.Context, tenant, connector string, w workload) (result, *walkResult, error) {
+	to, err := db.principal(ctx, tenant, connector)
+	if err != nil {
+		return result{}, nil, err
 	}
 	// The statement scimd runs for a list without projection: with each
 	// user's groups, and attrs read as text for splicing.
@@ -46,11 +74,25 @@ func reference(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch w.scenario {
 	case "walk":
 		r, err := db.walk(ctx, w, query)
-		if err != nil {
-			return err
-		}
-		reportWalk(stdout, "ref", w, r)
-		return nil
+		return result{}, &r, err
+	case "post", "entra-sync":
+		// A single-row autocommitted insert of the same ~1 KB user
+		// (entra-sync: its lookup, then the insert), into scimd's users
+		// table with its indexes and email trigger.
+		run := fmt.Sprintf("ref-%x", time.Now().UnixNano())
+		r, err := drive(ctx, w, func(ctx context.Context, i int) error {
+			if w.scenario == "entra-sync" {
+				page, _, err := db.usersSQL(query, fmt.Sprintf("userName eq %q", fmt.Sprintf("%s-%d@example.com", run, i)))
+				if err != nil {
+					return err
+				}
+				if _, err := db.read(ctx, page); err != nil {
+					return err
+				}
+			}
+			return db.insertUser(ctx, to.tenant, fmt.Sprintf("%s-%d@example.com", run, i), i)
+		})
+		return r, nil, err
 	case "get-eq", "filter":
 		// Build the statements before timing: the reference measures the
 		// database, not the SQL builder.
@@ -62,18 +104,18 @@ func reference(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			page, _, err := db.usersSQL(query, text)
 			if err != nil {
-				return err
+				return result{}, nil, err
 			}
 			statements = append(statements, []string{page})
 		}
 	case "list-first":
 		page, total, err := db.usersSQL(query, "")
 		if err != nil {
-			return err
+			return result{}, nil, err
 		}
 		statements = append(statements, []string{page, total})
 	default:
-		return fmt.Errorf("ref has no scenario %q: get-eq, filter, list-first or walk", w.scenario)
+		return result{}, nil, fmt.Errorf("ref has no scenario %q: post, entra-sync, get-eq, filter, list-first or walk", w.scenario)
 	}
 	r, err := drive(ctx, w, func(ctx context.Context, i int) error {
 		for _, s := range statements[i%len(statements)] {
@@ -83,11 +125,34 @@ func reference(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	})
+	return r, nil, err
+}
+
+// insertUser inserts one user row as a plain driver would, autocommitted.
+// SQLite's writes take turns, as scimd's writer queue makes them.
+func (db *rawDB) insertUser(ctx context.Context, tenant int64, name string, i int) error {
+	doc := entraUserNamed(name, i)
+	delete(doc, "schemas")
+	delete(doc, "externalId")
+	attrs, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
-	report(stdout, "ref", w, r)
-	return nil
+	var at any = time.Now().UTC()
+	q := "INSERT INTO users (tenant_id, id, user_name, user_name_folded, display_name, display_name_folded, " +
+		"active, status, attrs, version, created_at, updated_at) VALUES ("
+	for n := 1; n <= 12; n++ {
+		q += db.ph(n) + map[bool]string{true: ")", false: ", "}[n == 12]
+	}
+	if db.dialect == store.SQLite {
+		at = time.Now().UTC().Format("2006-01-02 15:04:05.999999-07:00")
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+	}
+	display := fmt.Sprint(doc["displayName"])
+	_, err = db.ExecContext(ctx, q, tenant, uuid.NewString(), name, strings.ToLower(name), display, strings.ToLower(display),
+		true, "active", string(attrs), 1, at, at)
+	return err
 }
 
 // usersSQL is the SQL of a Users page for a filter ("" for none).
