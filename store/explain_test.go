@@ -60,6 +60,16 @@ func TestIndexBacked(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An unhinted deep page finds its first row from the live users'
+	// index alone (migration 0023), not by reading the users.
+	plan, err := db.ExplainUsersProbe(ctx, store.Query{TenantID: f.tenant.ID, ConnectorID: f.connector.ID, StartIndex: 1901})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "Index Only Scan using users_tenant_live ") {
+		t.Errorf("the deep page probe reads more than the live users' index:\n%s", plan)
+	}
+
 	for _, tt := range []struct {
 		kind, filter string
 		indexes      []string // the plan must use each

@@ -23,6 +23,17 @@ func (db *DB) ExplainUsers(ctx context.Context, q Query) (string, error) {
 	return db.explain(ctx, base(cols).OrderExpr("u.tenant_id, u.pk").Limit(100).String())
 }
 
+// ExplainUsersProbe is the plan of the probe that finds the first row of
+// an unhinted page at startIndex (Query.StartIndex) among q's users.
+func (db *DB) ExplainUsersProbe(ctx context.Context, q Query) (string, error) {
+	where, args, err := db.translate(usersTable, q)
+	if err != nil {
+		return "", err
+	}
+	base, _ := db.usersBase(usersTable, q, where, args)
+	return db.explain(ctx, base("u.pk").OrderExpr("u.tenant_id, u.pk").Offset(int64(q.StartIndex-1)).Limit(1).String())
+}
+
 // ExplainGroups is ExplainUsers for groups.
 func (db *DB) ExplainGroups(ctx context.Context, q Query) (string, error) {
 	where, args, err := db.translate(groupsTable, q)
