@@ -15,6 +15,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/mailer"
+	"github.com/scimd/scimd/ops"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
@@ -39,9 +40,11 @@ func serve(ctx context.Context, e env, args []string) error {
 	mailRate := fs.Float64("mail-rate", 10, "messages per second per tenant")
 	logRows := fs.Int("request-log-rows", 10_000, "SCIM requests kept per connector in its request log; 0 keeps none (logging off)")
 	logAge := fs.Duration("request-log-age", 7*24*time.Hour, "how long a connector's logged SCIM requests are kept")
+	opsf := addOpsFlags(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	opsf.addrGiven = opsf.addrGiven || flagSet(fs, "ops-addr")
 	smtpPassword, err := secretFromEnv(e, "SCIMD_SMTP_PASSWORD")
 	if err != nil {
 		return err
@@ -57,9 +60,14 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	log := ops.NewLogger(e.stderr)
+	obs, err := newObservability(ctx, opsf, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close(ctx)
 
-	db, err := openStore(ctx, *dsn)
+	db, err := openStore(ctx, *dsn, obs.storeOptions()...)
 	if err != nil {
 		return err
 	}
@@ -73,6 +81,10 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	engine := reconcile.New(db, cfg)
+	if err := obs.start(db, engine, cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	links := *publicURL
 	if links == "" {
 		links = cmp.Or(*baseURL, "http://"+ln.Addr().String())
@@ -114,7 +126,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		}()
 	}
 	srv := &http.Server{
-		Handler:           loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog),
+		Handler:           obs.handler(loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
