@@ -459,3 +459,15 @@ func hasAttr(s tracetest.SpanStub, key string) bool {
 	}
 	return false
 }
+
+// TestOpsAddrTaken: an operations address given that cannot be listened on
+// stops serve, saying which flag.
+func TestOpsAddrTaken(t *testing.T) {
+	taken := httptest.NewServer(http.NotFoundHandler())
+	defer taken.Close()
+	code, _, errOut := scimd(t, map[string]string{"SCIMD_DATABASE_URL": storetest.SQLiteDSN(t), "SCIMD_ADDR": freeAddr(t),
+		"SCIMD_OPS_ADDR": taken.Listener.Addr().String()}, "serve")
+	if code != exitError || !strings.Contains(errOut, "--ops-addr") {
+		t.Errorf("serve with its ops address taken: exit %d, %s", code, errOut)
+	}
+}
