@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"admin":             {"reconcile", "reconcile/rules", "store"},
 	"mailer":            {"store"},
 	"mailer/mailertest": {},
+	"ops":               {},
 	"cmd/scimd":         {"*"},
 	"cmd/scimbench":     {"store"},
 }

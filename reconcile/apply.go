@@ -33,6 +33,8 @@ type Engine struct {
 	sessionIdle, sessionMax time.Duration
 
 	mail MailConfig // notify.go
+
+	observer Observer // observe.go; nil: none
 }
 
 // savedConfig is a tenant's configuration saved through the admin API,
@@ -192,6 +194,7 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	if rec != nil && rec.preview {
 		p, err := e.Plan(ctx, in)
 		rec.add(p, err)
+		e.observeApply(ctx, in, p, err)
 		return p, err
 	}
 	apply := e.apply
@@ -200,6 +203,7 @@ func (e *Engine) Apply(ctx context.Context, in Input) (*Plan, error) {
 	}
 	p, err := apply(ctx, in)
 	rec.add(p, err)
+	e.observeApply(ctx, in, p, err)
 	return p, err
 }
 

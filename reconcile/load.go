@@ -162,6 +162,12 @@ var errRolledBack = errors.New("reconcile: load rolled back")
 // Load reads rows once; on PostgreSQL a transaction that must be retried
 // (a serialization failure) fails the load instead, to be run again.
 func (e *Engine) Load(ctx context.Context, by store.Principal, rows iter.Seq[LoadRow], opts LoadOptions) (*LoadResult, error) {
+	res, err := e.load(ctx, by, rows, opts)
+	e.observeLoad(ctx, res, err)
+	return res, err
+}
+
+func (e *Engine) load(ctx context.Context, by store.Principal, rows iter.Seq[LoadRow], opts LoadOptions) (*LoadResult, error) {
 	if opts.MaxErrors <= 0 {
 		opts.MaxErrors = 1000
 	}

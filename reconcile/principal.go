@@ -132,6 +132,7 @@ func (e *Engine) Authenticate(ctx context.Context, authorization, tenant, kind s
 	}
 	switch {
 	case p.Kind == kind:
+		e.observeAuth(ctx, p)
 		return p, nil
 	case kind == store.KindAdmin:
 		return store.Principal{}, &AuthError{"this is an identity provider's token; the admin API takes a token of one of this tenant's admin connectors: scimd token create --tenant T --connector admins --admin"}

@@ -65,7 +65,13 @@ type DB struct {
 // synchronous=NORMAL, foreign keys on, one writer connection whose
 // transactions take the write lock at BEGIN, and a pool of read-only
 // readers.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+//
+// opts add to every connection pool: [WithQueryHook].
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var db *DB
 	resolver := &inTx{}
 	switch {
@@ -86,7 +92,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxOpenConns(32)
 		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		bdb := bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver))
+		bdb := o.hooked(bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver)))
 		watch, err := newPrincipalWatch(u.String())
 		if err != nil {
 			sqldb.Close()
@@ -133,8 +139,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		readers.SetMaxOpenConns(8)
 		readers.SetMaxIdleConns(8)
-		read := bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver))
-		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite, hints: newPageHints()}, bun: bun.NewDB(writer, sqlitedialect.New()),
+		read := o.hooked(bun.NewDB(readers, sqlitedialect.New(), bun.WithConnResolver(resolver)))
+		db = &DB{reader: reader{idb: routed{read, resolver}, dialect: SQLite, hints: newPageHints()}, bun: o.hooked(bun.NewDB(writer, sqlitedialect.New())),
 			read: read, writeQueue: make(chan struct{}, 1), prep: &prepared{}}
 	}
 	resolver.db = db

@@ -251,8 +251,8 @@ func openExisting(ctx context.Context, dsn string) (*store.DB, error) {
 }
 
 // openStore opens the database and brings its schema up to date.
-func openStore(ctx context.Context, dsn string) (*store.DB, error) {
-	db, err := store.Open(ctx, dsn)
+func openStore(ctx context.Context, dsn string, opts ...store.Option) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, err
 	}

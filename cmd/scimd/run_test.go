@@ -184,11 +184,19 @@ func TestBadDatabaseURL(t *testing.T) {
 
 func serveInBackground(t *testing.T, environ map[string]string) (stop func()) {
 	t.Helper()
+	stop, _ = serveLogging(t, environ)
+	return stop
+}
+
+// serveLogging is serveInBackground that also returns what serve has
+// written to stderr so far (its log).
+func serveLogging(t *testing.T, environ map[string]string) (stop func(), logs func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var (
 		wg     sync.WaitGroup
 		code   int
-		errOut bytes.Buffer
+		errOut lockedBuffer
 	)
 	wg.Add(1)
 	go func() {
@@ -218,7 +226,7 @@ func serveInBackground(t *testing.T, environ map[string]string) (stop func()) {
 				t.Errorf("serve exited %d: %s", code, errOut.String())
 			}
 		})
-	}
+	}, errOut.String
 }
 
 func freeAddr(t *testing.T) string {

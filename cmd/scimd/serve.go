@@ -15,6 +15,7 @@ import (
 	"github.com/scimd/scimd/admin"
 	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/mailer"
+	"github.com/scimd/scimd/ops"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
@@ -31,12 +32,22 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	cfg := st.Connectors
-	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	log := ops.NewLogger(e.stderr)
 	for _, n := range st.Unused {
 		log.Warn("environment variable sets no configuration key (fine if a connector's clientSecretEnv names it)", "variable", n)
 	}
 
-	db, err := openStore(ctx, st.Database.URL)
+	if st.Server.OTLPEndpoint == "" {
+		st.Server.OTLPEndpoint = e.getenv("OTEL_EXPORTER_OTLP_ENDPOINT") // OpenTelemetry's own variable
+	}
+	opsf := &opsFlags{addr: &st.Server.OpsAddr, addrGiven: st.Given["server.opsAddr"], pprof: &st.Server.Pprof, otlp: &st.Server.OTLPEndpoint}
+	obs, err := newObservability(ctx, opsf, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close(ctx)
+
+	db, err := openStore(ctx, st.Database.URL, obs.storeOptions()...)
 	if err != nil {
 		return err
 	}
@@ -50,6 +61,10 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	engine := reconcile.New(db, cfg)
+	if err := obs.start(db, engine, cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	links := st.Server.PublicURL
 	if links == "" {
 		links = cmp.Or(st.Server.BaseURL, "http://"+ln.Addr().String())
@@ -91,7 +106,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		}()
 	}
 	srv := &http.Server{
-		Handler:           loggedRoutes(db, engine, st.Server.BaseURL, st.Limits.MaxBodyBytes, st.Imports.Stale, log, reqlog),
+		Handler:           obs.handler(loggedRoutes(db, engine, st.Server.BaseURL, st.Limits.MaxBodyBytes, st.Imports.Stale, log, reqlog)),
 		ReadHeaderTimeout: st.Server.ReadHeaderTimeout,
 		ReadTimeout:       st.Server.ReadTimeout,
 		WriteTimeout:      st.Server.WriteTimeout,

@@ -39,7 +39,10 @@ type Settings struct {
 	Server struct {
 		Addr, BaseURL, PublicURL string
 		// OpsAddr is the metrics and health listener's address.
-		OpsAddr                                                                    string
+		// OpsAddr is off for none; Pprof serves the profiler there.
+		// OTLPEndpoint, when set, is where traces go.
+		OpsAddr, OTLPEndpoint                                                      string
+		Pprof                                                                      bool
 		TLS                                                                        struct{ Cert, Key string }
 		ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ShutdownTimeout time.Duration
 	}
@@ -62,6 +65,10 @@ type Settings struct {
 	}
 	Imports struct{ Stale time.Duration }
 
+	// Given holds the keys a file, a variable or a flag set (the rest are
+	// defaults).
+	Given map[string]bool
+
 	// File is the configuration file read ("" none), Connectors its
 	// tenants section (nil without a file).
 	File       string
@@ -79,6 +86,7 @@ type check int
 const (
 	anyValue check = iota
 	hostPort       // host:port, host may be empty
+	hostPortOrOff  // hostPort, or off
 	absURL         // an absolute http(s) URL, or empty
 	nonNegative
 	positive
@@ -113,8 +121,12 @@ var settings = []setting{
 		help: "public URL for meta.location, e.g. https://scim.example.com (default: from each request's Host)", field: func(s *Settings) any { return &s.Server.BaseURL }},
 	{key: "server.publicURL", flag: "public-url", aliases: []string{"SCIMD_PUBLIC_URL"}, check: absURL, consumed: true,
 		help: "the URL people reach scimd at, the base of activation links, e.g. https://id.example.com (default: baseURL)", field: func(s *Settings) any { return &s.Server.PublicURL }},
-	{key: "server.opsAddr", def: "127.0.0.1:9090", check: hostPort,
-		help: "address of the metrics and health listener", field: func(s *Settings) any { return &s.Server.OpsAddr }},
+	{key: "server.opsAddr", flag: "ops-addr", aliases: []string{"SCIMD_OPS_ADDR"}, def: "127.0.0.1:9090", check: hostPortOrOff, consumed: true,
+		help: "address of the operations listener (/metrics, /healthz, /readyz, pprof with server.pprof), or off", field: func(s *Settings) any { return &s.Server.OpsAddr }},
+	{key: "server.pprof", flag: "pprof", aliases: []string{"SCIMD_PPROF"}, def: "false", consumed: true,
+		help: "serve net/http/pprof at /debug/pprof/ on the operations listener", field: func(s *Settings) any { return &s.Server.Pprof }},
+	{key: "server.otlpEndpoint", flag: "otlp-endpoint", aliases: []string{"SCIMD_OTLP_ENDPOINT"}, check: absURL, consumed: true,
+		help: "OTLP/HTTP endpoint traces go to, e.g. http://127.0.0.1:4318 (else OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)", field: func(s *Settings) any { return &s.Server.OTLPEndpoint }},
 	{key: "server.tls.cert", help: "PEM certificate file: serve HTTPS (with server.tls.key)", field: func(s *Settings) any { return &s.Server.TLS.Cert }},
 	{key: "server.tls.key", help: "PEM private key file of server.tls.cert", field: func(s *Settings) any { return &s.Server.TLS.Key }},
 	{key: "server.readHeaderTimeout", def: "10s", check: positive, consumed: true,
@@ -206,6 +218,10 @@ func settingsFlags(fs *flag.FlagSet) {
 			continue
 		}
 		help := fmt.Sprintf("%s (env %s; config %s)", s.help, envName(s.key), s.key)
+		if _, isBool := s.field(&Settings{}).(*bool); isBool {
+			fs.Bool(s.flag, s.def == "true", help)
+			continue
+		}
 		fs.String(s.flag, s.def, help)
 	}
 	fs.String("config", "", configUsage)
@@ -222,7 +238,7 @@ type source struct {
 // flags fs had set (nil: none). Every problem found, in the file, the
 // environment or the flags, is in the one *[rules.Error] it returns.
 func loadSettings(e env, fs *flag.FlagSet) (*Settings, error) {
-	st := &Settings{File: e.getenv(configEnv)}
+	st := &Settings{File: e.getenv(configEnv), Given: map[string]bool{}}
 	if fs != nil {
 		if f := fs.Lookup("config"); f != nil && flagSet(fs, "config") {
 			st.File = f.Value.String()
@@ -332,6 +348,9 @@ func loadSettings(e env, fs *flag.FlagSet) (*Settings, error) {
 			src = source{where: "default"}
 		}
 		sources[s.key] = src
+		if src.where != "default" {
+			st.Given[s.key] = true
+		}
 		if msg, hint := setField(s, st, k.Get(s.key)); msg != "" {
 			add(src, s.key, msg, hint)
 		}
@@ -500,7 +519,8 @@ func setField(s setting, st *Settings, v any) (msg, hint string) {
 		*p = text
 		switch {
 		case text == "":
-		case s.check == hostPort:
+		case s.check == hostPortOrOff && text == "off":
+		case s.check == hostPort, s.check == hostPortOrOff:
 			if _, port, err := net.SplitHostPort(text); err != nil || port == "" {
 				return shown + " is not host:port", "e.g. 127.0.0.1:8080, or :8080 for every interface"
 			}
@@ -531,6 +551,12 @@ func setField(s setting, st *Settings, v any) (msg, hint string) {
 			return shown + " is not a whole number", ""
 		}
 		*p, n = i, float64(i)
+	case *bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return shown + " is not true or false", ""
+		}
+		*p = b
 	case *float64:
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
