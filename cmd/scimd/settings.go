@@ -84,10 +84,10 @@ type Settings struct {
 type check int
 
 const (
-	anyValue check = iota
-	hostPort       // host:port, host may be empty
-	hostPortOrOff  // hostPort, or off
-	absURL         // an absolute http(s) URL, or empty
+	anyValue      check = iota
+	hostPort            // host:port, host may be empty
+	hostPortOrOff       // hostPort, or off
+	absURL              // an absolute http(s) URL, or empty
 	nonNegative
 	positive
 )
