@@ -2,15 +2,18 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -49,6 +52,15 @@ type Config struct {
 	// RequestLog keeps each authenticated request of a connector, with
 	// the plans it produced (requestlog.go); nil keeps none.
 	RequestLog RequestLog
+	// RateLimit is the requests a second each connector may send, with
+	// bursts of RateBurst (0: RateLimit's, at least 1); past it, 429 with
+	// Retry-After. 0 means no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxImportBytes is the admin API's bound on a CSV import
+	// (admin.Config.MaxImportBytes), advertised in /ServiceProviderConfig
+	// only; 0 does not advertise it.
+	MaxImportBytes int64
 }
 
 // Server is the SCIM 2.0 endpoint of every tenant.
@@ -61,6 +73,7 @@ type Server struct {
 
 	resourceTypes []scimlib.ResourceType
 	mux           *http.ServeMux
+	limiters      *limiters // nil: no rate limit
 }
 
 // NewHandler returns the HTTP handler for scimd's SCIM endpoint, to be
@@ -91,7 +104,8 @@ func NewServer(cfg Config, db store.Reader, engine *reconcile.Engine) *Server {
 	if cfg.Outage == nil {
 		cfg.Outage = store.NewOutage(log)
 	}
-	s := &Server{cfg: cfg, db: db, engine: engine, log: log, outage: cfg.Outage}
+	s := &Server{cfg: cfg, db: db, engine: engine, log: log, outage: cfg.Outage,
+		limiters: newLimiters(cfg.RateLimit, cmp.Or(cfg.RateBurst, int(math.Ceil(cfg.RateLimit))))}
 	s.resourceTypes = []scimlib.ResourceType{
 		{
 			ID:          optional.NewString("User"),
@@ -140,6 +154,10 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 		writeError(w, s.toSCIM(r.Context(), err))
+		return
+	}
+	if delay := s.limiters.wait(p, time.Now()); delay > 0 {
+		tooMany(w, delay, s.limiters)
 		return
 	}
 	if s.cfg.RequestLog != nil {

@@ -39,7 +39,11 @@ func serve(ctx context.Context, e env, args []string) error {
 	mailRate := fs.Float64("mail-rate", 10, "messages per second per tenant")
 	logRows := fs.Int("request-log-rows", 10_000, "SCIM requests kept per connector in its request log; 0 keeps none (logging off)")
 	logAge := fs.Duration("request-log-age", 7*24*time.Hour, "how long a connector's logged SCIM requests are kept")
+	prot := protectionFlags(fs, e)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := prot.check(); err != nil {
 		return err
 	}
 	smtpPassword, err := secretFromEnv(e, "SCIMD_SMTP_PASSWORD")
@@ -94,7 +98,10 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	worker := mailer.New(mailer.Config{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: smtpPassword,
 		Rate: *mailRate, Logger: log}, db)
-	mailCtx, stopMail := context.WithCancel(ctx)
+	// Not ctx: on SIGTERM the worker goes on sending what the requests
+	// in flight queue, and stops (releasing what it claimed) once the
+	// server has shut down, by the deferred stopMail.
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
 	mailDone := make(chan error, 1)
 	go func() { mailDone <- worker.Run(mailCtx) }()
 	defer func() { stopMail(); <-mailDone }()
@@ -113,16 +120,13 @@ func serve(ctx context.Context, e env, args []string) error {
 			}
 		}()
 	}
-	srv := &http.Server{
-		Handler:           loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      5 * time.Minute, // a 100k-member group takes a while to send
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	srv := prot.server(loggedRoutes(db, engine, *baseURL, *maxBody, *stale, log, reqlog, prot.limits()))
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	ln, scheme, err := prot.listen(ln)
+	if err != nil {
+		return err
 	}
-	log.Info("scimd listening", "url", "http://"+ln.Addr().String(), "database", string(db.Dialect()))
+	log.Info("scimd listening", "url", scheme+"://"+ln.Addr().String(), "database", string(db.Dialect()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -132,7 +136,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("scimd shutting down")
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), prot.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -162,12 +166,13 @@ func serve(ctx context.Context, e env, args []string) error {
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger) http.Handler {
-	return loggedRoutes(db, engine, baseURL, maxBody, importStale, log, nil)
+	return loggedRoutes(db, engine, baseURL, maxBody, importStale, log, nil, limits{})
 }
 
-// loggedRoutes is routes with the SCIM request log reqlog (nil: none). The
-// admin API replays logged requests through the SCIM endpoint.
-func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger, reqlog *reconcile.RequestLog) http.Handler {
+// loggedRoutes is routes with the SCIM request log reqlog (nil: none) and
+// the limits lim (protect.go). The admin API replays logged requests
+// through the SCIM endpoint.
+func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger, reqlog *reconcile.RequestLog, lim limits) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +189,8 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 		io.WriteString(w, "ok\n")
 	})
 	sessions := jit.NewSessions(jit.SessionConfig{BaseURL: baseURL, Logger: log}, engine)
-	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve}
+	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve,
+		RateLimit: lim.rate, RateBurst: lim.burst, MaxImportBytes: cmp.Or(lim.maxImport, admin.DefaultMaxImportBytes)}
 	if reqlog != nil {
 		scimCfg.RequestLog = reqlog
 	}
@@ -196,7 +202,7 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Importer: importer{engine}, ImportStale: importStale, Exporter: csvExporter{db.Reader(), engine},
+		Importer: importer{engine}, ImportStale: importStale, MaxImportBytes: lim.maxImport, Exporter: csvExporter{db.Reader(), engine},
 		Replayer: scimSrv}, db.Reader(), engine))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
