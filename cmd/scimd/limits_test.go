@@ -173,7 +173,9 @@ func TestLimits(t *testing.T) {
 				}
 			}
 			if c.name == "bulk operations" { // the users the PATCH cases need
-				var res struct{ Operations []struct{ Location, Status string } }
+				var res struct {
+					Operations []struct{ Location, Status string }
+				}
 				json.Unmarshal([]byte(atRaw), &res)
 				for _, op := range res.Operations {
 					userIDs = append(userIDs, op.Location[strings.LastIndex(op.Location, "/")+1:])
