@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -199,6 +200,10 @@ func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, p store.Princip
 		if errors.As(err, &tooLarge) {
 			writeError(w, newError(http.StatusRequestEntityTooLarge, "",
 				"the request body is larger than the %d bytes this server accepts; send fewer members or operations per request", tooLarge.Limit))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeError(w, newError(http.StatusRequestTimeout, "", "the request body did not arrive within the server's read timeout"))
 			return
 		}
 		if err != nil {
