@@ -23,7 +23,7 @@ func (s *Server) limits() map[string]any {
 		"maxFilterDepth":             maxFilterDepth,
 		"maxPathLength":              patch.MaxPathLen,
 		"maxPatchOperations":         patch.MaxOperations,
-		"maxPatchMembers":            patch.MaxMembers,
+		"maxPatchMembers":            s.cfg.MaxPatchMembers,
 		"maxSortByLength":            maxSortByLen,
 		"maxAttributesLength":        maxAttributesLen,
 		"maxCursorLength":            maxCursorLen,

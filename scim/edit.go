@@ -37,9 +37,9 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		return
 	}
 	if rt.Name == "Group" {
-		if n := patch.Members(ops, "members"); n > patch.MaxMembers {
+		if n := patch.Members(ops, "members"); n > s.cfg.MaxPatchMembers {
 			writeError(w, newError(http.StatusRequestEntityTooLarge, "",
-				"the PATCH request lists %d members; the limit is %d a request: send the rest in another request", n, patch.MaxMembers))
+				"the PATCH request lists %d members; the limit is %d a request: send the rest in another request", n, s.cfg.MaxPatchMembers))
 			return
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/dialect"
+	"github.com/scimd/scimd/scim/patch"
 	"github.com/scimd/scimd/store"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// Retry-After. 0 means no limit.
 	RateLimit float64
 	RateBurst int
+	// MaxPatchMembers bounds the members a PATCH of a group lists, over
+	// all its operations; more get 413. 0 means patch.DefaultMaxMembers.
+	MaxPatchMembers int
 	// MaxImportBytes is the admin API's bound on a CSV import
 	// (admin.Config.MaxImportBytes), advertised in /ServiceProviderConfig
 	// only; 0 does not advertise it.
@@ -96,6 +100,9 @@ func NewServer(cfg Config, db store.Reader, engine *reconcile.Engine) *Server {
 	}
 	if cfg.MaxResults <= 0 {
 		cfg.MaxResults = 200
+	}
+	if cfg.MaxPatchMembers <= 0 {
+		cfg.MaxPatchMembers = patch.DefaultMaxMembers
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	log := cfg.Logger

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/admin"
+	"github.com/scimd/scimd/scim/patch"
 )
 
 // protection is what serve bounds its clients by: a rate per connector,
@@ -20,6 +21,7 @@ type protection struct {
 	rate      float64
 	burst     int
 	maxImport int64
+	members   int
 
 	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
 	shutdownTimeout                                           time.Duration
@@ -47,6 +49,7 @@ func protectionFlags(fs *flag.FlagSet, e env) *protection {
 	fs.Float64Var(&p.rate, "rate-limit", defaultRateLimit, "SCIM requests a second each connector may send; past it, 429 with Retry-After; 0: no limit (env SCIMD_RATE_LIMIT)")
 	fs.IntVar(&p.burst, "rate-burst", defaultRateBurst, "requests a connector may send at once above --rate-limit (env SCIMD_RATE_BURST)")
 	fs.Int64Var(&p.maxImport, "max-import-bytes", defaultMaxImport, "largest CSV import file accepted; larger ones get 413 (env SCIMD_MAX_IMPORT_BYTES)")
+	fs.IntVar(&p.members, "max-patch-members", patch.DefaultMaxMembers, "most members a PATCH of a group may list; more get 413 (env SCIMD_MAX_PATCH_MEMBERS)")
 	fs.DurationVar(&p.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers (env SCIMD_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&p.readTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included (env SCIMD_READ_TIMEOUT)")
 	fs.DurationVar(&p.writeTimeout, "write-timeout", 5*time.Minute, "time to answer a request, from the end of its headers; a 100k-member group takes a while to send (env SCIMD_WRITE_TIMEOUT)")
@@ -55,7 +58,7 @@ func protectionFlags(fs *flag.FlagSet, e env) *protection {
 	fs.StringVar(&p.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS, re-reading the file when it changes (env SCIMD_TLS_CERT; needs --tls-key)")
 	fs.StringVar(&p.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env SCIMD_TLS_KEY)")
 	for name, key := range map[string]string{
-		"rate-limit": "SCIMD_RATE_LIMIT", "rate-burst": "SCIMD_RATE_BURST", "max-import-bytes": "SCIMD_MAX_IMPORT_BYTES",
+		"rate-limit": "SCIMD_RATE_LIMIT", "rate-burst": "SCIMD_RATE_BURST", "max-import-bytes": "SCIMD_MAX_IMPORT_BYTES", "max-patch-members": "SCIMD_MAX_PATCH_MEMBERS",
 		"read-header-timeout": "SCIMD_READ_HEADER_TIMEOUT", "read-timeout": "SCIMD_READ_TIMEOUT",
 		"write-timeout": "SCIMD_WRITE_TIMEOUT", "idle-timeout": "SCIMD_IDLE_TIMEOUT",
 		"shutdown-timeout": "SCIMD_SHUTDOWN_TIMEOUT", "tls-cert": "SCIMD_TLS_CERT", "tls-key": "SCIMD_TLS_KEY",
@@ -76,15 +79,15 @@ func (p *protection) check() error {
 		return p.err
 	case (p.tlsCert == "") != (p.tlsKey == ""):
 		return usageError("--tls-cert and --tls-key go together")
-	case p.rate < 0 || p.burst < 0:
-		return usageError("--rate-limit and --rate-burst cannot be negative")
+	case p.rate < 0 || p.burst < 0 || p.members < 0:
+		return usageError("--rate-limit, --rate-burst and --max-patch-members cannot be negative")
 	}
 	return nil
 }
 
 // limits is what the routes need of p.
 func (p *protection) limits() limits {
-	return limits{rate: p.rate, burst: p.burst, maxImport: p.maxImport}
+	return limits{rate: p.rate, burst: p.burst, maxImport: p.maxImport, members: p.members}
 }
 
 // limits bound the SCIM endpoint and the admin API; the zero value: no
@@ -93,6 +96,7 @@ type limits struct {
 	rate      float64
 	burst     int
 	maxImport int64
+	members   int
 }
 
 // server is an http.Server with p's timeouts, so a slow client cannot

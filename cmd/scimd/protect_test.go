@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestTimeouts(t *testing.T) {
 	}{
 		{"headers a byte at a time", "GET /healthz HTTP/1.1\r\nHost: scimd\r\n", strings.Repeat("X-Slow: a\r\n", 100), readHeader},
 		{"body a byte at a time", "POST /scim/v2/acme/Users HTTP/1.1\r\nHost: scimd\r\nAuthorization: Bearer " + token +
-			"\r\nContent-Type: application/scim+json\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n", body, read},
+			"\r\nContent-Type: application/scim+json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n", body, read},
 		{"idle after a request", "GET /healthz HTTP/1.1\r\nHost: scimd\r\n\r\n", "", idle},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,8 +99,6 @@ func TestTimeouts(t *testing.T) {
 		t.Errorf("plain HTTP: %v, Strict-Transport-Security %q", err, res.Header.Get("Strict-Transport-Security"))
 	}
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // TestGracefulShutdown cancels serve's context (what SIGTERM does, see
 // main.go) while a request is in flight: the listener closes at once, so a

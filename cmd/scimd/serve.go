@@ -190,7 +190,7 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	})
 	sessions := jit.NewSessions(jit.SessionConfig{BaseURL: baseURL, Logger: log}, engine)
 	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve,
-		RateLimit: lim.rate, RateBurst: lim.burst, MaxImportBytes: cmp.Or(lim.maxImport, admin.DefaultMaxImportBytes)}
+		RateLimit: lim.rate, RateBurst: lim.burst, MaxPatchMembers: lim.members, MaxImportBytes: cmp.Or(lim.maxImport, admin.DefaultMaxImportBytes)}
 	if reqlog != nil {
 		scimCfg.RequestLog = reqlog
 	}

@@ -7,11 +7,12 @@ import "strings"
 // conformance collections send at most 16).
 const MaxOperations = 100
 
-// MaxMembers bounds the members one PATCH request adds, replaces or
-// removes by value list, over all its operations: Okta pushes up to 256
-// per request, AWS accepts 100, IBM Verify 2,500. A filter
-// (members[value eq "…" or …]) is bounded by MaxPathLen instead.
-const MaxMembers = 1000
+// DefaultMaxMembers is the default bound on the members one PATCH request
+// adds, replaces or removes by value list, over all its operations (see
+// [Members]): Okta pushes up to 256 per request, AWS accepts 100, IBM
+// Verify 2,500. A filter (members[value eq "…" or …]) is bounded by
+// MaxPathLen instead.
+const DefaultMaxMembers = 1000
 
 // Members is how many members ops list as values of the attribute
 // members (a group's members): the values of an operation whose path is
