@@ -252,3 +252,23 @@ func writeCert(t *testing.T, certFile, keyFile, name string) {
 		}
 	}
 }
+
+// TestProtectionFlags: a bad value in the environment, or a certificate
+// without its key, stops serve before it opens anything.
+func TestProtectionFlags(t *testing.T) {
+	for _, c := range []struct {
+		environ map[string]string
+		args    []string
+		want    string
+	}{
+		{map[string]string{"SCIMD_RATE_LIMIT": "fast"}, nil, "SCIMD_RATE_LIMIT"},
+		{map[string]string{"SCIMD_READ_TIMEOUT": "10"}, nil, "SCIMD_READ_TIMEOUT"},
+		{nil, []string{"--tls-cert", "cert.pem"}, "--tls-key"},
+		{nil, []string{"--rate-limit", "-1"}, "negative"},
+	} {
+		code, _, errOut := scimd(t, c.environ, append([]string{"serve", "--database-url", filepath.Join(t.TempDir(), "x.db")}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v %v: exit %d, %q; want a usage error naming %s", c.environ, c.args, code, errOut, c.want)
+		}
+	}
+}
