@@ -24,7 +24,7 @@ func TestLimits(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
 		token := newToken(t, dsn, "acme", "okta")
 		admin := newToken(t, dsn, "acme", "admins", "--admin")
-		base := serveImports(t, dsn, "SCIMD_MAX_IMPORT_BYTES", "4096")
+		base := serveImports(t, dsn, "SCIMD_LIMITS_MAX_IMPORT_BYTES", "4096")
 		scimURL := base + "/scim/v2/acme"
 
 		status, raw := call(t, "GET", scimURL+"/ServiceProviderConfig", token, "")
@@ -253,7 +253,7 @@ func TestServeRateLimit(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "scimd.db")
 	flood := newToken(t, dsn, "acme", "okta")
 	calm := newToken(t, dsn, "acme", "entra")
-	base := serveImports(t, dsn, "SCIMD_RATE_LIMIT", "0.5", "SCIMD_RATE_BURST", "2") + "/scim/v2/acme"
+	base := serveImports(t, dsn, "SCIMD_LIMITS_CONNECTOR_RATE", "0.5", "SCIMD_LIMITS_CONNECTOR_BURST", "2") + "/scim/v2/acme"
 	status, raw := call(t, "GET", base+"/ServiceProviderConfig", flood, "")
 	if status != 200 || !strings.Contains(raw, `"rateLimitRequestsPerSecond":0.5`) || !strings.Contains(raw, `"rateLimitBurst":2`) {
 		t.Fatalf("/ServiceProviderConfig: %d %s", status, raw)

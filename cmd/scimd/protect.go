@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,12 +10,12 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/admin"
-	"github.com/scimd/scimd/scim/patch"
 )
 
 // protection is what serve bounds its clients by: a rate per connector,
-// the size of a CSV import, the server's timeouts, and TLS. Each flag
-// also reads an environment variable, which the command line overrides.
+// the size of a CSV import and of a PATCH's member list, the server's
+// timeouts, and TLS. protectionFlags (protect_flags.go) fills it from the
+// command line and the environment.
 type protection struct {
 	rate      float64
 	burst     int
@@ -43,47 +42,6 @@ const (
 	defaultRateBurst = 200
 	defaultMaxImport = admin.DefaultMaxImportBytes
 )
-
-func protectionFlags(fs *flag.FlagSet, e env) *protection {
-	p := &protection{}
-	fs.Float64Var(&p.rate, "rate-limit", defaultRateLimit, "SCIM requests a second each connector may send; past it, 429 with Retry-After; 0: no limit (env SCIMD_RATE_LIMIT)")
-	fs.IntVar(&p.burst, "rate-burst", defaultRateBurst, "requests a connector may send at once above --rate-limit (env SCIMD_RATE_BURST)")
-	fs.Int64Var(&p.maxImport, "max-import-bytes", defaultMaxImport, "largest CSV import file accepted; larger ones get 413 (env SCIMD_MAX_IMPORT_BYTES)")
-	fs.IntVar(&p.members, "max-patch-members", patch.DefaultMaxMembers, "most members a PATCH of a group may list; more get 413 (env SCIMD_MAX_PATCH_MEMBERS)")
-	fs.DurationVar(&p.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers (env SCIMD_READ_HEADER_TIMEOUT)")
-	fs.DurationVar(&p.readTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included (env SCIMD_READ_TIMEOUT)")
-	fs.DurationVar(&p.writeTimeout, "write-timeout", 5*time.Minute, "time to answer a request, from the end of its headers; a 100k-member group takes a while to send (env SCIMD_WRITE_TIMEOUT)")
-	fs.DurationVar(&p.idleTimeout, "idle-timeout", 2*time.Minute, "time a kept-alive connection may sit idle (env SCIMD_IDLE_TIMEOUT)")
-	fs.DurationVar(&p.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, time requests in flight have to finish (env SCIMD_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&p.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS, re-reading the file when it changes (env SCIMD_TLS_CERT; needs --tls-key)")
-	fs.StringVar(&p.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env SCIMD_TLS_KEY)")
-	for name, key := range map[string]string{
-		"rate-limit": "SCIMD_RATE_LIMIT", "rate-burst": "SCIMD_RATE_BURST", "max-import-bytes": "SCIMD_MAX_IMPORT_BYTES", "max-patch-members": "SCIMD_MAX_PATCH_MEMBERS",
-		"read-header-timeout": "SCIMD_READ_HEADER_TIMEOUT", "read-timeout": "SCIMD_READ_TIMEOUT",
-		"write-timeout": "SCIMD_WRITE_TIMEOUT", "idle-timeout": "SCIMD_IDLE_TIMEOUT",
-		"shutdown-timeout": "SCIMD_SHUTDOWN_TIMEOUT", "tls-cert": "SCIMD_TLS_CERT", "tls-key": "SCIMD_TLS_KEY",
-	} {
-		if v := e.getenv(key); v != "" {
-			if err := fs.Set(name, v); err != nil && p.err == nil {
-				p.err = usageError("%s %q: %v", key, v, err)
-			}
-		}
-	}
-	return p
-}
-
-// check reports a bad environment value or flag combination.
-func (p *protection) check() error {
-	switch {
-	case p.err != nil:
-		return p.err
-	case (p.tlsCert == "") != (p.tlsKey == ""):
-		return usageError("--tls-cert and --tls-key go together")
-	case p.rate < 0 || p.burst < 0 || p.members < 0:
-		return usageError("--rate-limit, --rate-burst and --max-patch-members cannot be negative")
-	}
-	return nil
-}
 
 // limits is what the routes need of p.
 func (p *protection) limits() limits {

@@ -36,7 +36,7 @@ func TestTimeouts(t *testing.T) {
 	addr := freeAddr(t)
 	const readHeader, read, idle = 500 * time.Millisecond, 1500 * time.Millisecond, time.Second
 	stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr,
-		"SCIMD_READ_HEADER_TIMEOUT": readHeader.String(), "SCIMD_READ_TIMEOUT": read.String(), "SCIMD_IDLE_TIMEOUT": idle.String()})
+		"SCIMD_SERVER_READ_HEADER_TIMEOUT": readHeader.String(), "SCIMD_SERVER_READ_TIMEOUT": read.String(), "SCIMD_SERVER_IDLE_TIMEOUT": idle.String()})
 	defer stop()
 
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"slow@example.com"}`
@@ -176,7 +176,7 @@ func TestTLS(t *testing.T) {
 	token := newToken(t, dsn, "acme", "okta")
 	addr := freeAddr(t)
 	stop := serveInBackground(t, map[string]string{"SCIMD_DATABASE_URL": dsn, "SCIMD_ADDR": addr,
-		"SCIMD_TLS_CERT": certFile, "SCIMD_TLS_KEY": keyFile})
+		"SCIMD_SERVER_TLS_CERT": certFile, "SCIMD_SERVER_TLS_KEY": keyFile})
 	defer stop()
 
 	req, _ := http.NewRequest("GET", "https://"+addr+"/scim/v2/acme/Users", nil)
@@ -261,8 +261,8 @@ func TestProtectionFlags(t *testing.T) {
 		args    []string
 		want    string
 	}{
-		{map[string]string{"SCIMD_RATE_LIMIT": "fast"}, nil, "SCIMD_RATE_LIMIT"},
-		{map[string]string{"SCIMD_READ_TIMEOUT": "10"}, nil, "SCIMD_READ_TIMEOUT"},
+		{map[string]string{"SCIMD_LIMITS_CONNECTOR_RATE": "fast"}, nil, "SCIMD_LIMITS_CONNECTOR_RATE"},
+		{map[string]string{"SCIMD_SERVER_READ_TIMEOUT": "10"}, nil, "SCIMD_SERVER_READ_TIMEOUT"},
 		{nil, []string{"--tls-cert", "cert.pem"}, "--tls-key"},
 		{nil, []string{"--rate-limit", "-1"}, "negative"},
 	} {

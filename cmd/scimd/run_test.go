@@ -198,7 +198,7 @@ func serveInBackground(t *testing.T, environ map[string]string) (stop func()) {
 	deadline := time.Now().Add(20 * time.Second)
 	ready := "http://" + environ["SCIMD_ADDR"] + "/readyz"
 	get := http.DefaultClient.Get
-	if environ["SCIMD_TLS_CERT"] != "" {
+	if environ["SCIMD_SERVER_TLS_CERT"] != "" {
 		ready = "https://" + environ["SCIMD_ADDR"] + "/readyz"
 		get = insecureClient.Get
 	}
