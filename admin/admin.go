@@ -29,7 +29,7 @@ type Config struct {
 	// Importer runs the import jobs (POST /imports); nil answers 501.
 	Importer Importer
 	// MaxImportBytes bounds an import's CSV file; larger ones get 413.
-	// 0 means 100 MiB.
+	// 0 means DefaultMaxImportBytes.
 	MaxImportBytes int64
 	// ImportStale is how long an unfinished import job's row may go
 	// without news (its runner writes it every second) before the job is
@@ -57,7 +57,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 		cfg.Outage = store.NewOutage(log)
 	}
 	if cfg.MaxImportBytes <= 0 {
-		cfg.MaxImportBytes = 100 << 20
+		cfg.MaxImportBytes = DefaultMaxImportBytes
 	}
 	if cfg.ImportStale <= 0 {
 		cfg.ImportStale = DefaultImportStale

@@ -86,6 +86,9 @@ func (js *importJobs) put(id string, j *liveJob) {
 	}
 }
 
+// DefaultMaxImportBytes is [Config.MaxImportBytes]'s default, 100 MiB.
+const DefaultMaxImportBytes = 100 << 20
+
 // DefaultImportStale is [Config.ImportStale]'s default.
 const DefaultImportStale = 30 * time.Second
 

@@ -4,7 +4,40 @@ import (
 	"net/http"
 
 	scimlib "github.com/elimity-com/scim"
+
+	"github.com/scimd/scimd/scim/patch"
 )
+
+// LimitsURN is scimd's extension of /ServiceProviderConfig: the bounds
+// RFC 7643 §5 has no attribute for, each enforced with a SCIM error
+// (README.md, "What a request may hold"). The core attributes advertise
+// the others: filter.maxResults (a larger count is clamped to it),
+// bulk.maxOperations and bulk.maxPayloadSize.
+const LimitsURN = "urn:ietf:params:scim:schemas:extension:scimd:2.0:ServiceProviderConfig"
+
+// limits is the LimitsURN extension's value. Lengths are in bytes.
+func (s *Server) limits() map[string]any {
+	l := map[string]any{
+		"maxBodyBytes":               s.cfg.MaxBodyBytes,
+		"maxFilterLength":            maxFilterLen,
+		"maxFilterDepth":             maxFilterDepth,
+		"maxPathLength":              patch.MaxPathLen,
+		"maxPatchOperations":         patch.MaxOperations,
+		"maxPatchMembers":            s.cfg.MaxPatchMembers,
+		"maxSortByLength":            maxSortByLen,
+		"maxAttributesLength":        maxAttributesLen,
+		"maxCursorLength":            maxCursorLen,
+		"rateLimitRequestsPerSecond": s.cfg.RateLimit,
+		"rateLimitBurst":             0,
+	}
+	if s.limiters != nil {
+		l["rateLimitBurst"] = s.limiters.burst
+	}
+	if s.cfg.MaxImportBytes > 0 {
+		l["maxImportBytes"] = s.cfg.MaxImportBytes
+	}
+	return l
+}
 
 // serviceProviderConfig is what the library needs to know of ours.
 func (s *Server) serviceProviderConfig() *scimlib.ServiceProviderConfig {
@@ -25,7 +58,7 @@ func (s *Server) serviceProviderConfig() *scimlib.ServiceProviderConfig {
 // has no meta. Every feature listed here as supported works.
 func (s *Server) serveServiceProviderConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{
-		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig", LimitsURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
 		"bulk":             map[string]any{"supported": true, "maxOperations": maxBulkOperations, "maxPayloadSize": s.cfg.MaxBodyBytes},
@@ -47,6 +80,7 @@ func (s *Server) serveServiceProviderConfig(w http.ResponseWriter, r *http.Reque
 			"description": "A connector's bearer token, made with 'scimd token create'",
 			"primary":     true,
 		}},
+		LimitsURN: s.limits(),
 		"meta": map[string]any{
 			"resourceType": "ServiceProviderConfig",
 			"location":     s.baseURL(r) + "/ServiceProviderConfig",

@@ -31,6 +31,18 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, rt scimlib.R
 		writeError(w, s.toSCIM(ctx, err))
 		return
 	}
+	if len(ops) > patch.MaxOperations {
+		writeError(w, newError(http.StatusRequestEntityTooLarge, "",
+			"the PATCH request has %d operations; the limit is %d: send the rest in another request", len(ops), patch.MaxOperations))
+		return
+	}
+	if rt.Name == "Group" {
+		if n := patch.Members(ops, "members"); n > s.cfg.MaxPatchMembers {
+			writeError(w, newError(http.StatusRequestEntityTooLarge, "",
+				"the PATCH request lists %d members; the limit is %d a request: send the rest in another request", n, s.cfg.MaxPatchMembers))
+			return
+		}
+	}
 	ifMatch, e := ifMatch(r)
 	if e != nil {
 		writeError(w, e)

@@ -177,7 +177,7 @@ func TestIdPChecklist(t *testing.T) {
 // list removes only those.
 func TestGroupMembershipPatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		c := newClient(t, db, newServer(t, db, scim.Config{MaxBodyBytes: 4 << 20}), "acme", "okta")
+		c := newClient(t, db, newServer(t, db, scim.Config{MaxBodyBytes: 4 << 20, MaxPatchMembers: 5000}), "acme", "okta")
 		const n = 5000
 		seedUsers(t, db, "acme", n)
 		var ids []string

@@ -2,15 +2,19 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -19,6 +23,7 @@ import (
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/dialect"
+	"github.com/scimd/scimd/scim/patch"
 	"github.com/scimd/scimd/store"
 )
 
@@ -49,6 +54,18 @@ type Config struct {
 	// RequestLog keeps each authenticated request of a connector, with
 	// the plans it produced (requestlog.go); nil keeps none.
 	RequestLog RequestLog
+	// RateLimit is the requests a second each connector may send, with
+	// bursts of RateBurst (0: RateLimit's, at least 1); past it, 429 with
+	// Retry-After. 0 means no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxPatchMembers bounds the members a PATCH of a group lists, over
+	// all its operations; more get 413. 0 means patch.DefaultMaxMembers.
+	MaxPatchMembers int
+	// MaxImportBytes is the admin API's bound on a CSV import
+	// (admin.Config.MaxImportBytes), advertised in /ServiceProviderConfig
+	// only; 0 does not advertise it.
+	MaxImportBytes int64
 }
 
 // Server is the SCIM 2.0 endpoint of every tenant.
@@ -61,6 +78,7 @@ type Server struct {
 
 	resourceTypes []scimlib.ResourceType
 	mux           *http.ServeMux
+	limiters      *limiters // nil: no rate limit
 }
 
 // NewHandler returns the HTTP handler for scimd's SCIM endpoint, to be
@@ -83,6 +101,9 @@ func NewServer(cfg Config, db store.Reader, engine *reconcile.Engine) *Server {
 	if cfg.MaxResults <= 0 {
 		cfg.MaxResults = 200
 	}
+	if cfg.MaxPatchMembers <= 0 {
+		cfg.MaxPatchMembers = patch.DefaultMaxMembers
+	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	log := cfg.Logger
 	if log == nil {
@@ -91,7 +112,8 @@ func NewServer(cfg Config, db store.Reader, engine *reconcile.Engine) *Server {
 	if cfg.Outage == nil {
 		cfg.Outage = store.NewOutage(log)
 	}
-	s := &Server{cfg: cfg, db: db, engine: engine, log: log, outage: cfg.Outage}
+	s := &Server{cfg: cfg, db: db, engine: engine, log: log, outage: cfg.Outage,
+		limiters: newLimiters(cfg.RateLimit, cmp.Or(cfg.RateBurst, int(math.Ceil(cfg.RateLimit))))}
 	s.resourceTypes = []scimlib.ResourceType{
 		{
 			ID:          optional.NewString("User"),
@@ -142,6 +164,10 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.toSCIM(r.Context(), err))
 		return
 	}
+	if delay := s.limiters.wait(p, time.Now()); delay > 0 {
+		tooMany(w, delay, s.limiters)
+		return
+	}
 	if s.cfg.RequestLog != nil {
 		s.logged(w, r, p)
 		return
@@ -181,6 +207,10 @@ func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, p store.Princip
 		if errors.As(err, &tooLarge) {
 			writeError(w, newError(http.StatusRequestEntityTooLarge, "",
 				"the request body is larger than the %d bytes this server accepts; send fewer members or operations per request", tooLarge.Limit))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeError(w, newError(http.StatusRequestTimeout, "", "the request body did not arrive within the server's read timeout"))
 			return
 		}
 		if err != nil {

@@ -84,6 +84,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		if q.Get("default_query_exec_mode") == "" {
 			q.Set("default_query_exec_mode", "simple_protocol")
 		}
+		// A server that does not answer (a partition, a host gone) fails
+		// a new connection in seconds, so requests answer 503 rather than
+		// wait for the kernel to give up on the TCP handshake (minutes).
+		if q.Get("connect_timeout") == "" {
+			q.Set("connect_timeout", "5")
+		}
 		u.RawQuery = q.Encode()
 		sqldb, err := sql.Open("pgx", u.String())
 		if err != nil {

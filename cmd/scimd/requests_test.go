@@ -28,7 +28,7 @@ func TestRequestLogAndReplay(t *testing.T) {
 		engine := reconcile.New(db, nil)
 		reqlog := engine.StartRequestLog(reconcile.RequestLogConfig{})
 		defer reqlog.Close(ctx)
-		srv := httptest.NewServer(loggedRoutes(db, engine, "", 1<<20, 0, slog.New(slog.DiscardHandler), reqlog))
+		srv := httptest.NewServer(loggedRoutes(db, engine, "", 1<<20, 0, slog.New(slog.DiscardHandler), reqlog, limits{}))
 		defer srv.Close()
 		do := func(method, path, token, body string, want int) string {
 			t.Helper()

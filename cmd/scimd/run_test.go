@@ -204,8 +204,14 @@ func serveLogging(t *testing.T, environ map[string]string) (stop func(), logs fu
 		code = run(ctx, []string{"serve"}, strings.NewReader(""), new(bytes.Buffer), &errOut, func(k string) string { return environ[k] })
 	}()
 	deadline := time.Now().Add(20 * time.Second)
+	ready := "http://" + environ["SCIMD_ADDR"] + "/readyz"
+	get := http.DefaultClient.Get
+	if environ["SCIMD_SERVER_TLS_CERT"] != "" {
+		ready = "https://" + environ["SCIMD_ADDR"] + "/readyz"
+		get = insecureClient.Get
+	}
 	for {
-		res, err := http.Get("http://" + environ["SCIMD_ADDR"] + "/readyz")
+		res, err := get(ready)
 		if err == nil && res.StatusCode == 200 {
 			res.Body.Close()
 			break

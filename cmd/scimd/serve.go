@@ -32,6 +32,11 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	cfg := st.Connectors
+	prot := &protection{rate: st.Limits.ConnectorRate, burst: st.Limits.ConnectorBurst,
+		maxImport: st.Limits.MaxImportBytes, members: st.Limits.MaxPatchMembers,
+		readHeaderTimeout: st.Server.ReadHeaderTimeout, readTimeout: st.Server.ReadTimeout,
+		writeTimeout: st.Server.WriteTimeout, idleTimeout: st.Server.IdleTimeout, shutdownTimeout: st.Server.ShutdownTimeout,
+		tlsCert: st.Server.TLS.Cert, tlsKey: st.Server.TLS.Key}
 	log := ops.NewLogger(e.stderr)
 	for _, n := range st.Unused {
 		log.Warn("environment variable sets no configuration key (fine if a connector's clientSecretEnv names it)", "variable", n)
@@ -86,7 +91,10 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	worker := mailer.New(mailer.Config{Addr: st.SMTP.Addr, From: st.SMTP.From, Username: st.SMTP.User, Password: st.SMTP.Password,
 		Rate: st.SMTP.Rate, Logger: log}, db)
-	mailCtx, stopMail := context.WithCancel(ctx)
+	// Not ctx: on SIGTERM the worker goes on sending what the requests
+	// in flight queue, and stops (releasing what it claimed) once the
+	// server has shut down, by the deferred stopMail.
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
 	mailDone := make(chan error, 1)
 	go func() { mailDone <- worker.Run(mailCtx) }()
 	defer func() { stopMail(); <-mailDone }()
@@ -105,16 +113,14 @@ func serve(ctx context.Context, e env, args []string) error {
 			}
 		}()
 	}
-	srv := &http.Server{
-		Handler:           obs.handler(loggedRoutes(db, engine, st.Server.BaseURL, st.Limits.MaxBodyBytes, st.Imports.Stale, log, reqlog)),
-		ReadHeaderTimeout: st.Server.ReadHeaderTimeout,
-		ReadTimeout:       st.Server.ReadTimeout,
-		WriteTimeout:      st.Server.WriteTimeout,
-		IdleTimeout:       st.Server.IdleTimeout,
-		MaxHeaderBytes:    st.Limits.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	srv := prot.server(obs.handler(loggedRoutes(db, engine, st.Server.BaseURL, st.Limits.MaxBodyBytes, st.Imports.Stale, log, reqlog, prot.limits())))
+	srv.MaxHeaderBytes = st.Limits.MaxHeaderBytes
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	ln, scheme, err := prot.listen(ln)
+	if err != nil {
+		return err
 	}
-	log.Info("scimd listening", "url", "http://"+ln.Addr().String(), "database", string(db.Dialect()))
+	log.Info("scimd listening", "url", scheme+"://"+ln.Addr().String(), "database", string(db.Dialect()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -154,12 +160,13 @@ func serve(ctx context.Context, e env, args []string) error {
 // /scim/v2/{tenant}/Me answers for the session's person: jit's resolver is
 // handed to scim here, as the two do not import each other.
 func routes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger) http.Handler {
-	return loggedRoutes(db, engine, baseURL, maxBody, importStale, log, nil)
+	return loggedRoutes(db, engine, baseURL, maxBody, importStale, log, nil, limits{})
 }
 
-// loggedRoutes is routes with the SCIM request log reqlog (nil: none). The
-// admin API replays logged requests through the SCIM endpoint.
-func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger, reqlog *reconcile.RequestLog) http.Handler {
+// loggedRoutes is routes with the SCIM request log reqlog (nil: none) and
+// the limits lim (protect.go). The admin API replays logged requests
+// through the SCIM endpoint.
+func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBody int64, importStale time.Duration, log *slog.Logger, reqlog *reconcile.RequestLog, lim limits) http.Handler {
 	mux := http.NewServeMux()
 	outage := store.NewOutage(log) // one for all: an outage is logged once
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +183,8 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 		io.WriteString(w, "ok\n")
 	})
 	sessions := jit.NewSessions(jit.SessionConfig{BaseURL: baseURL, Logger: log}, engine)
-	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve}
+	scimCfg := scim.Config{BaseURL: baseURL, MaxBodyBytes: maxBody, Logger: log, Outage: outage, Session: sessions.Resolve,
+		RateLimit: lim.rate, RateBurst: lim.burst, MaxPatchMembers: lim.members, MaxImportBytes: cmp.Or(lim.maxImport, admin.DefaultMaxImportBytes)}
 	if reqlog != nil {
 		scimCfg.RequestLog = reqlog
 	}
@@ -188,7 +196,7 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
 	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
-		Importer: importer{engine}, ImportStale: importStale, Exporter: csvExporter{db.Reader(), engine},
+		Importer: importer{engine}, ImportStale: importStale, MaxImportBytes: lim.maxImport, Exporter: csvExporter{db.Reader(), engine},
 		Replayer: scimSrv}, db.Reader(), engine))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)

@@ -54,6 +54,10 @@ type Settings struct {
 		// ConnectorBurst how many may come at once.
 		ConnectorRate  float64
 		ConnectorBurst int
+		// MaxImportBytes bounds a CSV import, MaxPatchMembers the
+		// members one PATCH of a group lists.
+		MaxImportBytes  int64
+		MaxPatchMembers int
 	}
 	SMTP struct {
 		Addr, From, User, Password string
@@ -127,8 +131,8 @@ var settings = []setting{
 		help: "serve net/http/pprof at /debug/pprof/ on the operations listener", field: func(s *Settings) any { return &s.Server.Pprof }},
 	{key: "server.otlpEndpoint", flag: "otlp-endpoint", aliases: []string{"SCIMD_OTLP_ENDPOINT"}, check: absURL, consumed: true,
 		help: "OTLP/HTTP endpoint traces go to, e.g. http://127.0.0.1:4318 (else OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)", field: func(s *Settings) any { return &s.Server.OTLPEndpoint }},
-	{key: "server.tls.cert", help: "PEM certificate file: serve HTTPS (with server.tls.key)", field: func(s *Settings) any { return &s.Server.TLS.Cert }},
-	{key: "server.tls.key", help: "PEM private key file of server.tls.cert", field: func(s *Settings) any { return &s.Server.TLS.Key }},
+	{key: "server.tls.cert", flag: "tls-cert", consumed: true, help: "PEM certificate file: serve HTTPS (with server.tls.key)", field: func(s *Settings) any { return &s.Server.TLS.Cert }},
+	{key: "server.tls.key", flag: "tls-key", consumed: true, help: "PEM private key file of server.tls.cert", field: func(s *Settings) any { return &s.Server.TLS.Key }},
 	{key: "server.readHeaderTimeout", def: "10s", check: positive, consumed: true,
 		help: "longest wait for a request's headers", field: func(s *Settings) any { return &s.Server.ReadHeaderTimeout }},
 	{key: "server.readTimeout", def: "1m", check: positive, consumed: true,
@@ -148,10 +152,14 @@ var settings = []setting{
 		help: "largest request body accepted; larger ones get 413", field: func(s *Settings) any { return &s.Limits.MaxBodyBytes }},
 	{key: "limits.maxHeaderBytes", def: "65536", check: positive, consumed: true,
 		help: "largest request header block accepted", field: func(s *Settings) any { return &s.Limits.MaxHeaderBytes }},
-	{key: "limits.connectorRate", def: "0", check: nonNegative,
-		help: "SCIM requests per second per connector; 0: no limit", field: func(s *Settings) any { return &s.Limits.ConnectorRate }},
-	{key: "limits.connectorBurst", def: "0", check: nonNegative,
+	{key: "limits.connectorRate", flag: "rate-limit", def: "100", check: nonNegative, consumed: true,
+		help: "SCIM requests per second per connector, past which 429 with Retry-After; 0: no limit", field: func(s *Settings) any { return &s.Limits.ConnectorRate }},
+	{key: "limits.connectorBurst", flag: "rate-burst", def: "200", check: nonNegative, consumed: true,
 		help: "requests a connector may send at once above its rate", field: func(s *Settings) any { return &s.Limits.ConnectorBurst }},
+	{key: "limits.maxImportBytes", flag: "max-import-bytes", def: "104857600", check: positive, consumed: true,
+		help: "largest CSV import file accepted; larger ones get 413", field: func(s *Settings) any { return &s.Limits.MaxImportBytes }},
+	{key: "limits.maxPatchMembers", flag: "max-patch-members", def: "1000", check: positive, consumed: true,
+		help: "most members one PATCH of a group may list; more get 413", field: func(s *Settings) any { return &s.Limits.MaxPatchMembers }},
 	{key: "smtp.addr", flag: "smtp-addr", check: hostPort, consumed: true,
 		help: "SMTP server host:port for activation and import messages; none: they stay queued", field: func(s *Settings) any { return &s.SMTP.Addr }},
 	{key: "smtp.from", flag: "smtp-from", consumed: true, help: "sender address of messages", field: func(s *Settings) any { return &s.SMTP.From }},
