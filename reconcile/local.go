@@ -17,13 +17,12 @@ import (
 // loads anyway (no extra query), and the edges record the refusal with an
 // audit event of its own (refuseLocal), so that it survives the rollback
 // of the write. A group write that adds or removes a local user as a
-// member is refused too (localMembers), and a group's rename does not map
+// member is refused too (guardMembers), and a group's rename does not map
 // its local members again (remapMembers).
 
 // LocalUserError refuses a connector's write (SCIM, a login, a CSV row)
 // that would match, change, disable or delete a local user, or add or
-// remove them as a group's member. Its message is
-// meant for the client.
+// remove them as a group's member. Its message is meant for the client.
 type LocalUserError struct {
 	// UserID and UserName name the local user.
 	UserID, UserName string
