@@ -127,6 +127,15 @@ func TestLocalUserOverSCIM(t *testing.T) {
 				c.do(r.method, r.path, r.body).wantError(t, http.StatusForbidden, "", "root ("+root+"), a local account")
 			})
 		}
+		// A bulk of creates, which sso (no rules) may hold back to write
+		// together (reconcile.Defer), refuses the one of root's userName.
+		sso := newClient(t, db, srv, "acme", "sso")
+		ops := bulkResults(t, sso.do("POST", "/Bulk", bulkBody(0, bulkOperation("POST", "/Users", "carl", "", userBody("carl")),
+			bulkOperation("POST", "/Users", "root", "", userBody("root")))), 2)
+		if ops[0]["status"] != "201" {
+			t.Errorf("bulk create of carl: %v", ops[0])
+		}
+		wantOpError(t, ops[1], "403", "", "root ("+root+"), a local account")
 		after := c.do("GET", "/Users/"+root, nil).want(t, http.StatusOK)
 		if !jsonEqual(after.body, before.body) {
 			t.Fatalf("the local user changed:\nbefore %s\nafter  %s", before.raw, after.raw)
@@ -136,8 +145,8 @@ func TestLocalUserOverSCIM(t *testing.T) {
 			t.Fatal(err)
 		}
 		notRefusal := func(ev store.AuditEvent) bool { return ev.Action != "refuse" || ev.Detail["reason"] != "local" }
-		if n := len(slices.DeleteFunc(events, notRefusal)); n != len(refused) {
-			t.Errorf("%d refusal events, want %d", n, len(refused))
+		if n := len(slices.DeleteFunc(events, notRefusal)); n != len(refused)+1 {
+			t.Errorf("%d refusal events, want %d", n, len(refused)+1)
 		}
 
 		// Group writes that leave the local user's membership as it is go
