@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -271,6 +272,141 @@ func TestRevisionKeepsCohort(t *testing.T) {
 			if res := load(t, e, p, []byte(file)); res.Updated != 0 || res.DecisionCount != 0 {
 				t.Errorf("%q: %d updated, %d decisions %+v, want nothing to change", file, res.Updated, res.DecisionCount, res.Decisions)
 			}
+		}
+	})
+}
+
+// policyWorld is acme's engine under reconcile's configuration of write
+// policies (hr writes names onCreate and phone numbers ifEmpty), the hr file's
+// principal, and a function that creates a user as okta pushes one.
+func policyWorld(t *testing.T, db *store.DB) (*reconcile.Engine, store.Principal, func(attrs map[string]any) store.User) {
+	t.Helper()
+	ctx := context.Background()
+	file := "../reconcile/testdata/writepolicy.yaml"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := rules.Load(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := map[string]store.Principal{}
+	err = db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		for _, name := range []string{"okta", "hr"} {
+			ten, conn, err := tx.EnsureConnector(ctx, "acme", name)
+			if err != nil {
+				return err
+			}
+			ps[name] = store.Principal{TenantID: ten.ID, TenantName: ten.Name, ConnectorID: conn.ID, ConnectorName: conn.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := reconcile.New(db, cfg)
+	push := func(attrs map[string]any) store.User {
+		t.Helper()
+		p, err := e.Apply(ctx, reconcile.Input{Source: reconcile.SourceSCIM, Principal: ps["okta"], Kind: reconcile.KindUser,
+			Op: reconcile.Create, Attrs: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *p.User
+	}
+	return e, ps["hr"], push
+}
+
+func importCSV(t *testing.T, e *reconcile.Engine, by store.Principal, file string) *csvio.Report {
+	t.Helper()
+	rep, err := csvio.Import(context.Background(), e, by, csvio.DefaultLayout(), strings.NewReader(file), csvio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func storedUser(t *testing.T, db *store.DB, by store.Principal, id string) store.User {
+	t.Helper()
+	u, err := db.User(context.Background(), by.TenantID, 0, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestImportWritePolicies: a file's names are written onCreate and its
+// phone numbers ifEmpty, into a user okta created and one the file
+// creates, on a first and a second import.
+func TestImportWritePolicies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, hr, push := policyWorld(t, db)
+		ann := push(map[string]any{"userName": "ann", "name": map[string]any{"givenName": "Ann", "familyName": "Okta"}})
+		rep := importCSV(t, e, hr, "userId,email,firstName,lastName,phone\n"+
+			"ann,ann@example.com,Annie,File,+44 20 7946 0001\n"+
+			"bob,bob@example.com,Bob,File,+44 20 7946 0002\n")
+		if !rep.Committed || rep.Added != 1 || rep.Updated != 1 {
+			t.Fatalf("first import: %+v", rep)
+		}
+		bob := rep.Created[0].ID
+		rep = importCSV(t, e, hr, "userId,email,firstName,lastName,phone\n"+
+			"ann,ann@example.com,Anna,Again,+44 20 7946 0003\n"+
+			"bob,bob@example.com,Robert,Again,+44 20 7946 0004\n")
+		if !rep.Committed || rep.ErrorCount != 0 {
+			t.Fatalf("second import: %+v", rep)
+		}
+		for _, c := range []struct {
+			id, given, phone string
+		}{{ann.ID, "Ann", "+44 20 7946 0001"}, {bob, "Bob", "+44 20 7946 0002"}} {
+			u := storedUser(t, db, hr, c.id)
+			name, _ := u.Attrs["name"].(map[string]any)
+			phones, _ := u.Attrs["phoneNumbers"].([]any)
+			phone := ""
+			if len(phones) == 1 {
+				phone, _ = phones[0].(map[string]any)["value"].(string)
+			}
+			if name["givenName"] != c.given || phone != c.phone {
+				t.Errorf("%s: givenName %v, phone %q; want %s (onCreate) and %s (ifEmpty)", u.UserName, name["givenName"], phone, c.given, c.phone)
+			}
+		}
+	})
+}
+
+// TestImportLocalUser: a row that matches a local user fails at its line
+// and the userId column, nothing is written, the refusal is audited.
+func TestImportLocalUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e, hr, push := policyWorld(t, db)
+		root := push(map[string]any{"userName": "root", "title": "Ops"})
+		root, err := e.SetUserLocal(ctx, store.Principal{TenantID: hr.TenantID, TenantName: hr.TenantName}, root.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := importCSV(t, e, hr, "email,userId,firstName\nnew@example.com,new,New\nroot@example.com,root,Root\n")
+		if rep.Committed || rep.ErrorCount != 1 || len(rep.Created) != 0 {
+			t.Fatalf("import: %+v", rep)
+		}
+		if p := rep.Errors[0]; p.Line != 3 || p.Column != 2 || p.Header != "userId" || !strings.Contains(p.Message, "root ("+root.ID+"), a local account") {
+			t.Fatalf("problem %+v, want line 3, column 2 (userId), naming the local account", p)
+		}
+		if got := storedUser(t, db, hr, root.ID); got.Version != root.Version {
+			t.Fatalf("local user written: version %d, was %d", got.Version, root.Version)
+		}
+		if n, err := db.CountLiveUsers(ctx, hr.TenantID); err != nil || n != 1 {
+			t.Fatalf("%d users (%v), want root only", n, err)
+		}
+		events, err := db.AuditEvents(ctx, hr.TenantID, root.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := false
+		for _, ev := range events {
+			refused = refused || ev.Action == "refuse" && ev.Source == "csv" && ev.Detail["reason"] == "local"
+		}
+		if !refused {
+			t.Fatalf("no refusal event in %+v", events)
 		}
 	})
 }

@@ -54,6 +54,8 @@ tenants:
         allow: {roles: [employee, admin], groups: [Engineering, Admins], orgUnits: [Engineering]}
         precedence:
           title: [scim]
+          locale: [{sso: onCreate}]
+          nickName: [{sso: ifEmpty}]
         rules:
           - name: everyone
             roles: [employee]

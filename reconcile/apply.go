@@ -378,12 +378,18 @@ func writeUnaudited(ctx context.Context, tx *store.Tx, p *Plan) (*store.AuditEve
 		}
 		event.ResourceID = p.User.ID
 	case p.Group != nil:
+		guard, err := guardMembers(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
 		var changed bool
-		var err error
 		if p.conn == nil || !p.conn.Reads("groups") {
 			changed, err = writeGroup(ctx, tx, p)
 		} else {
 			changed, err = writeGroupRemapping(ctx, tx, p)
+		}
+		if err == nil && changed {
+			err = guard.check(ctx, tx)
 		}
 		if err != nil || !changed {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store"
@@ -15,11 +16,13 @@ import (
 // write that would reach one with a [*LocalUserError], read off the row it
 // loads anyway (no extra query), and the edges record the refusal with an
 // audit event of its own (refuseLocal), so that it survives the rollback
-// of the write.
+// of the write. A group write that adds or removes a local user as a
+// member is refused too (guardMembers), and a group's rename does not map
+// its local members again (remapMembers).
 
 // LocalUserError refuses a connector's write (SCIM, a login, a CSV row)
-// that would match, change, disable or delete a local user. Its message is
-// meant for the client.
+// that would match, change, disable or delete a local user, or add or
+// remove them as a group's member. Its message is meant for the client.
 type LocalUserError struct {
 	// UserID and UserName name the local user.
 	UserID, UserName string
@@ -27,11 +30,17 @@ type LocalUserError struct {
 	Key rules.MatchKey
 	// Op is what the write asked for.
 	Op Op
+	// Group is the group whose write would add or remove the user as a
+	// member ("" for a write of the user).
+	Group string
 }
 
 func (e *LocalUserError) Error() string {
 	how := "this write names"
-	if e.Key != "" {
+	switch {
+	case e.Group != "":
+		how = fmt.Sprintf("this write of group %s adds or removes, as a member,", e.Group)
+	case e.Key != "":
 		how = fmt.Sprintf("%s matches", e.Key)
 	}
 	return fmt.Sprintf("%s user %s (%s), a local account managed only in scimd: no connector may match, change, disable or delete it; "+
@@ -59,6 +68,9 @@ func localRefusal(in Input, le *LocalUserError, identity map[string]any) store.A
 	detail := map[string]any{"reason": "local", "op": string(le.Op), "message": le.Error()}
 	if le.Key != "" {
 		detail["matchedBy"] = string(le.Key)
+	}
+	if le.Group != "" {
+		detail["group"] = le.Group
 	}
 	if identity != nil {
 		detail["identity"] = identity
@@ -122,4 +134,119 @@ func (e *Engine) auditRefusals(ctx context.Context, events []store.AuditEvent) e
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// memberGuard refuses a connector's group write that adds or removes a
+// local user as a member (see guardMembers).
+type memberGuard struct {
+	p      *Plan
+	locals []store.User
+	wasIn  map[int64]bool
+}
+
+// guardMembers reads, before p's write of a group, the local users it may
+// add or take out and whether each is a direct member: those it names
+// (their rows were read anyway), and, for a write that takes out members
+// it does not name (a replace, a delete), the local users the group
+// holds. A delete of a group holding one is refused at once; a nil guard
+// has nothing to check.
+func guardMembers(ctx context.Context, tx *store.Tx, p *Plan) (*memberGuard, error) {
+	in := p.Input
+	if !connectorSource(in.Source) {
+		return nil, nil
+	}
+	g := &memberGuard{p: p}
+	seen := map[int64]bool{}
+	add := func(u store.User) {
+		if !seen[u.PK] {
+			seen[u.PK] = true
+			g.locals = append(g.locals, u)
+		}
+	}
+	var named []int64
+	for _, ms := range append([][]store.Member{p.Members}, changeMembers(p.MemberChanges)...) {
+		for _, m := range ms {
+			if m.Local {
+				named = append(named, m.PK)
+			}
+		}
+	}
+	if len(named) > 0 {
+		us, err := tx.LocalUsers(ctx, in.TenantID, named)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range us {
+			add(u)
+		}
+	}
+	replaces := in.Op != Patch
+	for _, c := range p.MemberChanges {
+		replaces = replaces || c.Op == "replace" || c.All
+	}
+	if replaces && p.Group.PK != 0 {
+		held, err := tx.LocalMembers(ctx, p.Group.PK)
+		if err != nil {
+			return nil, err
+		}
+		if in.Op == Delete && len(held) > 0 {
+			return nil, g.refuse(held[0])
+		}
+		for _, u := range held {
+			add(u)
+		}
+	}
+	if len(g.locals) == 0 {
+		return nil, nil
+	}
+	var err error
+	g.wasIn, err = directIn(ctx, tx, p.Group.ID, g.locals)
+	return g, err
+}
+
+func changeMembers(cs []MemberChange) [][]store.Member {
+	out := make([][]store.Member, len(cs))
+	for i, c := range cs {
+		out[i] = c.Members
+	}
+	return out
+}
+
+// check refuses the write, once made, if it changed whether one of the
+// local users is a direct member.
+func (g *memberGuard) check(ctx context.Context, tx *store.Tx) error {
+	if g == nil {
+		return nil
+	}
+	isIn, err := directIn(ctx, tx, g.p.Group.ID, g.locals)
+	if err != nil {
+		return err
+	}
+	for _, u := range g.locals {
+		if isIn[u.PK] != g.wasIn[u.PK] {
+			return g.refuse(u)
+		}
+	}
+	return nil
+}
+
+func (g *memberGuard) refuse(u store.User) error {
+	return &LocalUserError{UserID: u.ID, UserName: u.UserName, Op: g.p.Input.Op, Group: g.p.Group.DisplayName}
+}
+
+// directIn reports which of users are direct members of group id.
+func directIn(ctx context.Context, tx *store.Tx, id string, users []store.User) (map[int64]bool, error) {
+	pks := make([]int64, len(users))
+	for i, u := range users {
+		pks[i] = u.PK
+	}
+	groups, err := tx.PushedGroups(ctx, pks)
+	if err != nil {
+		return nil, err
+	}
+	in := map[int64]bool{}
+	for pk, refs := range groups {
+		in[pk] = slices.ContainsFunc(refs, func(g store.GroupRef) bool { return g.ID == id })
+	}
+	return in, nil
 }

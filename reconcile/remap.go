@@ -76,7 +76,7 @@ func symmetricDifference(a, b []int64) []int64 {
 }
 
 // remapMembers runs the connector's rules again for the users pks. Users
-// the connector does not manage keep what they have. One pass: grants this
+// the connector does not manage, and local users, keep what they have. One pass: grants this
 // makes do not trigger another. It works a thousand users at a time: their
 // rows, grants and groups read in a few queries, the rules' targets looked
 // up once, and writes only for the users whose mapping changed.
@@ -99,6 +99,9 @@ func remapMembers(ctx context.Context, tx *store.Tx, gp *Plan, pks []int64) erro
 		var events []store.AuditEvent
 		var disabled []store.User // whose sessions end, after their events
 		for _, u := range users {
+			if u.Local && connectorSource(in.Source) {
+				continue // no connector's write changes a local user (local.go)
+			}
 			up := &Plan{Input: Input{Source: in.Source, Principal: in.Principal, Kind: KindUser, Op: Replace, ID: u.ID, ExternalID: u.ExternalID},
 				Action: "remap", User: &u, Before: u.Attrs, conn: gp.conn}
 			prev := u

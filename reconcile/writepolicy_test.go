@@ -3,43 +3,27 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
 )
 
 // policyConfig has an IdP (okta, SCIM), an HR file (hr, CSV) and a login
 // (sso, OIDC), with write policies on attributes and on one rule.
-const policyConfig = `
-tenants:
-  - name: acme
-    connectors:
-      - name: okta
-        create: {groups: true}
-        allow: {groups: [Starters]}
-        precedence:
-          title: [{okta: onCreate}]
-          nickName: [{okta: ifEmpty}, {hr: ifEmpty}, {sso: ifEmpty}]
-        rules:
-          - name: starter
-            write: onCreate
-            groups: [Starters]
-      - name: hr
-        kind: csv
-        allow: {groups: [Starters]}
-        precedence:
-          title: [{okta: onCreate}]
-          nickName: [{okta: ifEmpty}, {hr: ifEmpty}, {sso: ifEmpty}]
-      - name: sso
-        allow: {groups: [Starters]}
-        precedence:
-          nickName: [{okta: ifEmpty}, {hr: ifEmpty}, {sso: ifEmpty}]
-`
+var policyConfig = func() string {
+	b, err := os.ReadFile("testdata/writepolicy.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // via turns a SCIM input of w into one of source.
 func via(in reconcile.Input, source reconcile.Source) reconcile.Input {
@@ -224,5 +208,74 @@ func TestLocalUsers(t *testing.T) {
 		in := w.input("okta", reconcile.Replace, "o-root", user("root", "title", "Ops2"))
 		in.ID = id
 		w.apply(in)
+	})
+}
+
+// TestRuleWriteIfEmpty: a rule written ifEmpty grants, per kind, only to
+// a user holding none of that kind but its own: it places a user without
+// an org unit, and moves what it placed, but not one another connector
+// placed; it grants its group to a user in no group, not to one a push
+// put in a group (entra's rules; registrar places dave).
+func TestRuleWriteIfEmpty(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, policyConfig)
+		has := func(id string, want ...string) {
+			t.Helper()
+			got := w.grants(id)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("grants %v, want %v", got, want)
+			}
+		}
+		// entra links bob, whom registrar created: he holds nothing, so both rules
+		// write; later the unit rule moves the unit it gave.
+		bob := w.apply(w.input("registrar", reconcile.Create, "", user("bob"))).User.ID
+		w.apply(w.input("entra", reconcile.Create, "o-bob", user("bob", schemas.EnterpriseUserURN, dept("Eng"))))
+		has(bob, "group:Starters", "orgUnit:Eng")
+		w.apply(w.input("entra", reconcile.Upsert, "o-bob", user("bob", schemas.EnterpriseUserURN, dept("Ops"))))
+		has(bob, "group:Starters", "orgUnit:Ops")
+
+		// Dave holds registrar's unit: entra's unit rule leaves it, and says so.
+		dave := w.apply(w.input("registrar", reconcile.Create, "", user("dave"))).User.ID
+		p := w.apply(w.input("entra", reconcile.Create, "o-dave", user("dave", schemas.EnterpriseUserURN, dept("Eng"))))
+		has(dave, "group:Starters", "orgUnit:Registry")
+		if !slices.Contains(p.Kept, "orgUnit (rule unit writes only into an empty value)") {
+			t.Errorf("kept %v: the withheld unit not named", p.Kept)
+		}
+
+		// Carol is in a group entra pushed: its starter rule grants her none.
+		carol := w.apply(w.input("registrar", reconcile.Create, "", user("carol"))).User.ID
+		w.apply(w.groupInput("entra", reconcile.Create, "", map[string]any{"displayName": "Crew"}, carol))
+		p = w.apply(w.input("entra", reconcile.Create, "o-carol", user("carol", schemas.EnterpriseUserURN, dept("Eng"))))
+		has(carol, "orgUnit:Eng")
+		if !slices.Contains(p.Kept, "group (rule starter writes only into an empty value)") {
+			t.Errorf("kept %v: the withheld group not named", p.Kept)
+		}
+	})
+}
+
+// TestLocalUserInPushedGroup: ad's rules read the groups it pushes; a
+// push may not add or remove a local member, and a rename, which maps the
+// other members again, leaves the local one's grants as they are.
+func TestLocalUserInPushedGroup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, policyConfig)
+		root := w.apply(w.input("ad", reconcile.Create, "o-root", user("root"))).User.ID
+		bob := w.apply(w.input("ad", reconcile.Create, "o-bob", user("bob"))).User.ID
+		g := w.apply(w.groupInput("ad", reconcile.Create, "", map[string]any{"displayName": "Admins"}, root, bob)).Group.ID
+		if _, err := w.e.SetUserLocal(context.Background(), store.Principal{TenantID: w.tenant.ID, TenantName: "acme"}, root, true); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.e.Apply(context.Background(), w.groupInput("ad", reconcile.Replace, g, map[string]any{"displayName": "Admins"}, bob))
+		if le, ok := errors.AsType[*reconcile.LocalUserError](err); !ok || le.UserID != root || le.Group != "Admins" {
+			t.Fatalf("a push taking out the local member: %v, want a LocalUserError naming root and Admins", err)
+		}
+		w.apply(w.groupInput("ad", reconcile.Replace, g, map[string]any{"displayName": "Staff"}, root, bob))
+		if got, want := w.grants(root), []string{"role:admin"}; !slices.Equal(got, want) {
+			t.Errorf("root after the rename: %v, want %v kept", got, want)
+		}
+		if got := w.grants(bob); len(got) != 0 {
+			t.Errorf("bob after the rename: %v, want none", got)
+		}
 	})
 }

@@ -3,15 +3,12 @@ package scim_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/scimd/scimd/reconcile"
-	"github.com/scimd/scimd/reconcile/rules"
-	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
 )
@@ -27,13 +24,7 @@ func exampleServer(t *testing.T, db *store.DB, name, tenant, connector, profile 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := rules.Load(file, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine := reconcile.New(db, cfg)
-	srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db.Reader(), engine))
-	t.Cleanup(srv.Close)
+	srv, engine := configServer(t, db, string(data))
 	if err := engine.SetProfile(context.Background(), reconcile.CommandLine, tenant, connector, profile); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/reconcile"
-	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -26,14 +25,7 @@ tenants:
 // one on the same database is a restart.
 func guardServer(t *testing.T, db *store.DB) (*httptest.Server, *reconcile.Engine) {
 	t.Helper()
-	cfg, err := rules.Load("guard.yaml", []byte(guardConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := reconcile.New(db, cfg)
-	srv := httptest.NewServer(scim.NewHandler(scim.Config{}, db.Reader(), e))
-	t.Cleanup(srv.Close)
-	return srv, e
+	return configServer(t, db, guardConfig)
 }
 
 var deactivate = map[string]any{

@@ -20,6 +20,9 @@ type Member struct {
 	PK      int64  `bun:"pk"`
 	ID      string `bun:"id"`
 	Display string `bun:"display"`
+	// Local is true for a local user (see [User.Local]), as
+	// [reader.LookupMembers] reads it.
+	Local bool `bun:"local" json:",omitempty"`
 }
 
 // MemberRef is a member as a client names it: a SCIM id and, optionally,
@@ -68,11 +71,11 @@ func (r reader) LookupMembers(ctx context.Context, tenantID int64, refs []Member
 		var ms []Member
 		err := r.idb.NewSelect().
 			TableExpr("users AS u").
-			ColumnExpr("'User' AS type, pk, id, COALESCE(display_name, user_name) AS display").
+			ColumnExpr(`'User' AS type, pk, id, COALESCE(display_name, user_name) AS display, u."local"`).
 			Where("u.tenant_id = ? AND u.id IN (?) AND "+live, tenantID, bun.List(part)).
 			UnionAll(r.idb.NewSelect().
 				TableExpr("groups").
-				ColumnExpr("'Group' AS type, pk, id, display_name AS display").
+				ColumnExpr(`'Group' AS type, pk, id, display_name AS display, false AS "local"`).
 				Where("tenant_id = ? AND id IN (?)", tenantID, bun.List(part))).
 			Scan(ctx, &ms)
 		if err != nil {
@@ -186,6 +189,17 @@ func (r reader) DirectMembers(ctx context.Context, groupPK int64) ([]Member, err
 		SELECT 'Group', member_pk FROM group_groups WHERE group_pk = ?
 		ORDER BY 1 DESC, 2`, groupPK, groupPK).Scan(ctx, &ms)
 	return ms, mapError(err)
+}
+
+// LocalMembers returns the local users the group holds, directly or by a
+// rule's grant (their key, id and userName).
+func (r reader) LocalMembers(ctx context.Context, groupPK int64) ([]User, error) {
+	var us []User
+	err := r.idb.NewSelect().Model(&us).ColumnExpr(`u.pk, u.id, u.user_name, u."local"`).
+		Join("JOIN group_users AS m ON m.user_pk = u.pk").
+		Where(`m.group_pk = ? AND u."local" AND `+live, groupPK).
+		OrderExpr("u.pk").Scan(ctx)
+	return us, mapError(err)
 }
 
 // memberPKs splits members into the keys of the users and of the groups.

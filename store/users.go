@@ -466,6 +466,24 @@ func (tx *Tx) SetUserLocal(ctx context.Context, userPK int64, local bool) error 
 	return checkOne(res, err, ErrNotFound)
 }
 
+// LocalUsers returns the local users among the live users pks of the
+// tenant (their key, id and userName), in key order: a query per thousand
+// users, by primary key.
+func (r reader) LocalUsers(ctx context.Context, tenantID int64, pks []int64) ([]User, error) {
+	var out []User
+	for part := range slices.Chunk(pks, chunk) {
+		var us []User
+		err := r.idb.NewSelect().Model(&us).ColumnExpr(`u.pk, u.id, u.user_name, u."local"`).
+			Where(`u.tenant_id = ? AND u.pk IN (?) AND u."local" AND `+live, tenantID, bun.List(part)).
+			OrderExpr("u.pk").Scan(ctx)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, us...)
+	}
+	return out, nil
+}
+
 // SetPasswordHash stores a password hash for a user (see
 // [User.PasswordHash]); "" leaves the stored one.
 func (tx *Tx) SetPasswordHash(ctx context.Context, userPK int64, hash string) error {
