@@ -38,6 +38,7 @@ var allowed = map[string][]string{
 	"mailer/mailertest": {},
 	"cmd/scimd":         {"*"},
 	"cmd/scimbench":     {"store"},
+	"deploy":            {},
 }
 
 type pkg struct {
