@@ -68,6 +68,9 @@ func (db *DB) MigrationLock(ctx context.Context) (unlock func(), err error) {
 	return db.migrationLock(ctx)
 }
 
+// MaxOpenConns is the most connections the store opens.
+func (db *DB) MaxOpenConns() int { return db.bun.DB.Stats().MaxOpenConnections }
+
 // MigrateThrough applies the migrations up to and including version
 // ("0001"), as a database of that age would have them.
 func (db *DB) MigrateThrough(ctx context.Context, version string) error {

@@ -305,3 +305,28 @@ func TestMigrationLock(t *testing.T) {
 		t.Fatalf("Migrate after the holder's connection ended: %v", err)
 	}
 }
+
+// TestPoolMaxConns: a PostgreSQL URL's pool_max_conns bounds the store's
+// connections (replicas × it must fit the server's max_connections) and
+// does not reach the server, which would refuse it as a setting; the
+// store still migrates with 2, the least it accepts.
+func TestPoolMaxConns(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	if db := storetest.Open(t, dsn); db.MaxOpenConns() != 32 {
+		t.Errorf("default pool: %d connections, want 32", db.MaxOpenConns())
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db := storetest.Open(t, storetest.PostgresDSN(t)+sep+"pool_max_conns=2") // a fresh database, migrated on 2
+	if db.MaxOpenConns() != 2 {
+		t.Errorf("pool_max_conns=2: %d connections", db.MaxOpenConns())
+	}
+	for _, bad := range []string{"1", "many"} {
+		if _, err := store.Open(ctx, dsn+sep+"pool_max_conns="+bad); err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
+			t.Errorf("pool_max_conns=%s: %v, want refused", bad, err)
+		}
+	}
+}

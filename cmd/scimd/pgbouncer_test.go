@@ -28,7 +28,7 @@ import (
 func TestPgBouncer(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	pooled := startPgBouncer(t, dsn, 3)
-	bases := startReplicas(t, 3, func() string { return startServe(t, pooled, "--listen-database-url", dsn) })
+	bases := startReplicas(t, 3, pooled, "--listen-database-url", dsn)
 	token := newToken(t, pooled, "acme", "okta")
 	other := scimClient{token: newToken(t, pooled, "beta", "okta"), http: &http.Client{Timeout: time.Minute}}
 	crud(t, other, bases[0]+"/scim/v2/beta")

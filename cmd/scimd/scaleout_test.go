@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,16 +76,15 @@ var listening = regexp.MustCompile(`msg="scimd listening" url=(http://\S+)`)
 
 // startServe starts `scimd serve` on a free loopback port and returns its
 // base URL once it listens; the process is stopped (SIGTERM) when the test
-// ends, and its log shown if the test failed.
-func startServe(t *testing.T, dsn string, args ...string) string {
-	t.Helper()
-	bin := scimdBinary(t)
+// ends, and its log shown if the test failed. It may run on any goroutine:
+// it reports its failure rather than end the test.
+func startServe(t *testing.T, bin, dsn string, args ...string) (string, error) {
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--database-url", dsn}, args...)...)
 	cmd.Env = processEnv()
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -103,14 +104,14 @@ func startServe(t *testing.T, dsn string, args ...string) string {
 	deadline := time.After(2 * time.Minute)
 	for {
 		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1]
+			return m[1], nil
 		}
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Fatalf("scimd serve exited: %v\n%s", err, stderr.String())
+			return "", fmt.Errorf("scimd serve exited: %v\n%s", err, stderr.String())
 		case <-deadline:
-			t.Fatalf("scimd serve not listening after 2 minutes:\n%s", stderr.String())
+			return "", fmt.Errorf("scimd serve not listening after 2 minutes:\n%s", stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -202,36 +203,47 @@ func openSQL(t *testing.T, dsn string) *sql.DB {
 // provider's concurrent traffic at all three; see driveReplicas.
 func TestThreeReplicas(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	bases := startReplicas(t, 3, func() string { return startServe(t, dsn) })
+	// 16 connections each: three replicas at the default 32 would take
+	// nearly all of a default server's 100, which other tests share.
+	bases := startReplicas(t, 3, withParam(dsn, "pool_max_conns", "16"))
 	token := newToken(t, dsn, "acme", "okta")
 	driveReplicas(t, bases, token, dsn)
 }
 
-// startReplicas starts n servers at once, so that they migrate a fresh
-// database together.
-func startReplicas(t *testing.T, n int, start func() string) []string {
-	t.Helper()
-	bases := make([]string, n)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failed []string
-	for i := range n {
-		wg.Go(func() {
-			defer func() {
-				// startServe fails the test with t.Fatal, which ends
-				// only this goroutine: note it and stop after Wait.
-				if bases[i] == "" {
-					mu.Lock()
-					failed = append(failed, fmt.Sprint(i))
-					mu.Unlock()
-				}
-			}()
-			bases[i] = start()
-		})
+// withParam is dsn with the URL parameter k=v.
+func withParam(dsn, k, v string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		panic(err)
 	}
-	wg.Wait()
-	if len(failed) > 0 {
-		t.Fatalf("replicas %v did not start", failed)
+	q := u.Query()
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// startReplicas starts n `scimd serve` processes on dsn at once, so that
+// they migrate a fresh database together, and returns their base URLs.
+func startReplicas(t *testing.T, n int, dsn string, args ...string) []string {
+	t.Helper()
+	bin := scimdBinary(t)
+	bases := make([]string, n)
+	errc := make(chan error, n)
+	for i := range n {
+		go func() {
+			var err error
+			bases[i], err = startServe(t, bin, dsn, args...)
+			errc <- err
+		}()
+	}
+	var errs []error
+	for range n { // all of them: a late one would register its cleanup after the test
+		if err := <-errc; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		t.Fatal(errors.Join(errs...))
 	}
 	return bases
 }
@@ -370,9 +382,9 @@ func driveReplicas(t *testing.T, bases []string, token, dsn string) {
 	t.Helper()
 	c := scimClient{token: token, http: &http.Client{Timeout: time.Minute}}
 	const (
-		users   = 24
+		users   = 36
 		groups  = 4
-		workers = 8
+		workers = 12
 		renames = 6
 	)
 	ep := func(replica int, path string) string { return bases[replica%len(bases)] + "/scim/v2/acme" + path }
