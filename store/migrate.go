@@ -74,8 +74,8 @@ func (db *DB) Apply(ctx context.Context) ([]string, error) {
 
 // migrationLockKey is the advisory lock key of scimd's migrations, a
 // constant of scimd's own (never change it: replicas of two versions must
-// take the same lock). Advisory locks are per database: two scimd databases on one server do
-// not wait for each other.
+// take the same lock). Advisory locks are per database: two scimd
+// databases on one server do not wait for each other.
 const migrationLockKey int64 = 0x2f6c5e0b9a4d7c31
 
 // migrationLock waits for the migration lock and returns its release. The
@@ -123,7 +123,8 @@ func (db *DB) tryMigrationLock(ctx context.Context) (*sql.Tx, bool, error) {
 	return tx, true, nil
 }
 
-// Pending names the migrations not yet applied.
+// Pending names the migrations not yet applied. It takes no lock (and
+// creates bun's tables if missing): for one process, or after Migrate.
 func (db *DB) Pending(ctx context.Context) ([]string, error) {
 	m, err := db.migrator(ctx)
 	if err != nil {

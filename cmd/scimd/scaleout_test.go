@@ -236,14 +236,14 @@ func startReplicas(t *testing.T, n int, dsn string, args ...string) []string {
 			errc <- err
 		}()
 	}
-	var errs []error
+	var failed []error
 	for range n { // all of them: a late one would register its cleanup after the test
 		if err := <-errc; err != nil {
-			errs = append(errs, err)
+			failed = append(failed, err)
 		}
 	}
-	if len(errs) > 0 {
-		t.Fatal(errors.Join(errs...))
+	if len(failed) > 0 {
+		t.Fatal(errors.Join(failed...))
 	}
 	return bases
 }
