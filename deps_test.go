@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 	"ops":               {},
 	"cmd/scimd":         {"*"},
 	"cmd/scimbench":     {"store"},
+	"deploy":            {},
 }
 
 type pkg struct {

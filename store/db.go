@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,28 @@ type DB struct {
 	watch *principalWatch
 }
 
+// defaultPoolSize is how many connections one process opens to PostgreSQL
+// at most, unless the URL's pool_max_conns says otherwise.
+const defaultPoolSize = 32
+
+// poolSize takes the URL parameter pool_max_conns (pgxpool's name for it)
+// out of q, since the server would take it for a setting of its own, and
+// returns it, or defaultPoolSize. Replicas times this must stay below the
+// server's max_connections, less what else connects, unless a pooler such
+// as PgBouncer stands between.
+func poolSize(q url.Values) (int, error) {
+	v := q.Get("pool_max_conns")
+	q.Del("pool_max_conns")
+	if v == "" {
+		return defaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 {
+		return 0, fmt.Errorf("pool_max_conns=%q: a whole number of connections, at least 2 (migrations hold one while they run on another)", v)
+	}
+	return n, nil
+}
+
 // Open connects to the database named by dsn and checks that it answers.
 // It does not migrate: call [DB.Migrate].
 //
@@ -64,7 +87,8 @@ type DB struct {
 // "sqlite:path", "file:path" or a bare path; it is opened in WAL mode with
 // synchronous=NORMAL, foreign keys on, one writer connection whose
 // transactions take the write lock at BEGIN, and a pool of read-only
-// readers.
+// readers. A PostgreSQL URL may say pool_max_conns=N: the most
+// connections this process opens (default 32).
 //
 // opts add to every connection pool: [WithQueryHook].
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
@@ -90,13 +114,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		if q.Get("connect_timeout") == "" {
 			q.Set("connect_timeout", "5")
 		}
+		conns, err := poolSize(q)
+		if err != nil {
+			return nil, fmt.Errorf("open store: database URL: %w", err)
+		}
 		u.RawQuery = q.Encode()
 		sqldb, err := sql.Open("pgx", u.String())
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(32)
+		sqldb.SetMaxOpenConns(conns)
+		sqldb.SetMaxIdleConns(conns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		bdb := o.hooked(bun.NewDB(sqldb, pgdialect.New(), bun.WithConnResolver(resolver)))
 		watch, err := newPrincipalWatch(u.String())

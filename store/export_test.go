@@ -74,6 +74,14 @@ func (db *DB) Exec(ctx context.Context, query string) (any, error) {
 	return db.bun.ExecContext(ctx, query)
 }
 
+// MigrationLock takes the migration lock as Migrate does (PostgreSQL).
+func (db *DB) MigrationLock(ctx context.Context) (unlock func(), err error) {
+	return db.migrationLock(ctx)
+}
+
+// MaxOpenConns is the most connections the store opens.
+func (db *DB) MaxOpenConns() int { return db.bun.DB.Stats().MaxOpenConnections }
+
 // MigrateThrough applies the migrations up to and including version
 // ("0001"), as a database of that age would have them.
 func (db *DB) MigrateThrough(ctx context.Context, version string) error {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
@@ -264,4 +266,67 @@ func TestMigrateLocalUsers(t *testing.T) {
 			t.Fatalf("after SetUserLocal: %+v %v, want local, version 4", u, err)
 		}
 	})
+}
+
+// TestMigrationLock: on PostgreSQL a Migrate waits while another process
+// holds the migration lock, until its context ends, and goes ahead once
+// the holder releases it or its connection ends (a process killed
+// mid-migration leaves no lock behind).
+func TestMigrationLock(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	holder := storetest.Open(t, dsn)
+	waiter := storetest.Open(t, dsn)
+	unlock, err := holder.MigrationLock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := waiter.Migrate(short); err == nil || !strings.Contains(err.Error(), "another scimd's migration lock") {
+		t.Fatalf("Migrate while the lock is held: %v, want a wait that ends with its context", err)
+	}
+	unlock()
+	if err := waiter.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate after the release: %v", err)
+	}
+
+	if _, err := holder.MigrationLock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The holder's connection ends, as a killed process's would.
+	if n, err := waiter.QueryString(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil || n != "1" {
+		t.Fatalf("ending the holder's connection: %q %v", n, err)
+	}
+	done, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	if err := waiter.Migrate(done); err != nil {
+		t.Fatalf("Migrate after the holder's connection ended: %v", err)
+	}
+}
+
+// TestPoolMaxConns: a PostgreSQL URL's pool_max_conns bounds the store's
+// connections (replicas × it must fit the server's max_connections) and
+// does not reach the server, which would refuse it as a setting; the
+// store still migrates with 2, the least it accepts.
+func TestPoolMaxConns(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	if db := storetest.Open(t, dsn); db.MaxOpenConns() != 32 {
+		t.Errorf("default pool: %d connections, want 32", db.MaxOpenConns())
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db := storetest.Open(t, storetest.PostgresDSN(t)+sep+"pool_max_conns=2") // a fresh database, migrated on 2
+	if db.MaxOpenConns() != 2 {
+		t.Errorf("pool_max_conns=2: %d connections", db.MaxOpenConns())
+	}
+	for _, bad := range []string{"1", "many"} {
+		if _, err := store.Open(ctx, dsn+sep+"pool_max_conns="+bad); err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
+			t.Errorf("pool_max_conns=%s: %v, want refused", bad, err)
+		}
+	}
 }

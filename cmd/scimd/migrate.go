@@ -18,16 +18,16 @@ func migrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	pending, err := db.Pending(ctx)
+	// Several replicas may run this at once (a Job and pods starting):
+	// they take turns on the migration lock, and each names only what it
+	// applied itself.
+	applied, err := db.Apply(ctx)
 	if err != nil {
 		return err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	for _, name := range pending {
+	for _, name := range applied {
 		fmt.Fprintf(e.stdout, "applied %s\n", name)
 	}
-	fmt.Fprintf(e.stdout, "schema is up to date (%d applied now)\n", len(pending))
+	fmt.Fprintf(e.stdout, "schema is up to date (%d applied now)\n", len(applied))
 	return nil
 }

@@ -17,7 +17,11 @@ import (
 	"github.com/scimd/scimd/store/storetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := storetest.Main(m)
+	removeBinary()
+	os.Exit(code)
+}
 
 // scimd runs a command in-process, as the binary would.
 func scimd(t *testing.T, environ map[string]string, args ...string) (code int, stdout, stderr string) {
