@@ -72,7 +72,9 @@ func processEnv() []string {
 	return env
 }
 
-var listening = regexp.MustCompile(`msg="scimd listening" url=(http://\S+)`)
+// listening finds serve's address in its log line, JSON (stderr is no
+// terminal here) or text.
+var listening = regexp.MustCompile(`"msg":"scimd listening","url":"(https?://[^"]+)"|msg="scimd listening" url=(https?://\S+)`)
 
 // startServe starts `scimd serve` on a free loopback port and returns its
 // base URL once it listens; the process is stopped (SIGTERM) when the test
@@ -104,7 +106,7 @@ func startServe(t *testing.T, bin, dsn string, args ...string) (string, error) {
 	deadline := time.After(2 * time.Minute)
 	for {
 		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1], nil
+			return m[1] + m[2], nil
 		}
 		select {
 		case err := <-exited:
