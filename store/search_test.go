@@ -126,7 +126,7 @@ func TestSearchUsersIndexed(t *testing.T) {
 	}{
 		{store.UserSearch{Q: "user00"}, []string{"users_tenant_user_name", "users_tenant_display_name", "user_emails_tenant_email"}},
 		{store.UserSearch{Q: "x", Statuses: []string{store.StatusDeleted}}, []string{"users_tenant_deleted", "users_tenant_display_name", "user_emails_tenant_email"}},
-		{store.UserSearch{After: 100, Statuses: []string{store.StatusActive}}, []string{"users_tenant_pk"}},
+		{store.UserSearch{After: 100, Statuses: []string{store.StatusActive}}, []string{"users_tenant_live"}},
 	} {
 		tt.s.TenantID = f.tenant.ID
 		statements := db.Statements()
