@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -147,7 +149,20 @@ func Import(ctx context.Context, engine *reconcile.Engine, by store.Principal, l
 	lo := reconcile.LoadOptions{DryRun: opts.DryRun, MaxErrors: maxProblems, HoldDecisions: !opts.Accept.decided,
 		ApproveDeletions: opts.ApproveDeletions}
 	if a := opts.Accept; !a.all {
-		lo.Accept = func(line int) bool { return a.lines[line] }
+		asked := map[int]bool{}
+		lo.Accept = func(line int) bool { asked[line] = true; return a.lines[line] }
+		// A line to accept that no row asked about is a typo or a stale
+		// list: nothing loads, rather than a load the admin did not mean.
+		lo.Settle = func() []reconcile.LoadError {
+			var out []reconcile.LoadError
+			for _, line := range slices.Sorted(maps.Keys(a.lines)) {
+				if !asked[line] {
+					out = append(out, reconcile.LoadError{Line: line, Err: &FileError{Line: line,
+						Msg: fmt.Sprintf("accept names line %d, which is not a row waiting for a decision (one that changes an existing user's roles or groups): accept only the lines the validation listed", line)}})
+				}
+			}
+			return out
+		}
 	}
 	if opts.Progress != nil {
 		opts.Progress(state, 0)

@@ -40,6 +40,11 @@ type LoadOptions struct {
 	// needing a decision is one Accept refuses: the admin has not decided
 	// yet, and the result lists the decisions to make.
 	HoldDecisions bool
+	// Settle, when set, is called once every row is read, before the load
+	// commits: the errors it returns fail the load as row errors do (the
+	// importer's check that every line it was told to accept was a
+	// decision).
+	Settle func() []LoadError
 	// Progress, when set, is called now and then with the rows done.
 	Progress func(done int)
 	// MaxErrors is how many row errors are kept in full (the rest are
@@ -202,6 +207,11 @@ func (e *Engine) load(ctx context.Context, by store.Principal, rows iter.Seq[Loa
 		}
 		if err := l.batch(ctx, tx, batch); err != nil {
 			return err
+		}
+		if opts.Settle != nil {
+			errs := opts.Settle()
+			res.ErrorCount += len(errs)
+			res.Errors = append(res.Errors, errs[:max(0, min(len(errs), opts.MaxErrors-len(res.Errors)))]...)
 		}
 		res.Held = opts.HoldDecisions && res.Skipped > 0
 		if res.ErrorCount > 0 || res.Held {

@@ -296,6 +296,13 @@ func TestImportRows(t *testing.T) {
 		if _, g := grants("mo"); g != "role:a,role:b" {
 			t.Fatalf("mo after none: %s", g)
 		}
+		// A line that is no decision (a typo: 4 for 3) loads nothing.
+		if code, out, _ := importFile(t, dsn, revised, "--accept", "3,4"); code != exitInvalid || !strings.Contains(out, "accept names line 4, which is not a row waiting for a decision") {
+			t.Fatalf("accept 3,4: %d %q", code, out)
+		}
+		if _, g := grants("mo"); g != "role:a,role:b" {
+			t.Fatalf("mo after a refused accept: %s", g)
+		}
 		if code, out, _ := importFile(t, dsn, revised, "--accept", "3"); code != 0 || !strings.Contains(out, "1 updated, 0 deleted, 0 roles added, 1 skipped") {
 			t.Fatalf("line 3: %d %q", code, out)
 		}
