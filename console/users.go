@@ -22,9 +22,9 @@ type userRow struct {
 
 // usersView is the users page: the search as asked and its page.
 type usersView struct {
-	Q, Status string
-	Statuses  []string
-	Users     []userRow
+	Q, Status, OrgUnit string
+	Statuses           []string
+	Users              []userRow
 	// Next is the URL of the following page; "" on the last.
 	Next string
 }
@@ -33,7 +33,7 @@ var statuses = []string{"active", "disabled", "pending", "deleted"}
 
 func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
-	v := usersView{Q: q.Get("q"), Status: q.Get("status"), Statuses: statuses}
+	v := usersView{Q: q.Get("q"), Status: q.Get("status"), OrgUnit: q.Get("orgUnit"), Statuses: statuses}
 	query := url.Values{"limit": {strconv.Itoa(pageSize)}}
 	if v.Q != "" {
 		query.Set("q", v.Q)
@@ -45,6 +45,9 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 			return
 		}
 		query.Set("status", v.Status)
+	}
+	if v.OrgUnit != "" {
+		query.Set("orgUnit", v.OrgUnit)
 	}
 	if after := q.Get("after"); after != "" {
 		query.Set("after", after)
@@ -65,6 +68,9 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 		}
 		if v.Status != "" {
 			next.Set("status", v.Status)
+		}
+		if v.OrgUnit != "" {
+			next.Set("orgUnit", v.OrgUnit)
 		}
 		v.Next = "/console/" + url.PathEscape(s.tenant) + "/users?" + next.Encode()
 	}
@@ -144,7 +150,8 @@ func (c *console) user(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	notice := ""
-	if done := r.URL.Query().Get("done"); done != "" {
+	// Only an action's name: the query is anyone's to write.
+	if done := r.URL.Query().Get("done"); actions[done].method != "" {
 		notice = "done: " + done
 	}
 	c.page(w, r, http.StatusOK, "user", view{Title: v.User.UserName, Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Notice: notice, Data: v})

@@ -110,6 +110,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		))
 		htmx, err := chromedp.Run(step, chromedp.Evaluate[bool](`typeof window.htmx === "object"`))
 		must("htmx", err)
+		// The first paint of data is the page's own response: no request
+		// of a script fetched it.
+		const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
+		firstPaint := func(page string) {
+			t.Helper()
+			n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests))
+			must("count requests", err)
+			if n != 0 {
+				t.Errorf("%s: %d data requests of scripts for the first paint, want none (1 request in all)", page, n)
+			}
+		}
+		firstPaint("users")
 		must("users screenshots", chromedp.Do(step,
 			shot("console-users-1280.png", 1280, 800),
 			shot("console-users-390.png", 390, 844),
@@ -119,12 +131,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		_, err = chromedp.Run(step, chromedp.Poll[bool](`(() => { const r = document.querySelector("#results").textContent; return r.includes("ann@example.com") && !r.includes("bob@example.com") })()`,
 			chromedp.WithPollingTimeout(10*time.Second)))
 		must("search as you type", err)
+		if n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests)); err != nil || n == 0 {
+			t.Errorf("search as you type made %d requests (%v): the count cannot see htmx's", n, err)
+		}
 		found, err := chromedp.Run(step, chromedp.Location())
 		must("location", err)
 		must("user page", chromedp.Do(step,
 			shot("console-search-1280.png", 1280, 800),
 			chromedp.Click(`#results a[href*="/users/"]`),
 			chromedp.WaitVisible(`#h-audit`),
+		))
+		firstPaint("user")
+		must("user screenshots", chromedp.Do(step,
 			shot("console-user-1280.png", 1280, 800),
 			shot("console-user-390.png", 390, 844),
 		))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/scimd/scimd/console"
 	"github.com/scimd/scimd/reconcile"
+	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
 )
 
@@ -25,6 +27,7 @@ type consoleWorld struct {
 	t      *testing.T
 	dsn    string
 	srv    *httptest.Server
+	db     *store.DB
 	engine *reconcile.Engine
 	okta   string
 	admin  string
@@ -40,6 +43,7 @@ func newConsoleWorld(t *testing.T, dsn string) *consoleWorld {
 		ids: map[string]string{}, now: time.Now().UTC()}
 	newToken(t, dsn, "globex", "okta")
 	db := storetest.Open(t, dsn)
+	w.db = db
 	w.engine = reconcile.New(db, nil)
 	w.engine.SetClock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
 	w.srv = httptest.NewServer(routes(db, w.engine, "", 1<<20, 0, slog.New(slog.DiscardHandler)))
@@ -265,6 +269,41 @@ func TestConsolePages(t *testing.T) {
 		}
 		if res, _ := do(t, c, "GET", w.srv.URL+"/console/acme/users?status=nonsense", nil); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("status nonsense: %d, want 400", res.StatusCode)
+		}
+
+		if _, frag := do(t, c, "GET", w.srv.URL+"/console/acme/users?orgUnit=Nowhere", nil, "HX-Request", "true"); !strings.Contains(frag, "No users match") {
+			t.Errorf("org unit Nowhere:\n%s", frag)
+		}
+
+		// A person's live sessions are listed, and ended from the page.
+		ann := w.ids["ann@example.com"]
+		var oidc store.Connector
+		err := w.db.RunInTx(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+			var err error
+			_, oidc, err = tx.EnsureConnector(ctx, "acme", "oidc")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := w.engine.StartSession(context.Background(), reconcile.SessionStart{TenantID: oidc.TenantID, ConnectorID: oidc.ID, UserID: ann})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, page = do(t, c, "GET", w.srv.URL+"/console/acme/users/"+ann, nil)
+		if !strings.Contains(page, "End 1 live session(s)") || !strings.Contains(page, ">oidc<") {
+			t.Fatalf("ann's page lacks her session:\n%s", page)
+		}
+		csrf0 := csrfField.FindStringSubmatch(page)[1]
+		if res, _ := do(t, c, "POST", w.srv.URL+"/console/acme/users/"+ann+"/end-sessions", url.Values{"csrf": {csrf0}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("end sessions: %d", res.StatusCode)
+		}
+		if _, err := w.engine.Session(context.Background(), "acme", sess.Secret); err == nil {
+			t.Error("the session lives on after the console ended it")
+		}
+		_, page = do(t, c, "GET", w.srv.URL+"/console/acme/users/"+ann+"?done=end-sessions", nil)
+		if strings.Contains(page, "live session(s)") || !strings.Contains(page, "ended (ended by an administrator)") || !strings.Contains(page, "done: end-sessions") {
+			t.Errorf("ann's page after ending her sessions:\n%s", page)
 		}
 
 		eve := w.ids["eve@example.com"]
