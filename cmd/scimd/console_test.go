@@ -218,6 +218,13 @@ func TestConsoleBootstrapSignIn(t *testing.T) {
 		if res, page := do(t, stale, "GET", w.srv.URL+"/console/acme/users", nil); res.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "ended") {
 			t.Errorf("users after sign-out: %d %s", res.StatusCode, page)
 		}
+
+		// A session idle past its idle expiry lets no one in.
+		idle := w.signIn(w.bootstrap())
+		w.advance(reconcile.DefaultSessionIdle + time.Minute)
+		if res, page := do(t, idle, "GET", w.srv.URL+"/console/acme/users", nil); res.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "without use") {
+			t.Errorf("idle session: %d %s", res.StatusCode, page)
+		}
 	})
 }
 
