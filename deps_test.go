@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"jit/oidctest":      {},
 	"csvio":             {"reconcile", "store", "schemas"},
 	"admin":             {"reconcile", "reconcile/rules", "store"},
+	"console":           {"store"},
 	"mailer":            {"store"},
 	"mailer/mailertest": {},
 	"ops":               {},

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,9 +128,12 @@ type handler func(w http.ResponseWriter, r *http.Request, tenant store.Principal
 
 // auth checks the bearer token against the tenant's admin connector and
 // turns a handler's error into its JSON answer.
+//
+// A request whose context carries a principal ([WithPrincipal]) acts as
+// it, without a token: the admin console's, in process.
 func (a *api) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.engine.Authenticate(r.Context(), r.Header.Get("Authorization"), r.PathValue("tenant"), store.KindAdmin)
+		p, err := a.principal(r)
 		if err == nil {
 			err = h(w, r, p)
 		}
@@ -137,6 +141,33 @@ func (a *api) auth(h handler) http.HandlerFunc {
 			a.fail(w, r, err)
 		}
 	}
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying an admin connector's principal, who
+// a request with that context acts as in the admin API, as if it carried
+// one of the connector's tokens. Only code in the process can set it (no
+// request from the network carries a Go context value): cmd/scimd hands
+// it to the admin console, which calls the API in process for its
+// signed-in administrator, so that the console has no business logic of
+// its own.
+func WithPrincipal(ctx context.Context, p store.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// principal is who r acts as: its context's principal, or its bearer
+// token's.
+func (a *api) principal(r *http.Request) (store.Principal, error) {
+	tenant := r.PathValue("tenant")
+	p, ok := r.Context().Value(principalKey{}).(store.Principal)
+	if !ok {
+		return a.engine.Authenticate(r.Context(), r.Header.Get("Authorization"), tenant, store.KindAdmin)
+	}
+	if p.Kind != store.KindAdmin || p.TenantName != tenant {
+		return store.Principal{}, &reconcile.AuthError{Msg: "the signed-in administrator is not one of this tenant's"}
+	}
+	return p, nil
 }
 
 // tenantWide refuses administrators scoped to an org unit: configuring

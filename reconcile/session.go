@@ -210,56 +210,89 @@ func (s LiveSession) Principal() store.Principal {
 // now (their access window closed). A session last seen more than a
 // minute ago is seen again: its idle expiry moves on.
 func (e *Engine) Session(ctx context.Context, tenant, secret string) (LiveSession, error) {
-	if secret == "" {
-		return LiveSession{}, &SessionError{"none", "not signed in: sign in first"}
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(secret)
-	if err != nil || len(raw) != 32 {
-		return LiveSession{}, &SessionError{"unknown", "the session cookie is not a scimd session; sign in again"}
-	}
-	hash := sha256.Sum256(raw)
-	s, err := e.db.SessionByHash(ctx, hash[:])
-	if errors.Is(err, store.ErrNotFound) || err == nil && subtle.ConstantTimeCompare(s.Hash, hash[:]) != 1 {
-		return LiveSession{}, &SessionError{"unknown", "the session is unknown; sign in again"}
-	}
+	s, now, err := e.liveSession(ctx, tenant, secret)
 	if err != nil {
 		return LiveSession{}, err
-	}
-	now := e.now()
-	switch {
-	case s.TenantName != tenant:
-		return LiveSession{}, &SessionError{"tenant", "this session was started for another tenant; sign in to this one"}
-	case s.EndedAt != nil:
-		return LiveSession{}, &SessionError{"ended", fmt.Sprintf("the session has ended (%s); sign in again", s.EndReason)}
-	case !now.Before(s.ExpiresAt):
-		return LiveSession{}, &SessionError{"expired", "the session has expired; sign in again"}
-	case !now.Before(s.IdleExpiresAt):
-		return LiveSession{}, &SessionError{"idle", "the session expired after a time without use; sign in again"}
 	}
 	if err := MaySignIn(s.User, now); err != nil {
 		return LiveSession{}, err
 	}
-	if now.Sub(s.LastSeenAt) >= touchEvery {
-		idle, _ := e.lifetimes()
-		until := now.Add(idle)
-		if until.After(s.ExpiresAt) {
-			until = s.ExpiresAt
-		}
-		err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-			return tx.TouchSession(ctx, s.ID, now, until)
-		})
-		if err != nil {
-			return LiveSession{}, err
-		}
+	if err := e.touch(ctx, s, now); err != nil {
+		return LiveSession{}, err
 	}
 	return LiveSession{ID: s.ID, TenantID: s.TenantID, TenantName: s.TenantName, ConfigVersion: s.ConfigVersion,
 		ConnectorID: s.ConnectorID, ConnectorName: s.ConnectorName, UserID: s.UserID, UserPK: s.UserPK, ExpiresAt: s.ExpiresAt}, nil
+}
+
+// liveSession finds the session of tenant whose cookie holds secret, and
+// refuses, with a [*SessionError], one that is unknown, ended, past an
+// expiry, or of another tenant. It returns the time it judged by.
+func (e *Engine) liveSession(ctx context.Context, tenant, secret string) (store.SessionUser, time.Time, error) {
+	if secret == "" {
+		return store.SessionUser{}, time.Time{}, &SessionError{"none", "not signed in: sign in first"}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(secret)
+	if err != nil || len(raw) != 32 {
+		return store.SessionUser{}, time.Time{}, &SessionError{"unknown", "the session cookie is not a scimd session; sign in again"}
+	}
+	hash := sha256.Sum256(raw)
+	s, err := e.db.SessionByHash(ctx, hash[:])
+	if errors.Is(err, store.ErrNotFound) || err == nil && subtle.ConstantTimeCompare(s.Hash, hash[:]) != 1 {
+		return store.SessionUser{}, time.Time{}, &SessionError{"unknown", "the session is unknown; sign in again"}
+	}
+	if err != nil {
+		return store.SessionUser{}, time.Time{}, err
+	}
+	now := e.now()
+	switch {
+	case s.TenantName != tenant:
+		err = &SessionError{"tenant", "this session was started for another tenant; sign in to this one"}
+	case s.EndedAt != nil:
+		err = &SessionError{"ended", fmt.Sprintf("the session has ended (%s); sign in again", s.EndReason)}
+	case !now.Before(s.ExpiresAt):
+		err = &SessionError{"expired", "the session has expired; sign in again"}
+	case !now.Before(s.IdleExpiresAt):
+		err = &SessionError{"idle", "the session expired after a time without use; sign in again"}
+	}
+	if err != nil {
+		return store.SessionUser{}, time.Time{}, err
+	}
+	return s, now, nil
+}
+
+// touch records a use of a live session last seen more than a minute
+// ago: its idle expiry moves on.
+func (e *Engine) touch(ctx context.Context, s store.SessionUser, now time.Time) error {
+	if now.Sub(s.LastSeenAt) < touchEvery {
+		return nil
+	}
+	idle, _ := e.lifetimes()
+	until := now.Add(idle)
+	if until.After(s.ExpiresAt) {
+		until = s.ExpiresAt
+	}
+	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		return tx.TouchSession(ctx, s.ID, now, until)
+	})
 }
 
 // EndSession ends the live session of tenant whose cookie holds secret
 // (logout), with an audit event of its user, and reports whether there was
 // one to end: logging out twice, or with no session, is not an error.
 func (e *Engine) EndSession(ctx context.Context, tenant, secret string) (bool, error) {
+	return e.endSession(ctx, tenant, secret, func(s store.SessionUser) bool { return s.UserID != ConsoleSessionUser },
+		func(ctx context.Context, tx *store.Tx, s store.SessionUser) error {
+			return sessionEvent(ctx, tx, SourceOIDC, s.ConnectorID, s.TenantID, s.UserID, "session-end",
+				map[string]any{"session": s.ID, "reason": EndLogout})
+		})
+}
+
+// endSession ends, as a logout, the live session of tenant whose cookie
+// holds secret if mine says it is one of the caller's kind, writing the
+// event audit makes in the same transaction, and reports whether there
+// was one to end.
+func (e *Engine) endSession(ctx context.Context, tenant, secret string, mine func(store.SessionUser) bool,
+	audit func(context.Context, *store.Tx, store.SessionUser) error) (bool, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(secret)
 	if err != nil || len(raw) != 32 {
 		return false, nil
@@ -268,7 +301,7 @@ func (e *Engine) EndSession(ctx context.Context, tenant, secret string) (bool, e
 	ended := false
 	err = e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		s, err := tx.SessionByHash(ctx, hash[:])
-		if errors.Is(err, store.ErrNotFound) || err == nil && s.TenantName != tenant {
+		if errors.Is(err, store.ErrNotFound) || err == nil && (s.TenantName != tenant || !mine(s)) {
 			return nil
 		}
 		if err != nil {
@@ -277,8 +310,7 @@ func (e *Engine) EndSession(ctx context.Context, tenant, secret string) (bool, e
 		if ended, err = tx.EndSession(ctx, s.ID, e.now(), EndLogout); err != nil || !ended {
 			return err
 		}
-		return sessionEvent(ctx, tx, SourceOIDC, s.ConnectorID, s.TenantID, s.UserID, "session-end",
-			map[string]any{"session": s.ID, "reason": EndLogout})
+		return audit(ctx, tx, s)
 	})
 	return ended, err
 }

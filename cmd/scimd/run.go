@@ -50,6 +50,7 @@ Usage:
   scimd import --tenant T [--connector C] [--dry-run] [--accept all|none|LINE,LINE...] [--progress] FILE.csv|-
   scimd import --sample [--tenant T --connector C]
   scimd export --tenant T [--connector C] [--config FILE] > users.csv
+  scimd admin bootstrap --tenant T [--url URL]   (a one-time sign-in link to the admin console)
   scimd version
 
 Getting started:
@@ -103,6 +104,7 @@ func runEnv(ctx context.Context, args []string, e env) int {
 		"import":    importUsers,
 		"export":    export,
 		"version":   version,
+		"admin":     adminCommand,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/admin"
+	"github.com/scimd/scimd/console"
 	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/mailer"
 	"github.com/scimd/scimd/ops"
@@ -154,6 +155,7 @@ func serve(ctx context.Context, e env, args []string) error {
 //	GET  /auth/{tenant}/{connector}/login      browser login (jit.RP)
 //	GET  /auth/{tenant}/{connector}/callback   its callback
 //	GET|POST /activate/{token}   an activation link (jit.Activation)
+//	     /console/     the admin console (console.NewHandler), a client of the admin API
 //
 // importStale is admin.Config.ImportStale (0: its default).
 //
@@ -195,15 +197,20 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	rp := jit.NewRP(jit.RPConfig{BaseURL: baseURL, Verifiers: verifiers, Logger: log}, db.Reader(), engine, sessions)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/login", rp.ServeLogin)
 	mux.HandleFunc("GET /auth/{tenant}/{connector}/callback", rp.ServeCallback)
-	mux.Handle("/admin/v1/", admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
+	adminAPI := admin.NewHandler(admin.Config{MaxBodyBytes: maxBody, Logger: log, Outage: outage,
 		Importer: importer{engine}, ImportStale: importStale, MaxImportBytes: lim.maxImport, Exporter: csvExporter{db.Reader(), engine},
-		Replayer: scimSrv}, db.Reader(), engine))
+		Replayer: scimSrv}, db.Reader(), engine)
+	mux.Handle("/admin/v1/", adminAPI)
+	// The console calls the admin API in process, as its signed-in
+	// administrator: admin.WithPrincipal is set here and nowhere else.
+	mux.Handle("/console/", console.NewHandler(console.Config{Admin: adminAPI, WithPrincipal: admin.WithPrincipal,
+		Auth: consoleAuth{engine}, BaseURL: baseURL, Logger: log}))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
 	mux.Handle("/jit/{tenant}/{connector}", jit.NewHook(jit.HookConfig{Verifiers: verifiers, Logger: log}, db.Reader(), engine))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
+		http.Error(w, "no such endpoint: SCIM is under /scim/v2/{tenant}/, the admin API under /admin/v1/{tenant}/, the admin console under /console/{tenant}/, sign-in under /auth/{tenant}/, the ID-token hook at /jit/{tenant}/{connector}", http.StatusNotFound)
 	})
 	return mux
 }

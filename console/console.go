@@ -1,0 +1,373 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/store"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// CookieName is the console session cookie's name.
+const CookieName = "scimd_console"
+
+// CSP is the Content-Security-Policy of every console response: scripts
+// and styles from the console's own static files only, never inline.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// Auth signs administrators in and out of the console and finds who a
+// session acts as. Refusals are a [*RefusedError]; other errors are the
+// database's.
+type Auth interface {
+	// SignIn uses a bootstrap link of tenant once and starts a session:
+	// the cookie's secret and its expiry.
+	SignIn(ctx context.Context, tenant, link string) (secret string, expires time.Time, err error)
+	// Session is the admin principal the live session of tenant with
+	// that secret acts as.
+	Session(ctx context.Context, tenant, secret string) (store.Principal, error)
+	// SignOut ends the session.
+	SignOut(ctx context.Context, tenant, secret string) error
+}
+
+// RefusedError is a sign-in or session that does not let its browser
+// in; Msg is meant for the person.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+// Config is what the console is made of.
+type Config struct {
+	// Admin is the admin API's handler, routing /admin/v1/.
+	Admin http.Handler
+	// WithPrincipal returns a context carrying an admin principal, which
+	// Admin acts as (admin.WithPrincipal).
+	WithPrincipal func(context.Context, store.Principal) context.Context
+	// Auth holds the sessions.
+	Auth Auth
+	// BaseURL is scimd's public URL: an https one makes the cookie
+	// Secure even when TLS ends at a proxy in front. "" takes it from
+	// each request.
+	BaseURL string
+	// Logger receives errors with their IDs; nil discards them.
+	Logger *slog.Logger
+}
+
+type console struct {
+	cfg   Config
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+// NewHandler returns the console, to be mounted at /console/.
+func NewHandler(cfg Config) http.Handler {
+	c := &console{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	funcs := template.FuncMap{"json": compactJSON, "when": when}
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/rows.html"))
+	for _, name := range []string{"signin", "users", "user", "error"} {
+		c.pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
+	}
+	static, _ := fs.Sub(staticFiles, "static")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /console/{tenant}/signin", c.signinPage)
+	mux.HandleFunc("POST /console/{tenant}/signin", c.signin)
+	mux.HandleFunc("POST /console/{tenant}/signout", c.signedIn(c.signout))
+	mux.HandleFunc("GET /console/{tenant}/users", c.signedIn(c.users))
+	mux.HandleFunc("GET /console/{tenant}/users/{id}", c.signedIn(c.user))
+	mux.HandleFunc("POST /console/{tenant}/users/{id}/{action}", c.signedIn(c.action))
+	mux.HandleFunc("GET /console/{tenant}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/"+url.PathEscape(r.PathValue("tenant"))+"/users", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.page(w, r, http.StatusNotFound, "error", view{Title: "Not found", Error: "no such console page: the console of tenant T is at /console/T/users"})
+	})
+	cop := http.NewCrossOriginProtection()
+	if o := origin(cfg.BaseURL); o != "" {
+		// Behind a proxy that rewrites Host, the public origin is trusted.
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			c.log.Warn("console: base URL is no origin", "err", err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.page(w, r, http.StatusForbidden, "error", view{Title: "Refused", Error: "refused: this request comes from another origin (cross-site request forgery protection); use the console's own pages"})
+	}))
+	files := http.StripPrefix("/console/static/", http.FileServerFS(static))
+	// The static files sit beside the tenants' pages (a tenant named
+	// static has no console); ServeMux patterns cannot say so.
+	return headers(cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/console/static/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			files.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})))
+}
+
+// headers sets the security headers of every console response.
+func headers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", CSP)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/console/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func origin(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Tenant string
+	CSRF   string // "" when not signed in
+	Who    string // the admin connector signed in
+	Error  string
+	Notice string
+	Data   any
+}
+
+// session is a signed-in request: who it acts as and its CSRF token.
+type session struct {
+	tenant string
+	p      store.Principal
+	csrf   string
+}
+
+type signedInHandler func(w http.ResponseWriter, r *http.Request, s session)
+
+// signedIn resolves the session cookie; without a live session the page
+// says to sign in (401), and a POST without the session's CSRF token is
+// refused (403).
+func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tenant := r.PathValue("tenant")
+		ck, err := r.Cookie(CookieName)
+		var p store.Principal
+		if err == nil {
+			p, err = c.cfg.Auth.Session(r.Context(), tenant, ck.Value)
+		} else {
+			err = &RefusedError{"not signed in"}
+		}
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			c.page(w, r, http.StatusUnauthorized, "error", view{Title: "Sign in", Tenant: tenant,
+				Error: refused.Msg + ": sign in with a link from 'scimd admin bootstrap --tenant " + tenant + "'"})
+			return
+		}
+		if err != nil {
+			c.internal(w, r, err)
+			return
+		}
+		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+			got := r.PostFormValue("csrf")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
+				c.page(w, r, http.StatusForbidden, "error", view{Title: "Refused", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
+					Error: "refused: the form did not carry this session's CSRF token; reload the page and try again"})
+				return
+			}
+		}
+		h(w, r, s)
+	}
+}
+
+// csrfToken is the CSRF token of the session whose cookie holds secret:
+// a hash of it, which a page from another origin cannot compute, as it
+// cannot read the cookie.
+func csrfToken(secret string) string {
+	h := sha256.Sum256([]byte("scimd console csrf\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+func (c *console) cookie(r *http.Request, value string, expires time.Time) *http.Cookie {
+	ck := &http.Cookie{Name: CookieName, Value: value, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil || strings.HasPrefix(c.cfg.BaseURL, "https://")}
+	if value == "" {
+		ck.MaxAge = -1
+	} else {
+		ck.Expires = expires.UTC()
+	}
+	return ck
+}
+
+func (c *console) signinPage(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	c.page(w, r, http.StatusOK, "signin", view{Title: "Sign in", Tenant: tenant, Data: r.URL.Query().Get("link")})
+}
+
+func (c *console) signin(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	secret, expires, err := c.cfg.Auth.SignIn(r.Context(), tenant, r.PostFormValue("link"))
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		c.page(w, r, http.StatusForbidden, "error", view{Title: "Sign-in refused", Tenant: tenant, Error: refused.Msg})
+		return
+	}
+	if err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	http.SetCookie(w, c.cookie(r, secret, expires))
+	http.Redirect(w, r, "/console/"+url.PathEscape(tenant)+"/users", http.StatusSeeOther)
+}
+
+func (c *console) signout(w http.ResponseWriter, r *http.Request, s session) {
+	ck, _ := r.Cookie(CookieName)
+	if err := c.cfg.Auth.SignOut(r.Context(), s.tenant, ck.Value); err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	http.SetCookie(w, c.cookie(r, "", time.Time{}))
+	c.page(w, r, http.StatusOK, "error", view{Title: "Signed out", Tenant: s.tenant, Notice: "signed out of the console"})
+}
+
+// apiError is the admin API's answer to a request it refused.
+type apiError struct {
+	Status int
+	Detail string `json:"detail"`
+}
+
+func (e *apiError) Error() string { return e.Detail }
+
+// call runs one request through the admin API as the session's admin and
+// decodes its JSON answer into out (nil: none wanted).
+func (c *console) call(ctx context.Context, s session, method, path string, query url.Values, out any) error {
+	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, nil)
+	if err != nil {
+		return err
+	}
+	rec := &recorder{header: http.Header{}}
+	c.cfg.Admin.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	if rec.status >= 400 {
+		e := &apiError{Status: rec.status}
+		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Detail == "" {
+			e.Detail = http.StatusText(rec.status)
+		}
+		return e
+	}
+	if out == nil || rec.status == http.StatusNoContent {
+		return nil
+	}
+	return json.Unmarshal(rec.body.Bytes(), out)
+}
+
+// recorder is the response of an in-process call of the admin API.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+// fail answers an admin API error with its status and detail, anything
+// else as an internal error.
+func (c *console) fail(w http.ResponseWriter, r *http.Request, s session, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		status := ae.Status
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			c.log.ErrorContext(r.Context(), "console: admin api", "status", status, "detail", ae.Detail)
+		}
+		c.page(w, r, status, "error", view{Title: http.StatusText(status), Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Error: ae.Detail})
+		return
+	}
+	c.internal(w, r, err)
+}
+
+func (c *console) internal(w http.ResponseWriter, r *http.Request, err error) {
+	var b [6]byte
+	rand.Read(b[:])
+	id := fmt.Sprintf("%x", b)
+	c.log.ErrorContext(r.Context(), "console", "error_id", id, "err", err)
+	c.page(w, r, http.StatusInternalServerError, "error", view{Title: "Internal error", Tenant: r.PathValue("tenant"),
+		Error: "internal error; the server log has it under error_id " + id})
+}
+
+// page renders a page; a request from htmx (HX-Request) gets the
+// template's "fragment" alone when it has one.
+func (c *console) page(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t := c.pages[name]
+	exec := "layout"
+	if r.Header.Get("HX-Request") == "true" && t.Lookup("fragment") != nil {
+		exec = "fragment"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, exec, v); err != nil {
+		c.log.ErrorContext(r.Context(), "console: template", "page", name, "err", err)
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Add("Vary", "HX-Request")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
