@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/scimd/scimd/jit"
+	"github.com/scimd/scimd/jit/oidctest"
 	"golang.org/x/oauth2"
 )
 
@@ -17,16 +18,7 @@ import (
 // and verifies what it issues: the Verifier is not only tuned to our own
 // test provider.
 func TestMockOIDCLogin(t *testing.T) {
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	// mockoidc computes its key id lazily, unlocked: computed here, before
-	// any request, concurrent token requests only read it (a data race otherwise).
-	if _, err := m.Keypair.KeyID(); err != nil {
-		t.Fatal(err)
-	}
+	m := oidctest.Mock(t)
 	cfg := m.Config()
 	v := jit.NewVerifier(jit.VerifierConfig{Issuer: cfg.Issuer, ClientID: cfg.ClientID})
 	ep, err := v.Endpoint(t.Context())

@@ -140,16 +140,7 @@ func (w *rpWorld) later(d time.Duration) {
 
 func newRPWorld(t *testing.T, db *store.DB) *rpWorld {
 	t.Helper()
-	op, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Shutdown() })
-	// mockoidc computes its key id lazily, unlocked: computed here, before
-	// any request, concurrent token requests only read it (a data race otherwise).
-	if _, err := op.Keypair.KeyID(); err != nil {
-		t.Fatal(err)
-	}
+	op := oidctest.Mock(t)
 	w := &rpWorld{t: t, db: db, op: op, crafted: oidctest.Start(t)}
 	cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(rpConfig, op.Issuer(), op.ClientID, w.crafted.URL)))
 	if err != nil {

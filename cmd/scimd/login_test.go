@@ -13,33 +13,18 @@ import (
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
+	"github.com/scimd/scimd/jit/oidctest"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/reconcile/rules"
 	"github.com/scimd/scimd/store/storetest"
 )
-
-// runOP starts mockoidc on loopback for the test.
-func runOP(t *testing.T) *mockoidc.MockOIDC {
-	t.Helper()
-	op, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Shutdown() })
-	// mockoidc computes its key id lazily, unlocked: computed here, before
-	// any request, concurrent token requests only read it (a data race otherwise).
-	if _, err := op.Keypair.KeyID(); err != nil {
-		t.Fatal(err)
-	}
-	return op
-}
 
 // TestBrowserLoginRoutes: serve's routes hold the browser login: a person
 // signs in through mockoidc (the client secret read from the environment
 // variable the configuration names), lands on /Me signed in, and logs out.
 func TestBrowserLoginRoutes(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
-		op := runOP(t)
+		op := oidctest.Mock(t)
 		t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret)
 		t.Setenv("SCIMD_TEST_UNSET_SECRET", "")
 		file := filepath.Join(t.TempDir(), "secret")

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/scimd/scimd/jit/oidctest"
 	"github.com/scimd/scimd/ops"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/store/storetest"
@@ -197,7 +198,7 @@ func TestPprofOnOpsListener(t *testing.T) {
 // whole log: no secret is in it, while every request has its line.
 func TestNoSecretsInLogs(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
-		op := runOP(t)
+		op := oidctest.Mock(t)
 		t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret) // read from the process's environment
 		config := filepath.Join(t.TempDir(), "scimd.yaml")
 		os.WriteFile(config, []byte(fmt.Sprintf(`
