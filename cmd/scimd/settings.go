@@ -32,9 +32,6 @@ import (
 // imports sections, then SCIMD_* environment variables, then the flags
 // set on the command line (each layer over the one before), and the
 // connector configuration from the same file's tenants section.
-//
-// Some keys are read here for the listeners and limits other parts add:
-// see consumed in the settings table.
 type Settings struct {
 	Server struct {
 		Addr, BaseURL, PublicURL string
@@ -108,70 +105,67 @@ type setting struct {
 	// secret: the value also comes from the file that env_FILE names,
 	// and it is never shown.
 	secret bool
-	// consumed: serve uses the value today (the others are read and
-	// checked for the parts that will use them).
-	consumed bool
-	help     string
-	field    func(*Settings) any // a pointer to the field
+	help   string
+	field  func(*Settings) any // a pointer to the field
 }
 
 // settings is every key the configuration file's server sections, the
 // environment and serve's flags may set, in the order the README lists
 // them.
 var settings = []setting{
-	{key: "server.addr", flag: "addr", aliases: []string{"SCIMD_ADDR"}, def: "127.0.0.1:8080", check: hostPort, consumed: true,
+	{key: "server.addr", flag: "addr", aliases: []string{"SCIMD_ADDR"}, def: "127.0.0.1:8080", check: hostPort,
 		help: "address to listen on", field: func(s *Settings) any { return &s.Server.Addr }},
-	{key: "server.baseURL", flag: "base-url", aliases: []string{"SCIMD_BASE_URL"}, check: absURL, consumed: true,
+	{key: "server.baseURL", flag: "base-url", aliases: []string{"SCIMD_BASE_URL"}, check: absURL,
 		help: "public URL for meta.location, e.g. https://scim.example.com (default: from each request's Host)", field: func(s *Settings) any { return &s.Server.BaseURL }},
-	{key: "server.publicURL", flag: "public-url", aliases: []string{"SCIMD_PUBLIC_URL"}, check: absURL, consumed: true,
+	{key: "server.publicURL", flag: "public-url", aliases: []string{"SCIMD_PUBLIC_URL"}, check: absURL,
 		help: "the URL people reach scimd at, the base of activation links, e.g. https://id.example.com (default: baseURL)", field: func(s *Settings) any { return &s.Server.PublicURL }},
-	{key: "server.opsAddr", flag: "ops-addr", aliases: []string{"SCIMD_OPS_ADDR"}, def: "127.0.0.1:9090", check: hostPortOrOff, consumed: true,
+	{key: "server.opsAddr", flag: "ops-addr", aliases: []string{"SCIMD_OPS_ADDR"}, def: "127.0.0.1:9090", check: hostPortOrOff,
 		help: "address of the operations listener (/metrics, /healthz, /readyz, pprof with server.pprof), or off", field: func(s *Settings) any { return &s.Server.OpsAddr }},
-	{key: "server.pprof", flag: "pprof", aliases: []string{"SCIMD_PPROF"}, def: "false", consumed: true,
+	{key: "server.pprof", flag: "pprof", aliases: []string{"SCIMD_PPROF"}, def: "false",
 		help: "serve net/http/pprof at /debug/pprof/ on the operations listener", field: func(s *Settings) any { return &s.Server.Pprof }},
-	{key: "server.otlpEndpoint", flag: "otlp-endpoint", aliases: []string{"SCIMD_OTLP_ENDPOINT"}, check: absURL, consumed: true,
+	{key: "server.otlpEndpoint", flag: "otlp-endpoint", aliases: []string{"SCIMD_OTLP_ENDPOINT"}, check: absURL,
 		help: "OTLP/HTTP endpoint traces go to, e.g. http://127.0.0.1:4318 (else OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)", field: func(s *Settings) any { return &s.Server.OTLPEndpoint }},
-	{key: "server.tls.cert", flag: "tls-cert", consumed: true, help: "PEM certificate file: serve HTTPS (with server.tls.key)", field: func(s *Settings) any { return &s.Server.TLS.Cert }},
-	{key: "server.tls.key", flag: "tls-key", consumed: true, help: "PEM private key file of server.tls.cert", field: func(s *Settings) any { return &s.Server.TLS.Key }},
-	{key: "server.readHeaderTimeout", def: "10s", check: positive, consumed: true,
+	{key: "server.tls.cert", flag: "tls-cert", help: "PEM certificate file: serve HTTPS (with server.tls.key)", field: func(s *Settings) any { return &s.Server.TLS.Cert }},
+	{key: "server.tls.key", flag: "tls-key", help: "PEM private key file of server.tls.cert", field: func(s *Settings) any { return &s.Server.TLS.Key }},
+	{key: "server.readHeaderTimeout", def: "10s", check: positive,
 		help: "longest wait for a request's headers", field: func(s *Settings) any { return &s.Server.ReadHeaderTimeout }},
-	{key: "server.readTimeout", def: "1m", check: positive, consumed: true,
+	{key: "server.readTimeout", def: "1m", check: positive,
 		help: "longest wait for a whole request", field: func(s *Settings) any { return &s.Server.ReadTimeout }},
-	{key: "server.writeTimeout", def: "5m", check: positive, consumed: true,
+	{key: "server.writeTimeout", def: "5m", check: positive,
 		help: "longest time to send a response (a 100k-member group takes a while)", field: func(s *Settings) any { return &s.Server.WriteTimeout }},
-	{key: "server.idleTimeout", def: "2m", check: positive, consumed: true,
+	{key: "server.idleTimeout", def: "2m", check: positive,
 		help: "how long an idle keep-alive connection stays open", field: func(s *Settings) any { return &s.Server.IdleTimeout }},
-	{key: "server.shutdownTimeout", def: "15s", check: positive, consumed: true,
+	{key: "server.shutdownTimeout", def: "15s", check: positive,
 		help: "how long a stop waits for requests in flight", field: func(s *Settings) any { return &s.Server.ShutdownTimeout }},
-	{key: "database.url", flag: "database-url", def: "scimd.db", secret: true, consumed: true,
+	{key: "database.url", flag: "database-url", def: "scimd.db", secret: true,
 		help: "database: a postgres:// URL, or an SQLite file path", field: func(s *Settings) any { return &s.Database.URL }},
-	{key: "database.listenURL", flag: "listen-database-url", aliases: []string{"SCIMD_LISTEN_DATABASE_URL"}, secret: true, consumed: true,
+	{key: "database.listenURL", flag: "listen-database-url", aliases: []string{"SCIMD_LISTEN_DATABASE_URL"}, secret: true,
 		help:  "PostgreSQL only: the direct URL the token-revocation listener uses when database.url goes through a transaction-pooling proxy, or off to cache no tokens",
 		field: func(s *Settings) any { return &s.Database.ListenURL }},
-	{key: "limits.maxBodyBytes", flag: "max-body-bytes", def: "1048576", check: positive, consumed: true,
+	{key: "limits.maxBodyBytes", flag: "max-body-bytes", def: "1048576", check: positive,
 		help: "largest request body accepted; larger ones get 413", field: func(s *Settings) any { return &s.Limits.MaxBodyBytes }},
-	{key: "limits.maxHeaderBytes", def: "65536", check: positive, consumed: true,
+	{key: "limits.maxHeaderBytes", def: "65536", check: positive,
 		help: "largest request header block accepted", field: func(s *Settings) any { return &s.Limits.MaxHeaderBytes }},
-	{key: "limits.connectorRate", flag: "rate-limit", def: "100", check: nonNegative, consumed: true,
+	{key: "limits.connectorRate", flag: "rate-limit", def: "100", check: nonNegative,
 		help: "SCIM requests per second per connector, past which 429 with Retry-After; 0: no limit", field: func(s *Settings) any { return &s.Limits.ConnectorRate }},
-	{key: "limits.connectorBurst", flag: "rate-burst", def: "200", check: nonNegative, consumed: true,
+	{key: "limits.connectorBurst", flag: "rate-burst", def: "200", check: nonNegative,
 		help: "requests a connector may send at once above its rate", field: func(s *Settings) any { return &s.Limits.ConnectorBurst }},
-	{key: "limits.maxImportBytes", flag: "max-import-bytes", def: "104857600", check: positive, consumed: true,
+	{key: "limits.maxImportBytes", flag: "max-import-bytes", def: "104857600", check: positive,
 		help: "largest CSV import file accepted; larger ones get 413", field: func(s *Settings) any { return &s.Limits.MaxImportBytes }},
-	{key: "limits.maxPatchMembers", flag: "max-patch-members", def: "1000", check: positive, consumed: true,
+	{key: "limits.maxPatchMembers", flag: "max-patch-members", def: "1000", check: positive,
 		help: "most members one PATCH of a group may list; more get 413", field: func(s *Settings) any { return &s.Limits.MaxPatchMembers }},
-	{key: "smtp.addr", flag: "smtp-addr", check: hostPort, consumed: true,
+	{key: "smtp.addr", flag: "smtp-addr", check: hostPort,
 		help: "SMTP server host:port for activation and import messages; none: they stay queued", field: func(s *Settings) any { return &s.SMTP.Addr }},
-	{key: "smtp.from", flag: "smtp-from", consumed: true, help: "sender address of messages", field: func(s *Settings) any { return &s.SMTP.From }},
-	{key: "smtp.user", flag: "smtp-user", consumed: true, help: "SMTP user name", field: func(s *Settings) any { return &s.SMTP.User }},
-	{key: "smtp.password", secret: true, consumed: true, help: "SMTP password (never a flag)", field: func(s *Settings) any { return &s.SMTP.Password }},
-	{key: "smtp.rate", flag: "mail-rate", def: "10", check: positive, consumed: true,
+	{key: "smtp.from", flag: "smtp-from", help: "sender address of messages", field: func(s *Settings) any { return &s.SMTP.From }},
+	{key: "smtp.user", flag: "smtp-user", help: "SMTP user name", field: func(s *Settings) any { return &s.SMTP.User }},
+	{key: "smtp.password", secret: true, help: "SMTP password (never a flag)", field: func(s *Settings) any { return &s.SMTP.Password }},
+	{key: "smtp.rate", flag: "mail-rate", def: "10", check: positive,
 		help: "messages per second per tenant", field: func(s *Settings) any { return &s.SMTP.Rate }},
-	{key: "requestLog.rows", flag: "request-log-rows", def: "10000", check: nonNegative, consumed: true,
+	{key: "requestLog.rows", flag: "request-log-rows", def: "10000", check: nonNegative,
 		help: "SCIM requests kept per connector in its request log; 0 keeps none (logging off)", field: func(s *Settings) any { return &s.RequestLog.Rows }},
-	{key: "requestLog.age", flag: "request-log-age", def: "168h", check: positive, consumed: true,
+	{key: "requestLog.age", flag: "request-log-age", def: "168h", check: positive,
 		help: "how long a connector's logged SCIM requests are kept", field: func(s *Settings) any { return &s.RequestLog.Age }},
-	{key: "imports.stale", flag: "import-stale", aliases: []string{"SCIMD_IMPORT_STALE"}, def: admin.DefaultImportStale.String(), check: positive, consumed: true,
+	{key: "imports.stale", flag: "import-stale", aliases: []string{"SCIMD_IMPORT_STALE"}, def: admin.DefaultImportStale.String(), check: positive,
 		help:  "PostgreSQL: how long an unfinished import job may go without news from its replica before it is taken for dead and marked failed",
 		field: func(s *Settings) any { return &s.Imports.Stale }},
 }
