@@ -185,7 +185,7 @@ func guardMembers(ctx context.Context, tx *store.Tx, p *Plan) (*memberGuard, err
 		replaces = replaces || c.Op == "replace" || c.All
 	}
 	if replaces && p.Group.PK != 0 {
-		held, err := tx.LocalMembers(ctx, p.Group.PK)
+		held, err := tx.LocalMembers(ctx, in.TenantID, p.Group.PK)
 		if err != nil {
 			return nil, err
 		}

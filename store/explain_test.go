@@ -54,6 +54,10 @@ func TestIndexBacked(t *testing.T) {
 		}
 		g = f.addGroup(t, fmt.Sprintf("Group %d", i), members...)
 	}
+	// One local user, a member of g: the last group's first member.
+	if _, err := db.Exec(ctx, fmt.Sprintf(`UPDATE users SET "local" = true WHERE pk = %d`, users[495].PK)); err != nil {
+		t.Fatal(err)
+	}
 	// VACUUM moves the GIN indexes' pending entries into the index proper,
 	// as autovacuum does on a live database.
 	if _, err := db.Exec(ctx, "VACUUM ANALYZE"); err != nil {
@@ -68,6 +72,24 @@ func TestIndexBacked(t *testing.T) {
 	}
 	if !strings.Contains(plan, "Index Only Scan using users_tenant_live ") {
 		t.Errorf("the deep page probe reads more than the live users' index:\n%s", plan)
+	}
+
+	// Which local users a group holds starts from the local users' index,
+	// however large the group.
+	statements := db.Statements()
+	locals, err := db.Reader().LocalMembers(ctx, f.tenant.ID, g.PK)
+	if err != nil || len(locals) != 1 || locals[0].PK != users[495].PK {
+		t.Fatalf("LocalMembers: %+v, %v", locals, err)
+	}
+	sql := statements()
+	if len(sql) != 1 {
+		t.Fatalf("LocalMembers ran %d statements", len(sql))
+	}
+	if plan, err = db.PlanOf(ctx, sql[0]); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "users_tenant_local") || strings.Contains(plan, "Seq Scan") {
+		t.Errorf("LocalMembers does not start from the local users:\n%s", plan)
 	}
 
 	for _, tt := range []struct {

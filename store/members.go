@@ -193,11 +193,15 @@ func (r reader) DirectMembers(ctx context.Context, groupPK int64) ([]Member, err
 
 // LocalMembers returns the local users the group holds, directly or by a
 // rule's grant (their key, id and userName).
-func (r reader) LocalMembers(ctx context.Context, groupPK int64) ([]User, error) {
+//
+// It starts from the tenant's local users (users_tenant_local, a few) and
+// probes the group's membership of each, so that its cost does not grow
+// with the group.
+func (r reader) LocalMembers(ctx context.Context, tenantID, groupPK int64) ([]User, error) {
 	var us []User
 	err := r.idb.NewSelect().Model(&us).ColumnExpr(`u.pk, u.id, u.user_name, u."local"`).
-		Join("JOIN group_users AS m ON m.user_pk = u.pk").
-		Where(`m.group_pk = ? AND u."local" AND `+live, groupPK).
+		Where(`u.tenant_id = ? AND u."local" AND `+live, tenantID).
+		Where("EXISTS (SELECT 1 FROM group_users AS m WHERE m.group_pk = ? AND m.user_pk = u.pk)", groupPK).
 		OrderExpr("u.pk").Scan(ctx)
 	return us, mapError(err)
 }
