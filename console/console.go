@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -72,6 +73,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// routes holds each page file's route registration; a file adds its
+// own in an init function, so pages do not edit one shared list.
+var routes []func(*console, *http.ServeMux)
+
 type console struct {
 	cfg   Config
 	log   *slog.Logger
@@ -86,17 +91,25 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	funcs := template.FuncMap{"json": compactJSON, "when": when}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/rows.html"))
-	for _, name := range []string{"signin", "users", "user", "error"} {
-		c.pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
+	// Every template but the layout and the shared rows is a page of
+	// its own name; a page file may define its own "fragment".
+	pageFiles, _ := fs.Glob(templateFiles, "templates/*.html")
+	for _, f := range pageFiles {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || name == "rows" {
+			continue
+		}
+		c.pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFiles, f))
 	}
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console/{tenant}/signin", c.signinPage)
 	mux.HandleFunc("POST /console/{tenant}/signin", c.signin)
 	mux.HandleFunc("POST /console/{tenant}/signout", c.signedIn(c.signout))
-	mux.HandleFunc("GET /console/{tenant}/users", c.signedIn(c.users))
-	mux.HandleFunc("GET /console/{tenant}/users/{id}", c.signedIn(c.user))
-	mux.HandleFunc("POST /console/{tenant}/users/{id}/{action}", c.signedIn(c.action))
+	// Each page's file registers its routes (users.go, groups.go, …).
+	for _, register := range routes {
+		register(c, mux)
+	}
 	mux.HandleFunc("GET /console/{tenant}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/"+url.PathEscape(r.PathValue("tenant"))+"/users", http.StatusSeeOther)
 	})

@@ -9,6 +9,14 @@ import (
 	"time"
 )
 
+func init() {
+	routes = append(routes, func(c *console, mux *http.ServeMux) {
+		mux.HandleFunc("GET /console/{tenant}/users", c.signedIn(c.users))
+		mux.HandleFunc("GET /console/{tenant}/users/{id}", c.signedIn(c.user))
+		mux.HandleFunc("POST /console/{tenant}/users/{id}/{action}", c.signedIn(c.action))
+	})
+}
+
 // pageSize is how many users a page of the list shows.
 const pageSize = 50
 
