@@ -15,6 +15,11 @@
 //	POST /admin/v1/{tenant}/users/{id}/erase                   erase the person (GDPR art. 17): the user deleted, their values dropped from its audit events
 //	GET  /admin/v1/{tenant}/users/{id}/sessions                its sign-in sessions, newest first, live and ended; never a secret
 //	DELETE /admin/v1/{tenant}/users/{id}/sessions              end every live session of the user at once (audited)
+//	GET  /admin/v1/{tenant}/connectors                         the tenant's connectors: kind, admin flag and org unit, mode (live, shadow), live tokens and their last use, the latest logged request and the last 24 h's requests, 4xx and 5xx (from the request log)
+//	GET  /admin/v1/{tenant}/connectors/{connector}/tokens      its tokens, newest first: id, hint, created, revoked, last used (a SCIM request, to the minute); never a secret or its hash
+//	POST /admin/v1/{tenant}/connectors/{connector}/tokens      a new token (201; at most two live, else 409): its secret in this answer only (no-store)
+//	POST /admin/v1/{tenant}/connectors/{connector}/tokens/{id}/rotate   a new token in the place of a live one, which is revoked in the same transaction, with no grace (201, the new secret once); for no downtime create a second token, move the IdP, then revoke
+//	DELETE /admin/v1/{tenant}/connectors/{connector}/tokens/{id}   revoke a token (audited; twice is no error)
 //	POST /admin/v1/{tenant}/connectors/{connector}/preview     what a SCIM User payload pushed by the connector would do: match, rules fired, grants, changes; writes nothing
 //	GET  /admin/v1/{tenant}/connectors/{connector}             the connector's configuration as scimd runs it
 //	GET  /admin/v1/{tenant}/connectors/{connector}/requests?limit=&before=   its SCIM request log, newest first (keyset: next is the following page's before): method, path, status, latency, plans; never a password or a header

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,15 @@ type RequestLog struct {
 	once    sync.Once
 
 	dropped atomic.Int64
+	// touched is when the writer last recorded each token's use; only
+	// its goroutine reads and writes it.
+	touched map[int64]time.Time
 }
+
+// TouchEvery is how often the request log records a token's use
+// (store.Tx.TouchTokens), at most: the last-used time it keeps is to
+// this much.
+const TouchEvery = time.Minute
 
 // StartRequestLog starts the engine's request log writer; stop it with
 // [RequestLog.Close].
@@ -101,7 +110,7 @@ func (e *Engine) StartRequestLog(cfg RequestLogConfig) *RequestLog {
 	}
 	l := &RequestLog{e: e, cfg: cfg, log: log,
 		queue: make(chan store.LoggedRequest, cfg.Queue), flushes: make(chan chan error),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), touched: map[int64]time.Time{}}
 	go l.run()
 	return l
 }
@@ -232,12 +241,40 @@ func (l *RequestLog) run() {
 	}
 }
 
+// write appends batch to the log and, in the same transaction, records
+// the use of the tokens it carried that were not recorded in the last
+// [TouchEvery]: at most one more statement, off the requests' path.
 func (l *RequestLog) write(batch []store.LoggedRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var (
+		due  []int64
+		last time.Time
+	)
 	err := l.e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
-		return tx.AppendRequests(ctx, batch)
+		if err := tx.AppendRequests(ctx, batch); err != nil {
+			return err
+		}
+		// AppendRequests stamped each request's At.
+		due, last = due[:0], time.Time{}
+		for _, r := range batch {
+			if r.TokenID == 0 {
+				continue
+			}
+			if t, ok := l.touched[r.TokenID]; (!ok || r.At.Sub(t) >= TouchEvery) && !slices.Contains(due, r.TokenID) {
+				due = append(due, r.TokenID)
+			}
+			if r.At.After(last) {
+				last = r.At
+			}
+		}
+		return tx.TouchTokens(ctx, due, last)
 	})
+	if err == nil {
+		for _, id := range due {
+			l.touched[id] = last
+		}
+	}
 	if err != nil {
 		l.dropped.Add(int64(len(batch)))
 		l.log.Error("request log: write", "requests", len(batch), "err", err)

@@ -83,3 +83,46 @@ func TestRequestLogBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestLogTouchesTokens: the writer records a token's use with the
+// request that carried it, and again only once TouchEvery has passed
+// since; a request of no token touches nothing.
+func TestRequestLogTouchesTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := reconcile.New(db, nil)
+		tok, err := e.IssueToken(ctx, reconcile.CommandLine, "acme", "okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.Authenticate(ctx, "Bearer "+tok.Secret, "acme", store.KindSCIM)
+		if err != nil || p.TokenID != tok.ID {
+			t.Fatalf("principal's token %d (%v), want %d", p.TokenID, err, tok.ID)
+		}
+		l := e.StartRequestLog(reconcile.RequestLogConfig{})
+		defer l.Close(ctx)
+		t0 := time.Now().UTC().Truncate(time.Second)
+		lastUsed := func(at time.Time, token int64) *time.Time {
+			t.Helper()
+			l.Append(store.LoggedRequest{TenantID: p.TenantID, ConnectorID: p.ConnectorID, TokenID: token, At: at, Method: "GET", Path: "/Users", Status: 200})
+			if err := l.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			info, err := db.Reader().TokenInfo(ctx, tok.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return info.LastUsedAt
+		}
+		if got := lastUsed(t0, 0); got != nil {
+			t.Fatalf("a request of no token: last used %v, want never", got)
+		}
+		for _, c := range []struct {
+			at, want time.Time
+		}{{t0, t0}, {t0.Add(30 * time.Second), t0}, {t0.Add(reconcile.TouchEvery), t0.Add(reconcile.TouchEvery)}} {
+			if got := lastUsed(c.at, tok.ID); got == nil || !got.Equal(c.want) {
+				t.Errorf("request at %v: last used %v, want %v", c.at, got, c.want)
+			}
+		}
+	})
+}

@@ -40,7 +40,7 @@ func (s *Server) logged(w http.ResponseWriter, r *http.Request, p store.Principa
 	s.serveAs(lw, r.WithContext(ctx), p, &body)
 	kept, truncated := redact(body, loggedBody)
 	entry := store.LoggedRequest{
-		TenantID: p.TenantID, ConnectorID: p.ConnectorID, At: s.engine.Now(),
+		TenantID: p.TenantID, ConnectorID: p.ConnectorID, TokenID: p.TokenID, At: s.engine.Now(),
 		Method: r.Method, Path: r.URL.RequestURI(), Body: kept, Truncated: truncated,
 		Status: lw.code(), LatencyMicros: time.Since(start).Microseconds(),
 		RequestID: clipID(r.Header.Get("X-Request-Id")),

@@ -37,6 +37,9 @@ type LoggedRequest struct {
 	Plans string `bun:"plans,nullzero" json:"-"`
 	// Error is what went wrong, for a request that failed.
 	Error string `bun:"error" json:"error,omitempty"`
+	// TokenID is the token the request carried; not a column: the
+	// writer records the token's use from it ([Tx.TouchTokens]).
+	TokenID int64 `bun:"-" json:"-"`
 }
 
 // AppendRequests adds requests to the log in one statement, giving each
@@ -113,4 +116,41 @@ func (r reader) Request(ctx context.Context, tenantID, connectorID, id int64) (L
 func (r reader) CountRequests(ctx context.Context, tenantID, connectorID int64) (int64, error) {
 	n, err := r.idb.NewSelect().TableExpr("request_log").Where("connector_id = ? AND tenant_id = ?", connectorID, tenantID).Count(ctx)
 	return n, mapError(err)
+}
+
+// RequestStats is what a connector's request log says of it: its latest
+// request, and its requests and failures since a time.
+type RequestStats struct {
+	ConnectorID int64
+	// Last is the connector's latest logged request; nil: none logged.
+	Last *LoggedRequest
+	// Requests, ClientErrors (4xx) and ServerErrors (5xx) count the
+	// logged requests since the time asked.
+	Requests, ClientErrors, ServerErrors int64
+}
+
+// ConnectorRequestStats returns the request log's figures of each of
+// connectors: its latest request and the counts since since. Each
+// connector costs two reads of its index (request_log_connector), the
+// counts bounded by the rows the log keeps per connector.
+func (r reader) ConnectorRequestStats(ctx context.Context, tenantID int64, connectors []int64, since time.Time) ([]RequestStats, error) {
+	out := make([]RequestStats, len(connectors))
+	for i, c := range connectors {
+		out[i].ConnectorID = c
+		last, err := r.Requests(ctx, tenantID, c, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(last) == 1 {
+			out[i].Last = &last[0]
+		}
+		err = r.idb.NewSelect().TableExpr("request_log").
+			ColumnExpr("COUNT(*), COALESCE(SUM(CASE WHEN status >= 400 AND status < 500 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END), 0)").
+			Where("connector_id = ? AND tenant_id = ? AND at >= ?", c, tenantID, since.UTC()).
+			Scan(ctx, &out[i].Requests, &out[i].ClientErrors, &out[i].ServerErrors)
+		if err != nil {
+			return nil, mapError(err)
+		}
+	}
+	return out, nil
 }

@@ -65,6 +65,9 @@ type TokenInfo struct {
 	Hint        string
 	CreatedAt   time.Time
 	RevokedAt   *time.Time
+	// LastUsedAt is when a SCIM request last carried the token, to the
+	// minute (migration 0025); nil: never, or not since it was recorded.
+	LastUsedAt *time.Time
 }
 
 // Connector kinds.
@@ -82,7 +85,10 @@ type Principal struct {
 	TenantName    string
 	ConnectorID   int64
 	ConnectorName string
-	Profile       string
+	// TokenID is the token the request carried; 0 for a principal not
+	// read from a token (a command's, the console's session).
+	TokenID int64
+	Profile string
 	// Mode is the connector's, ModeLive or ModeShadow: a shadow
 	// connector's writes are planned and kept in its shadow store.
 	Mode string
@@ -135,6 +141,7 @@ func (r reader) Principal(ctx context.Context, hash []byte) (Principal, Token, e
 		TenantName:    row.TenantName,
 		ConnectorID:   row.ConnectorID,
 		ConnectorName: row.ConnectorName,
+		TokenID:       row.Token.ID,
 		Profile:       row.Profile,
 		Mode:          row.Mode,
 		Kind:          row.Kind,
@@ -221,17 +228,37 @@ func (r reader) TokenInfo(ctx context.Context, id int64) (TokenInfo, error) {
 
 func (r reader) selectTokens() *bun.SelectQuery {
 	return r.idb.NewSelect().TableExpr("tokens AS t").
-		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name").
+		ColumnExpr("t.*, c.tenant_id, n.name AS tenant_name, c.name AS connector_name, tu.last_used_at").
 		Join("JOIN connectors AS c ON c.id = t.connector_id").
-		Join("JOIN tenants AS n ON n.id = c.tenant_id")
+		Join("JOIN tenants AS n ON n.id = c.tenant_id").
+		Join("LEFT JOIN token_usage AS tu ON tu.token_id = t.id")
+}
+
+// ConnectorTokens lists the tokens of one connector, newest first,
+// revoked ones included.
+func (r reader) ConnectorTokens(ctx context.Context, connectorID int64) ([]TokenInfo, error) {
+	return scanTokens(ctx, r.selectTokens().Where("t.connector_id = ?", connectorID).OrderExpr("t.id DESC"))
+}
+
+// TouchTokens records that the tokens with the given ids were used at
+// at (table token_usage): one statement, ids of tokens that no longer
+// exist skipped.
+func (tx *Tx) TouchTokens(ctx context.Context, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.idb.NewRaw("INSERT INTO token_usage (token_id, last_used_at) SELECT id, ? FROM tokens WHERE id IN (?) "+
+		"ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at", at.UTC().Truncate(time.Microsecond), bun.List(ids)).Exec(ctx)
+	return mapError(err)
 }
 
 func scanTokens(ctx context.Context, q *bun.SelectQuery) ([]TokenInfo, error) {
 	var rows []struct {
 		Token
-		TenantID      int64  `bun:"tenant_id"`
-		TenantName    string `bun:"tenant_name"`
-		ConnectorName string `bun:"connector_name"`
+		TenantID      int64      `bun:"tenant_id"`
+		TenantName    string     `bun:"tenant_name"`
+		ConnectorName string     `bun:"connector_name"`
+		LastUsedAt    *time.Time `bun:"last_used_at"`
 	}
 	if err := q.Scan(ctx, &rows); err != nil {
 		return nil, mapError(err)
@@ -239,7 +266,7 @@ func scanTokens(ctx context.Context, q *bun.SelectQuery) ([]TokenInfo, error) {
 	out := make([]TokenInfo, len(rows))
 	for i, row := range rows {
 		out[i] = TokenInfo{ID: row.ID, TenantID: row.TenantID, Tenant: row.TenantName, ConnectorID: row.ConnectorID,
-			Connector: row.ConnectorName, Hint: row.Hint, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt}
+			Connector: row.ConnectorName, Hint: row.Hint, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt, LastUsedAt: row.LastUsedAt}
 	}
 	return out, nil
 }
