@@ -86,8 +86,9 @@ func (a *api) connectors(w http.ResponseWriter, r *http.Request, p store.Princip
 	}
 	out := struct {
 		Connectors []connectorDoc `json:"connectors"`
-		Window     string         `json:"window"`
-	}{Connectors: make([]connectorDoc, len(cs)), Window: StatsWindow.String()}
+		// Window is the counts' StatsWindow: "24h".
+		Window string `json:"window"`
+	}{Connectors: make([]connectorDoc, len(cs)), Window: strconv.Itoa(int(StatsWindow.Hours())) + "h"}
 	for i, c := range cs {
 		d := connectorDoc{Name: c.Name, Kind: c.Kind, Admin: c.Kind == store.KindAdmin, OrgUnit: c.OrgUnit, Mode: c.Mode,
 			Profile: c.Profile, CreatedAt: c.CreatedAt}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -280,13 +281,29 @@ func (e *apiError) Error() string { return e.Detail }
 // call runs one request through the admin API as the session's admin and
 // decodes its JSON answer into out (nil: none wanted).
 func (c *console) call(ctx context.Context, s session, method, path string, query url.Values, out any) error {
+	return c.send(ctx, s, method, path, query, nil, out)
+}
+
+// send is call with a JSON request body (nil: none).
+func (c *console) send(ctx context.Context, s session, method, path string, query url.Values, body any, out any) error {
 	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, nil)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, rd)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := &recorder{header: http.Header{}}
 	c.cfg.Admin.ServeHTTP(rec, req)
