@@ -11,7 +11,9 @@
 //   - migrate.go and migrations/{postgres,sqlite}: embedded, forward-only SQL.
 //   - tenants.go: tenants, connectors, tokens (stored as SHA-256 only);
 //     their writes are [Tx] methods, which reconcile calls with an audit
-//     event.
+//     event. When a token was last used is in token_usage (migration
+//     0025), apart from tokens so that recording it empties no principal
+//     cache; the request log's writer keeps it ([Tx.TouchTokens]).
 //   - users.go, groups.go, members.go: SCIM resources. A row keeps the SCIM
 //     document as JSON beside the columns that queries need; memberships are
 //     rows, one per member; external IDs are kept per connector.
@@ -22,7 +24,8 @@
 //   - audit.go: the append-only audit log.
 //   - requestlog.go: the request log (migration 0018): each request of a
 //     connector with its plans, appended in batches, listed newest first
-//     by keyset, bounded by count and age by [Tx.PruneRequests].
+//     by keyset, bounded by count and age by [Tx.PruneRequests];
+//     [Reader.ConnectorRequestStats] counts a connector's recent ones.
 //   - shadow.go: a shadow connector's store and log (migration 0022),
 //     connectors.mode, written only by reconcile in shadow mode.
 //   - sessions.go: sign-in sessions (migration 0009), found by the SHA-256
