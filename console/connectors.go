@@ -258,8 +258,9 @@ func (c *console) back(w http.ResponseWriter, r *http.Request, s session, done s
 	http.Redirect(w, r, "/console/"+url.PathEscape(s.tenant)+"/connectors/"+url.PathEscape(r.PathValue("connector"))+"?done="+done, http.StatusSeeOther)
 }
 
-// decideHeld approves or rejects held writes: the ones ticked (id=…), or
-// every pending one (all=true).
+// decideHeld approves or rejects held writes: the ones ticked, or all
+// the page listed (its "all" form carries their ids), never one held
+// after the page was shown.
 func (c *console) decideHeld(w http.ResponseWriter, r *http.Request, s session) {
 	decision := r.PostFormValue("decision")
 	if decision != "approve" && decision != "reject" {
@@ -267,25 +268,24 @@ func (c *console) decideHeld(w http.ResponseWriter, r *http.Request, s session) 
 			Error: "decision is approve or reject"})
 		return
 	}
-	var body any // none: every pending one
-	if r.PostFormValue("all") != "true" {
-		var ids []int64
-		for _, v := range r.PostForm["id"] {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				c.page(w, r, http.StatusBadRequest, "error", view{Title: "Bad request", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName,
-					Error: "id " + strconv.Quote(v) + " is not a held write's"})
-				return
-			}
-			ids = append(ids, id)
-		}
-		if len(ids) == 0 {
+	var ids []int64
+	for _, v := range r.PostForm["id"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
 			c.page(w, r, http.StatusBadRequest, "error", view{Title: "Bad request", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName,
-				Error: "tick the held writes to " + decision + ", or use " + decision + " all"})
+				Error: "id " + strconv.Quote(v) + " is not a held write's"})
 			return
 		}
-		body = map[string][]int64{"ids": ids}
+		ids = append(ids, id)
 	}
+	if len(ids) == 0 {
+		// The admin API decides every pending write without ids: not
+		// what a form without a tick means.
+		c.page(w, r, http.StatusBadRequest, "error", view{Title: "Bad request", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName,
+			Error: "tick the held writes to " + decision + ", or use " + decision + " all"})
+		return
+	}
+	body := map[string][]int64{"ids": ids}
 	p := "/connectors/" + url.PathEscape(r.PathValue("connector")) + "/held/" + decision
 	if err := c.send(r.Context(), s, http.MethodPost, p, nil, body, nil); err != nil {
 		c.fail(w, r, s, err)

@@ -12,7 +12,7 @@
 //	GET  /console/{tenant}/connectors/{c}             a connector: activity, tokens, the shadow summary (shadow mode), held deletions; links to its request log and mapping
 //	POST /console/{tenant}/connectors/{c}/tokens      create a token: the answer is the page with the secret, shown this once (never in a URL; no-store like every page)
 //	POST /console/{tenant}/connectors/{c}/tokens/{id}/{action}   rotate (the answer shows the new secret; the old token is dead at once) or revoke (303 back)
-//	POST /console/{tenant}/connectors/{c}/held        decision=approve|reject of the ticked held writes (id=…) or all=true (303 back)
+//	POST /console/{tenant}/connectors/{c}/held        decision=approve|reject of the held writes ticked, or of all the page listed (id=… each; never one held later), 303 back
 //	GET  /console/static/{file}              htmx, the style sheet and the script
 //
 // The console is a client of the admin API and nothing else: it holds no

@@ -101,7 +101,17 @@ func TestConsoleConnectorHeldAndShadow(t *testing.T) {
 		if res, _ := do(t, c, "POST", page+"/held", url.Values{"csrf": {csrf}, "decision": {"approve"}}); res.StatusCode != 400 {
 			t.Errorf("approve with nothing ticked: %d, want 400", res.StatusCode)
 		}
-		res, _ := do(t, c, "POST", page+"/held", url.Values{"csrf": {csrf}, "decision": {"reject"}, "all": {"true"}})
+		// Reject all is of the writes the page listed: their ids ride in
+		// its form.
+		all := regexp.MustCompile(`(?s)<form[^>]*class="actions held-all">.*?</form>`).FindString(body)
+		var ids []string
+		for _, m := range regexp.MustCompile(`name="id" value="(\d+)"`).FindAllStringSubmatch(all, -1) {
+			ids = append(ids, m[1])
+		}
+		if len(ids) != 2 {
+			t.Fatalf("the reject-all form carries ids %v, want the 2 held: %s", ids, all)
+		}
+		res, _ := do(t, c, "POST", page+"/held", url.Values{"csrf": {csrf}, "decision": {"reject"}, "id": ids})
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/acme/connectors/okta?done=reject" {
 			t.Fatalf("reject all: %d %v", res.StatusCode, res.Header)
 		}
