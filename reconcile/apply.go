@@ -169,6 +169,23 @@ func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
 	return plan(ctx, e.db, conn, in, false)
 }
 
+// PlanWith works out what in would change were the tenant's connector
+// configuration text (see [ParseTenantConfig]), not the one saved, in
+// force: the preview of an edited, unsaved configuration. It reads the
+// database and writes nothing; a text with problems is a [*rules.Error]
+// listing each. Like [Engine.Plan], it leaves to its caller who may ask.
+func (e *Engine) PlanWith(ctx context.Context, in Input, text string) (*Plan, error) {
+	cfg, err := ParseTenantConfig(in.TenantName, text)
+	if err != nil {
+		return nil, err
+	}
+	conn, ok := cfg.Connector(in.TenantName, in.ConnectorName)
+	if !ok {
+		conn = defaultConnector(in.TenantName, in.ConnectorName)
+	}
+	return plan(ctx, e.db, conn, in, false)
+}
+
 // replans bounds how often Apply plans again after losing a race to another
 // writer of the same resource, before answering [store.ErrStale].
 const replans = 3

@@ -193,19 +193,24 @@ func TestLoadProblems(t *testing.T) {
 			[]problem{{13, 11, `tenant name "school" repeated`, "first used at line 2"}},
 		},
 		{
-			"a YAML syntax error is reported at its line, not the line yaml names",
+			"a YAML syntax error is reported at its line, not the line yaml names, and where on it the file stops parsing",
 			header + "          - name: [r\n",
-			[]problem{{13, 0, "YAML syntax: did not find expected ',' or ']'", "indentation"}},
+			[]problem{{13, 20, "YAML syntax: did not find expected ',' or ']'", "indentation"}},
 		},
 		{
-			"a tab in the indentation is reported at its line",
+			"a tab in the indentation is reported at its line and column",
 			header + "          - name: r\n\t    groups: [Student]\n",
-			[]problem{{14, 0, "YAML syntax: found a tab character", ""}},
+			[]problem{{14, 1, "YAML syntax: found a tab character", ""}},
 		},
 		{
-			"an unterminated quoted string is reported where it starts",
+			"a second colon on a line is reported at that colon",
+			header + "          - name: r: s\n",
+			[]problem{{13, 20, "YAML syntax: mapping values are not allowed", ""}},
+		},
+		{
+			"an unterminated quoted string is reported where it starts, at its quote",
 			header + "          - name: r\n            if: \"abc\n          - name: s\n",
-			[]problem{{14, 0, "YAML syntax", ""}},
+			[]problem{{14, 17, "YAML syntax", ""}},
 		},
 		{
 			"several problems in one file are reported together, in file order",
