@@ -16,11 +16,40 @@ import (
 // engine's own checker and planner (PUT /config's and POST /preview's),
 // so that what the editor shows is what a save and a push would do.
 //
+//	GET  /admin/v1/{tenant}/config/running   the configuration the tenant runs now: saved through the API, or serve's file's section of it, or the defaults
 //	POST /admin/v1/{tenant}/config/check     body: a configuration; every problem with its line and column, or none
 //	POST /admin/v1/{tenant}/config/preview   {"connector", "yaml", "user" | "request"}: what the payload would do under that configuration
 func (a *api) draftRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/v1/{tenant}/config/running", a.auth(tenantWide(a.runningConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/config/check", a.auth(tenantWide(a.checkConfig)))
 	mux.HandleFunc("POST /admin/v1/{tenant}/config/preview", a.auth(tenantWide(a.previewDraft)))
+}
+
+// running is the answer of GET /config/running.
+type running struct {
+	// From is where the configuration comes from: "api" (saved through
+	// the admin API, Version > 0), "file" (serve's --config) or
+	// "defaults" (neither names the tenant: YAML is empty).
+	From    string `json:"from"`
+	Version int64  `json:"version"`
+	YAML    string `json:"yaml"`
+}
+
+// runningConfig answers the configuration the tenant's writes map
+// through now, as text an editor starts from.
+func (a *api) runningConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	text, version, err := a.db.TenantConfig(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	out := running{From: "api", Version: version, YAML: text}
+	if version == 0 {
+		out.From, out.YAML = "defaults", ""
+		if text, ok := a.engine.FileConfig(p.TenantName); ok {
+			out.From, out.YAML = "file", text
+		}
+	}
+	return writeJSON(w, out)
 }
 
 // checked is the answer of POST /config/check.

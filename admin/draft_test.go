@@ -131,3 +131,29 @@ func TestConfigPreview(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigRunning: what a tenant runs is serve's file's section of it
+// until a configuration is saved through the API, then that one.
+func TestConfigRunning(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, e := server(t, db, 0)
+		wide := token(t, e, "admins", "")
+		api := srv.URL + "/admin/v1/acme"
+		status, got, _ := call(t, "GET", api+"/config/running", wide, "")
+		text, _ := got["yaml"].(string)
+		if status != 200 || got["from"] != "file" || got["version"] != 0.0 || !strings.Contains(text, "name: cardiology") {
+			t.Fatalf("before a save: %d %v", status, got)
+		}
+		// The file's section checks, and runs as the file does.
+		if _, checked, _ := call(t, "POST", api+"/config/check", wide, text); checked["valid"] != true {
+			t.Fatalf("the file's section of acme does not check: %v\n%s", checked, text)
+		}
+		if status, _, _ := call(t, "PUT", api+"/config", wide, hr); status != 200 {
+			t.Fatalf("PUT: %d", status)
+		}
+		status, got, _ = call(t, "GET", api+"/config/running", wide, "")
+		if status != 200 || got["from"] != "api" || got["version"] != 1.0 || got["yaml"] != hr {
+			t.Fatalf("after a save: %d %v", status, got)
+		}
+	})
+}

@@ -163,9 +163,10 @@ type requestDoc struct {
 // panels a request filled.
 type mappingView struct {
 	YAML string
-	// Version is the saved configuration's; 0: none was saved, YAML is
-	// a starting point.
+	// Version is the saved configuration's; 0: none was saved, and YAML
+	// is From serve's file or a starting point.
 	Version    int64
+	From       string
 	Connector  string
 	Connectors []string
 	Requests   []requestDoc
@@ -191,21 +192,15 @@ type mappingView struct {
 
 func (c *console) mapping(w http.ResponseWriter, r *http.Request, s session) {
 	v := mappingView{Connector: r.URL.Query().Get("connector")}
-	var cfg struct {
-		Version    int64    `json:"version"`
-		YAML       string   `json:"yaml"`
-		Connectors []string `json:"connectors"`
-	}
-	err := c.call(r.Context(), s, http.MethodGet, "/config", nil, &cfg)
-	if ae, ok := errors.AsType[*apiError](err); ok && ae.Status == http.StatusNotFound {
-		err = nil
-		cfg.YAML = starter(s.tenant, v.Connector)
-	}
-	if err != nil {
+	var cfg runningDoc
+	if err := c.call(r.Context(), s, http.MethodGet, "/config/running", nil, &cfg); err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	v.YAML, v.Version = cfg.YAML, cfg.Version
+	v.YAML, v.Version, v.From = cfg.YAML, cfg.Version, cfg.From
+	if cfg.YAML == "" {
+		v.YAML = starter(s.tenant, v.Connector)
+	}
 	if err := c.fillMapping(r.Context(), s, &v, true); err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -213,17 +208,22 @@ func (c *console) mapping(w http.ResponseWriter, r *http.Request, s session) {
 	c.page(w, r, http.StatusOK, "mapping", c.mappingPage(s, v))
 }
 
-// starter is the editor's text for a tenant with no configuration saved
-// through the admin API: serve's file (or the defaults) configures it, and
-// saving replaces that for the tenant.
+// runningDoc is the configuration a tenant runs now (GET /config/running).
+type runningDoc struct {
+	From    string `json:"from"` // api, file or defaults
+	Version int64  `json:"version"`
+	YAML    string `json:"yaml"`
+}
+
+// starter is the editor's text for a tenant that neither a saved
+// configuration nor serve's file names: it runs on the defaults.
 func starter(tenant, connector string) string {
 	if connector == "" {
 		connector = "okta"
 	}
 	q := strconv.Quote
-	return "# No configuration was saved for this tenant through the console or the admin API:\n" +
-		"# serve's --config file, or the defaults, configure it now. Saving this replaces them\n" +
-		"# for this tenant.\n" +
+	return "# Neither the console nor serve's --config file configures this tenant: it runs on\n" +
+		"# the defaults (match by externalId, userName, email; no rules). Saving this replaces them.\n" +
 		"tenants:\n  - name: " + q(tenant) + "\n    connectors:\n      - name: " + q(connector) + "\n        rules: []\n"
 }
 
@@ -281,6 +281,7 @@ func posted(r *http.Request) mappingView {
 		Payload: r.PostFormValue("payload")}
 	v.Request, _ = strconv.ParseInt(r.PostFormValue("request"), 10, 64)
 	v.Version, _ = strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	v.From = r.PostFormValue("from")
 	return v
 }
 
@@ -445,15 +446,12 @@ func (c *console) mappingJob(w http.ResponseWriter, r *http.Request, s session) 
 // belongs to, with the saved text.
 func (c *console) jobPanel(w http.ResponseWriter, r *http.Request, s session, v mappingView) {
 	if r.Header.Get("HX-Request") != "true" {
-		var cfg struct {
-			Version int64  `json:"version"`
-			YAML    string `json:"yaml"`
-		}
-		if err := c.call(r.Context(), s, http.MethodGet, "/config", nil, &cfg); err != nil {
+		var cfg runningDoc
+		if err := c.call(r.Context(), s, http.MethodGet, "/config/running", nil, &cfg); err != nil {
 			c.fail(w, r, s, err)
 			return
 		}
-		v.YAML, v.Version = cfg.YAML, cfg.Version
+		v.YAML, v.Version, v.From = cfg.YAML, cfg.Version, cfg.From
 	}
 	c.panel(w, r, s, "job", v)
 }

@@ -141,6 +141,18 @@ func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant s
 	return c, version, nil
 }
 
+// FileConfig returns the tenant's section of the configuration the engine
+// was made with (serve's file) as a configuration of its own, what the
+// tenant runs while none is saved through the admin API; false if the
+// file does not name the tenant.
+func (e *Engine) FileConfig(tenant string) (string, bool) {
+	t, ok := e.cfg.Tenant(tenant)
+	if !ok {
+		return "", false
+	}
+	return t.Source, t.Source != ""
+}
+
 // ParseTenantConfig checks a connector configuration to be saved for one
 // tenant: a configuration file (the format serve --config reads) that
 // configures that tenant and no other.

@@ -142,6 +142,11 @@ func TestConsoleMappingInBrowser(t *testing.T) {
 		must("save", chromedp.Do(step, chromedp.Click(`#mapping-form button[type=submit]`)))
 		waitFor("saved", "#save", "Saved as version 1")
 		waitFor("saved, its impact", "#save", "changes 1 of 3 existing user(s)")
+		// htmx binds the swapped-in form once it settles; a click before
+		// that would post the form without it.
+		_, err = chromedp.Run(step, chromedp.Poll[bool](`(() => { const f = document.querySelector("#save form"); return !!f && f["htmx-internal-data"] !== undefined })()`,
+			chromedp.WithPollingTimeout(5*time.Second)))
+		must("the re-apply form bound", err)
 		must("re-apply", chromedp.Do(step, chromedp.Click(`#save form button`)))
 		waitFor("re-applied", "#job", "Re-apply done: 3 of 3 user(s) done, 1 changed")
 		_, ann := request(t, "GET", w.srv.URL+"/admin/v1/acme/users/"+w.ids["ann@example.com"], w.admin, "")

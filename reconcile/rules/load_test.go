@@ -427,3 +427,38 @@ func TestWritePolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantSource: a tenant's section of a file of several, written as a
+// configuration of its own, keeps its comments and loads as it did.
+func TestTenantSource(t *testing.T) {
+	src := `tenants:
+  - name: other
+    connectors: [{name: okta}]
+  # the school's own
+  - name: school
+    connectors:
+      - name: okta
+        allow: {groups: [Staff]}
+        rules:
+          # everyone at the school is staff
+          - name: staff
+            if: email.endsWith("@school.example")
+            groups: [Staff]
+`
+	cfg, err := rules.Load("all.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	school, _ := cfg.Tenant("school")
+	if strings.Contains(school.Source, "other") || !strings.Contains(school.Source, "# everyone at the school is staff") {
+		t.Fatalf("source:\n%s", school.Source)
+	}
+	again, err := rules.Load("school.yaml", []byte(school.Source))
+	if err != nil {
+		t.Fatalf("the source does not load: %v\n%s", err, school.Source)
+	}
+	c, _ := again.Connector("school", "okta")
+	if len(again.Tenants) != 1 || len(c.Rules) != 1 || c.Rules[0].Name != "staff" || !c.Allow.Permits(rules.KindGroup, "Staff") {
+		t.Fatalf("loaded from the source: %+v", again.Tenants[0])
+	}
+}
