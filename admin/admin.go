@@ -95,6 +95,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	a.addRoutes(mux)
 	a.requestRoutes(mux)
 	a.connectorRoutes(mux)
+	a.draftRoutes(mux)
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})

@@ -30,6 +30,9 @@
 //	POST /admin/v1/{tenant}/connectors/{connector}/held/approve   {"ids": [...]} or no body for every pending one: apply them, in order, past the guard (audited)
 //	POST /admin/v1/{tenant}/connectors/{connector}/held/reject    the same, dropping them; the IdP's retry of a rejected write is then a 403
 //	PUT  /admin/v1/{tenant}/config                             save the tenant's connector configuration (the YAML of serve --config, this tenant only); checked first, refused whole with every problem and its line
+//	GET  /admin/v1/{tenant}/config/running                     the configuration the tenant runs now, as YAML: {"from": "api" (saved, with its version) | "file" (serve --config's section of this tenant, comments kept) | "defaults" (none), "version", "yaml"}
+//	POST /admin/v1/{tenant}/config/check                       body: a configuration; checked as PUT checks it, saving nothing: {"valid", "problems": [{"Line", "Column", "Msg", "Hint"}]}, every problem with its line and column (the mapping editor's as-you-type check)
+//	POST /admin/v1/{tenant}/config/preview  {"connector": C, "yaml": Y, "user": {…}} or "request": ID   what a SCIM User payload (or the body of C's logged POST/PUT of a User) pushed by C would do were Y saved: match, rules fired, grants, changes; writes nothing; Y's problems: 400
 //	POST /admin/v1/{tenant}/config/impact                      body: a configuration; what it would change for every existing user (grants added and revoked, status, access window), counts by rule and by change, a sample; writes nothing
 //	POST /admin/v1/{tenant}/reapply                            apply the saved configuration to the existing users: a background job (202), or the unfinished one resumed after its last batch
 //	GET  /admin/v1/{tenant}/reapply/{id}                       a re-apply job: state (running, done), users done, changed, failed, of total

@@ -182,10 +182,21 @@ type session struct {
 
 type signedInHandler func(w http.ResponseWriter, r *http.Request, s session)
 
+// formLimit bounds the body of a signed-in POST: a form of a few fields.
+const formLimit = 16 << 10
+
 // signedIn resolves the session cookie; without a live session the page
 // says to sign in (401), and a POST without the session's CSRF token is
-// refused (403).
+// refused (403). A POST's body is bounded by formLimit.
 func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
+	return c.signedInUpTo(formLimit, h)
+}
+
+// signedInUpTo is signedIn for a route whose form carries a document
+// (the mapping editor's YAML): its POST body may be up to limit bytes,
+// the request's 413 past it. Each such route names its limit where it is
+// registered, so that a larger one is a reviewed choice.
+func (c *console) signedInUpTo(limit int64, h signedInHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant := r.PathValue("tenant")
 		ck, err := r.Cookie(CookieName)
@@ -207,7 +218,14 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 		}
 		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := r.ParseForm(); err != nil {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+					c.page(w, r, http.StatusRequestEntityTooLarge, "error", view{Title: "Too large", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
+						Error: fmt.Sprintf("refused: the form is larger than the %d KiB this page takes", limit>>10)})
+					return
+				}
+			}
 			got := r.PostFormValue("csrf")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 				c.page(w, r, http.StatusForbidden, "error", view{Title: "Refused", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
@@ -274,6 +292,9 @@ func (c *console) signout(w http.ResponseWriter, r *http.Request, s session) {
 type apiError struct {
 	Status int
 	Detail string `json:"detail"`
+	// body is the answer as sent, for a page that reads more of it (a
+	// configuration's problems).
+	body []byte
 }
 
 func (e *apiError) Error() string { return e.Detail }
@@ -284,25 +305,30 @@ func (c *console) call(ctx context.Context, s session, method, path string, quer
 	return c.send(ctx, s, method, path, query, nil, out)
 }
 
-// send is call with a JSON request body (nil: none).
+// send is call with a request body (nil: none): bytes as they are (YAML,
+// a payload), anything else as JSON.
 func (c *console) send(ctx context.Context, s session, method, path string, query url.Values, body any, out any) error {
 	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, rd)
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := &recorder{header: http.Header{}}
@@ -311,7 +337,7 @@ func (c *console) send(ctx context.Context, s session, method, path string, quer
 		rec.status = http.StatusOK
 	}
 	if rec.status >= 400 {
-		e := &apiError{Status: rec.status}
+		e := &apiError{Status: rec.status, body: rec.body.Bytes()}
 		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Detail == "" {
 			e.Detail = http.StatusText(rec.status)
 		}

@@ -13,6 +13,12 @@
 //	POST /console/{tenant}/connectors/{c}/tokens      create a token: the answer is the page with the secret, shown this once (never in a URL; no-store like every page)
 //	POST /console/{tenant}/connectors/{c}/tokens/{id}/{action}   rotate (the answer shows the new secret; the old token is dead at once) or revoke (303 back)
 //	POST /console/{tenant}/connectors/{c}/held        decision=approve|reject of the held writes ticked, or of all the page listed (id=… each; never one held later), 303 back
+//	GET  /console/{tenant}/mapping[?connector=C]   the mapping editor: the tenant's configuration YAML (GET /config, else a starting point), its problems, a preview and an impact panel
+//	POST /console/{tenant}/mapping/check     the YAML's problems at line:column (POST /config/check), as it is typed
+//	POST /console/{tenant}/mapping/preview   a pasted payload or a logged push of C under the YAML as edited (POST /config/preview): match, rules fired, grants, changes
+//	POST /console/{tenant}/mapping/impact    what the YAML as edited would change for the existing users (POST /config/impact)
+//	POST /console/{tenant}/mapping/save      PUT /config: refused whole with its problems, or saved with its impact
+//	POST /console/{tenant}/mapping/reapply   POST /reapply; GET /console/{tenant}/mapping/reapply/{id} its progress, polled by htmx until done
 //	GET  /console/static/{file}              htmx, the style sheet and the script
 //
 // The console is a client of the admin API and nothing else: it holds no
@@ -31,6 +37,8 @@
 // against Host) and, once signed in, carries the session's CSRF token
 // (a hash of the session's secret) in a form field. The session cookie is
 // HttpOnly, SameSite=Lax, Secure over https, Path=/console/, and holds a
-// random secret whose SHA-256 alone is stored. Output is escaped by
-// html/template.
+// random secret whose SHA-256 alone is stored. A signed-in form's body is
+// at most 16 KiB, but on the routes that carry a document, registered
+// with signedInUpTo and their own limit (the mapping editor's: 768 KiB,
+// a 256 KiB YAML form-encoded). Output is escaped by html/template.
 package console

@@ -141,6 +141,18 @@ func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant s
 	return c, version, nil
 }
 
+// FileConfig returns the tenant's section of the configuration the engine
+// was made with (serve's file) as a configuration of its own, what the
+// tenant runs while none is saved through the admin API; false if the
+// file does not name the tenant.
+func (e *Engine) FileConfig(tenant string) (string, bool) {
+	t, ok := e.cfg.Tenant(tenant)
+	if !ok {
+		return "", false
+	}
+	return t.Source, t.Source != ""
+}
+
 // ParseTenantConfig checks a connector configuration to be saved for one
 // tenant: a configuration file (the format serve --config reads) that
 // configures that tenant and no other.
@@ -165,6 +177,23 @@ func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
 	conn, _, err := e.connector(ctx, e.db, in.TenantID, in.TenantName, in.ConnectorName)
 	if err != nil {
 		return nil, err
+	}
+	return plan(ctx, e.db, conn, in, false)
+}
+
+// PlanWith works out what in would change were the tenant's connector
+// configuration text (see [ParseTenantConfig]), not the one saved, in
+// force: the preview of an edited, unsaved configuration. It reads the
+// database and writes nothing; a text with problems is a [*rules.Error]
+// listing each. Like [Engine.Plan], it leaves to its caller who may ask.
+func (e *Engine) PlanWith(ctx context.Context, in Input, text string) (*Plan, error) {
+	cfg, err := ParseTenantConfig(in.TenantName, text)
+	if err != nil {
+		return nil, err
+	}
+	conn, ok := cfg.Connector(in.TenantName, in.ConnectorName)
+	if !ok {
+		conn = defaultConnector(in.TenantName, in.ConnectorName)
 	}
 	return plan(ctx, e.db, conn, in, false)
 }

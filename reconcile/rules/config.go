@@ -41,6 +41,10 @@ type Tenant struct {
 	// (RFC 7643 §3.3), served, stored, filtered and given to the rules.
 	Extensions []Extension
 	Connectors []*Connector
+	// Source is the tenant's section of the text it was loaded from, as a
+	// configuration of its own ("tenants:" and this tenant alone, comments
+	// kept), for an editor to start from; "" if it cannot be written so.
+	Source string
 }
 
 // Extension is a custom User extension schema.

@@ -186,7 +186,7 @@ func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
 	if m == nil {
 		return nil
 	}
-	t := &Tenant{Name: l.name(n, m, "tenant", "in the file", seen)}
+	t := &Tenant{Name: l.name(n, m, "tenant", "in the file", seen), Source: source(n)}
 	roles := map[string]int{}
 	for _, rn := range l.seq(m["roles"], "roles") {
 		rm := l.mapping(rn, "role")
@@ -213,6 +213,21 @@ func (l *loader) tenant(n *yaml.Node, seen map[string]int) *Tenant {
 		}
 	}
 	return t
+}
+
+// source writes the tenant n as a configuration of its own.
+func source(n *yaml.Node) string {
+	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "tenants"},
+		{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{n}},
+	}}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if enc.Encode(doc) != nil || enc.Close() != nil {
+		return ""
+	}
+	return b.String()
 }
 
 // extensions reads a tenant's custom User extension schemas.

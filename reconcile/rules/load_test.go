@@ -193,19 +193,24 @@ func TestLoadProblems(t *testing.T) {
 			[]problem{{13, 11, `tenant name "school" repeated`, "first used at line 2"}},
 		},
 		{
-			"a YAML syntax error is reported at its line, not the line yaml names",
+			"a YAML syntax error is reported at its line, not the line yaml names, and where on it the file stops parsing",
 			header + "          - name: [r\n",
-			[]problem{{13, 0, "YAML syntax: did not find expected ',' or ']'", "indentation"}},
+			[]problem{{13, 20, "YAML syntax: did not find expected ',' or ']'", "indentation"}},
 		},
 		{
-			"a tab in the indentation is reported at its line",
+			"a tab in the indentation is reported at its line and column",
 			header + "          - name: r\n\t    groups: [Student]\n",
-			[]problem{{14, 0, "YAML syntax: found a tab character", ""}},
+			[]problem{{14, 1, "YAML syntax: found a tab character", ""}},
 		},
 		{
-			"an unterminated quoted string is reported where it starts",
+			"a second colon on a line is reported at that colon",
+			header + "          - name: r: s\n",
+			[]problem{{13, 20, "YAML syntax: mapping values are not allowed", ""}},
+		},
+		{
+			"an unterminated quoted string is reported where it starts, at its quote",
 			header + "          - name: r\n            if: \"abc\n          - name: s\n",
-			[]problem{{14, 0, "YAML syntax", ""}},
+			[]problem{{14, 17, "YAML syntax", ""}},
 		},
 		{
 			"several problems in one file are reported together, in file order",
@@ -420,5 +425,40 @@ func TestWritePolicies(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v\nwant it to say %s", err, want)
 		}
+	}
+}
+
+// TestTenantSource: a tenant's section of a file of several, written as a
+// configuration of its own, keeps its comments and loads as it did.
+func TestTenantSource(t *testing.T) {
+	src := `tenants:
+  - name: other
+    connectors: [{name: okta}]
+  # the school's own
+  - name: school
+    connectors:
+      - name: okta
+        allow: {groups: [Staff]}
+        rules:
+          # everyone at the school is staff
+          - name: staff
+            if: email.endsWith("@school.example")
+            groups: [Staff]
+`
+	cfg, err := rules.Load("all.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	school, _ := cfg.Tenant("school")
+	if strings.Contains(school.Source, "other") || !strings.Contains(school.Source, "# everyone at the school is staff") {
+		t.Fatalf("source:\n%s", school.Source)
+	}
+	again, err := rules.Load("school.yaml", []byte(school.Source))
+	if err != nil {
+		t.Fatalf("the source does not load: %v\n%s", err, school.Source)
+	}
+	c, _ := again.Connector("school", "okta")
+	if len(again.Tenants) != 1 || len(c.Rules) != 1 || c.Rules[0].Name != "staff" || !c.Allow.Permits(rules.KindGroup, "Staff") {
+		t.Fatalf("loaded from the source: %+v", again.Tenants[0])
 	}
 }

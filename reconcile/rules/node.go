@@ -28,14 +28,46 @@ func (l *loader) syntax(err error) {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
+	col := 0
 	for k := max(line, 1); k <= min(len(l.lines), line+maxSyntaxSearch); k++ {
 		if perr := decodeAll(strings.Join(l.lines[:k], "\n")); perr != nil && strings.HasSuffix(perr.Error(), ": "+msg) {
-			line = k
+			line, col = k, l.syntaxColumn(k, msg)
 			break
 		}
 	}
-	l.addAt(line, 0, "YAML syntax: "+msg, "check the indentation and quoting of this line")
+	if col == 0 && line > 0 && line <= len(l.lines) {
+		col = 1 + utf8.RuneCountInString(l.lines[line-1]) - utf8.RuneCountInString(strings.TrimLeft(l.lines[line-1], " \t"))
+	}
+	l.addAt(line, col, "YAML syntax: "+msg, "check the indentation and quoting of this line")
 }
+
+// syntaxColumn is the column of line (1-based) at which the file first
+// fails with msg: the shortest start of the line that, after the lines
+// above it, yaml refuses so. yaml names a line only; an editor wants the
+// place. Lines longer than maxSyntaxColumn bytes get 0 (unknown).
+func (l *loader) syntaxColumn(line int, msg string) int {
+	text := l.lines[line-1]
+	if len(text) > maxSyntaxColumn {
+		return 0
+	}
+	above := strings.Join(l.lines[:line-1], "\n")
+	if line > 1 {
+		above += "\n"
+	}
+	col := 0
+	for j := range text {
+		col++
+		_, size := utf8.DecodeRuneInString(text[j:])
+		if perr := decodeAll(above + text[:j+size]); perr != nil && strings.HasSuffix(perr.Error(), ": "+msg) {
+			return col
+		}
+	}
+	return 0
+}
+
+// maxSyntaxColumn bounds the line [loader.syntaxColumn] searches, as it
+// parses the file up to each of the line's characters.
+const maxSyntaxColumn = 400
 
 // maxSyntaxSearch bounds how many lines after the one yaml names
 // [loader.syntax] tries, parsing the file up to each.
