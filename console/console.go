@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -71,6 +72,10 @@ type Config struct {
 	BaseURL string
 	// Logger receives errors with their IDs; nil discards them.
 	Logger *slog.Logger
+	// MaxImportBytes is the admin API's bound on an import's CSV file
+	// (admin.Config.MaxImportBytes): a CSV upload's body may be that and
+	// a little more for the form around it. 0 means 100 MiB.
+	MaxImportBytes int64
 }
 
 // routes holds each page file's route registration; a file adds its
@@ -181,10 +186,22 @@ type session struct {
 
 type signedInHandler func(w http.ResponseWriter, r *http.Request, s session)
 
+// maxFormBytes caps the body of a signed-in POST: a form of a few fields.
+const maxFormBytes = 16 << 10
+
 // signedIn resolves the session cookie; without a live session the page
-// says to sign in (401), and a POST without the session's CSRF token is
-// refused (403).
+// says to sign in (401), and a POST (at most maxFormBytes) without the
+// session's CSRF token in its csrf field is refused (403).
 func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
+	return c.authorized(h, func(w http.ResponseWriter, r *http.Request) string {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		return r.PostFormValue("csrf")
+	})
+}
+
+// authorized is signedIn with the POST's CSRF token read by csrf, which
+// also bounds the body.
+func (c *console) authorized(h signedInHandler, csrf func(w http.ResponseWriter, r *http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant := r.PathValue("tenant")
 		ck, err := r.Cookie(CookieName)
@@ -206,8 +223,7 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 		}
 		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-			got := r.PostFormValue("csrf")
+			got := csrf(w, r)
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 				c.page(w, r, http.StatusForbidden, "error", view{Title: "Refused", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
 					Error: "refused: the form did not carry this session's CSRF token; reload the page and try again"})
@@ -280,13 +296,19 @@ func (e *apiError) Error() string { return e.Detail }
 // call runs one request through the admin API as the session's admin and
 // decodes its JSON answer into out (nil: none wanted).
 func (c *console) call(ctx context.Context, s session, method, path string, query url.Values, out any) error {
-	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, nil)
+	return c.send(ctx, s, method, path, query, nil, "", out)
+}
+
+// send is call with a request body of Content-Type contentType, which the
+// admin API reads as it goes: a file uploaded streams through, never
+// held in memory.
+func (c *console) send(ctx context.Context, s session, method, path string, query url.Values, body io.Reader, contentType string, out any) error {
+	req, err := c.request(ctx, s, method, path, query, body)
 	if err != nil {
 		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	rec := &recorder{header: http.Header{}}
 	c.cfg.Admin.ServeHTTP(rec, req)
@@ -294,17 +316,94 @@ func (c *console) call(ctx context.Context, s session, method, path string, quer
 		rec.status = http.StatusOK
 	}
 	if rec.status >= 400 {
-		e := &apiError{Status: rec.status}
-		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Detail == "" {
-			e.Detail = http.StatusText(rec.status)
-		}
-		return e
+		return answerError(rec.status, rec.body.Bytes())
 	}
 	if out == nil || rec.status == http.StatusNoContent {
 		return nil
 	}
 	return json.Unmarshal(rec.body.Bytes(), out)
 }
+
+func (c *console) request(ctx context.Context, s session, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
+	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, body)
+}
+
+// answerError is the admin API's error answer of status with body.
+func answerError(status int, body []byte) *apiError {
+	e := &apiError{Status: status}
+	if json.Unmarshal(body, e) != nil || e.Detail == "" {
+		e.Detail = http.StatusText(status)
+	}
+	return e
+}
+
+// stream answers the browser with a GET of the admin API whose answer is
+// a file (the export), passing it on as the API writes it, never
+// buffered: its status and download headers go to w with its first
+// bytes. An error answer (before any byte) is the console's error page;
+// an API that fails mid-file aborts the connection, which the browser
+// sees as a failed download, not as a short file.
+func (c *console) stream(w http.ResponseWriter, r *http.Request, s session, path string, query url.Values) {
+	req, err := c.request(r.Context(), s, http.MethodGet, path, query, nil)
+	if err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	pw := &passWriter{w: w, header: http.Header{}}
+	c.cfg.Admin.ServeHTTP(pw, req)
+	if pw.status >= 400 {
+		c.fail(w, r, s, answerError(pw.status, pw.failure.Bytes()))
+	}
+}
+
+// passWriter passes a successful admin API answer to the browser's
+// ResponseWriter as it comes, with only its download headers; an error
+// answer is kept (bounded) for the console to render.
+type passWriter struct {
+	w       http.ResponseWriter
+	header  http.Header
+	status  int
+	failure bytes.Buffer
+}
+
+// passHeaders are the admin API's headers a streamed answer keeps.
+var passHeaders = []string{"Content-Type", "Content-Disposition", "Content-Length", "X-Content-Type-Options"}
+
+func (p *passWriter) Header() http.Header { return p.header }
+
+func (p *passWriter) WriteHeader(status int) {
+	if p.status != 0 {
+		return
+	}
+	p.status = status
+	if status >= 400 {
+		return
+	}
+	for _, k := range passHeaders {
+		if v := p.header.Get(k); v != "" {
+			p.w.Header().Set(k, v)
+		}
+	}
+	p.w.WriteHeader(status)
+}
+
+func (p *passWriter) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	if p.status >= 400 {
+		if p.failure.Len() < 64<<10 {
+			p.failure.Write(b)
+		}
+		return len(b), nil
+	}
+	return p.w.Write(b)
+}
+
+// Unwrap lets http.ResponseController flush the browser's writer.
+func (p *passWriter) Unwrap() http.ResponseWriter { return p.w }
 
 // recorder is the response of an in-process call of the admin API.
 type recorder struct {

@@ -68,6 +68,37 @@ func headless(t *testing.T) context.Context {
 	return ctx
 }
 
+// screenshot is an action that writes a PNG of the whole page, at width
+// by height, to dir/name.
+func screenshot(t *testing.T, dir, name string, width, height int64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
+			return err
+		}
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+			t.Errorf("%s: not a PNG", name)
+		}
+		return os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	})
+}
+
+// fatalIf returns a check that ends the test on a browser step's error.
+func fatalIf(t *testing.T) func(what string, err error) {
+	return func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("browser, %s: %v", what, err)
+		}
+	}
+}
+
+// dataRequests counts the page's requests made by scripts (htmx's).
+const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
+
 // TestConsoleInBrowser signs in with a bootstrap link in headless
 // Chromium, searches as it types (htmx, loaded under the strict CSP),
 // opens a user, and writes screenshots at desktop and phone width.
@@ -80,28 +111,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		w := newConsoleWorld(t, dsn)
 		dir := screenshotDir(t)
 		shot := func(name string, width, height int64) chromedp.Action[chromedp.Void] {
-			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				if !bytes.HasPrefix(png, []byte("\x89PNG")) {
-					t.Errorf("%s: not a PNG", name)
-				}
-				return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-			})
+			return screenshot(t, dir, name, width, height)
 		}
 		step, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		must := func(what string, err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatalf("browser, %s: %v", what, err)
-			}
-		}
+		must := fatalIf(t)
 		must("sign in", chromedp.Do(step,
 			chromedp.Navigate(w.bootstrap()),
 			chromedp.WaitVisible(`form[action="/console/acme/signin"] button`),
@@ -112,7 +126,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		must("htmx", err)
 		// The first paint of data is the page's own response: no request
 		// of a script fetched it.
-		const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
 		firstPaint := func(page string) {
 			t.Helper()
 			n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests))
