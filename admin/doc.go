@@ -45,7 +45,8 @@
 // The file of a dry run that found no problem (rows waiting for a
 // decision are none) is held on the disk of the process that validated
 // it, for Config.ImportKeep (an hour), at most Config.MaxHeldImports of
-// them (the oldest dropped first), so that the administrator who read
+// them (the oldest dropped first), open and without a name (a process
+// that stops leaves none behind), so that the administrator who read
 // the validation loads what was validated, deciding its rows with
 // accept=, without choosing the file again: POST /imports/{id}/load. It
 // goes when a load of it commits. Held files are the one thing of an

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"os"
@@ -76,21 +77,23 @@ type importJobs struct {
 }
 
 // heldFile is a validated dry run's file, kept on this process's disk
-// until it loads, until it expires, or until newer ones push it out.
+// until it loads, until it expires, or until newer ones push it out. It
+// is held open and has no name left (see spool): a process that stops
+// leaves no file behind.
 type heldFile struct {
-	path    string
+	file    *os.File
 	expires time.Time
 	// busy is a load of the file running: it is neither lent again nor
 	// removed until that load ends.
 	busy bool
 }
 
-// hold keeps path as dry run id's file until keep has passed, dropping
-// the oldest idle files past maxHeld.
-func (js *importJobs) hold(id, path string) {
+// hold keeps f as dry run id's file until keep has passed, dropping the
+// oldest idle files past maxHeld.
+func (js *importJobs) hold(id string, f *os.File) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	js.held[id] = &heldFile{path: path, expires: time.Now().Add(js.keep)}
+	js.held[id] = &heldFile{file: f, expires: time.Now().Add(js.keep)}
 	time.AfterFunc(js.keep, js.sweep)
 	js.sweepLocked()
 }
@@ -106,7 +109,7 @@ func (js *importJobs) sweepLocked() {
 	now := time.Now()
 	for id, h := range js.held {
 		if !h.busy && !now.Before(h.expires) {
-			os.Remove(h.path)
+			discard(h.file)
 			delete(js.held, id)
 		}
 	}
@@ -122,7 +125,7 @@ func (js *importJobs) sweepLocked() {
 		if oldest == "" {
 			return
 		}
-		os.Remove(js.held[oldest].path)
+		discard(js.held[oldest].file)
 		delete(js.held, oldest)
 	}
 }
@@ -138,20 +141,21 @@ func (js *importJobs) heldUntil(id string) time.Time {
 	return time.Time{}
 }
 
-// claim lends dry run id's file to a load: its path, or "" and why not.
-func (js *importJobs) claim(id string) (string, string) {
+// claim lends dry run id's file to a load: a reader of it from its
+// start, or nil and why not.
+func (js *importJobs) claim(id string) (io.Reader, string) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	js.sweepLocked()
 	h := js.held[id]
 	switch {
 	case h == nil:
-		return "", "this server holds no file for that dry run: a file is kept " + js.keep.String() + " after a dry run that found no problem, by the server that validated it, until it loads; post the file again"
+		return nil, "this server holds no file for that dry run: a file is kept " + js.keep.String() + " after a dry run that found no problem, by the server that validated it, until it loads; post the file again"
 	case h.busy:
-		return "", "a load of that dry run's file is running: wait for it to end"
+		return nil, "a load of that dry run's file is running: wait for it to end"
 	}
 	h.busy = true
-	return h.path, ""
+	return io.NewSectionReader(h.file, 0, math.MaxInt64), ""
 }
 
 // release ends a load of dry run id's file: loaded, the file is removed;
@@ -165,7 +169,7 @@ func (js *importJobs) release(id string, loaded bool) {
 	}
 	h.busy = false
 	if loaded {
-		os.Remove(h.path)
+		discard(h.file)
 		delete(js.held, id)
 	}
 	js.sweepLocked()
@@ -287,19 +291,25 @@ func (a *api) postImport(w http.ResponseWriter, r *http.Request, p store.Princip
 	}
 	run, err := a.importer.Prepare(r.Context(), p, req)
 	if err == nil {
-		err = a.startImport(w, r, p, run, req.DryRun, max(lines-1, 0), file, "")
+		err = a.startImport(w, r, p, run, req.DryRun, max(lines-1, 0), file, func(id string, res ImportResult, err error) {
+			if req.DryRun && err == nil && res.Loadable && a.imports.maxHeld > 0 {
+				a.imports.hold(id, file)
+			} else {
+				discard(file)
+			}
+		})
 	}
 	if err != nil {
-		file.Close()
-		os.Remove(file.Name())
+		discard(file)
 	}
 	return err
 }
 
-// startImport records a job of run reading file and starts it in the
-// background, answering 202 with the job and its Location. from is the
-// dry run whose held file a load reads ("": a file of its own).
-func (a *api) startImport(w http.ResponseWriter, r *http.Request, p store.Principal, run ImportRun, dryRun bool, rows int64, file *os.File, from string) error {
+// startImport records a job of run reading body and starts it in the
+// background, answering 202 with the job and its Location; done is told
+// how the job ended, to keep or drop its file.
+func (a *api) startImport(w http.ResponseWriter, r *http.Request, p store.Principal, run ImportRun, dryRun bool, rows int64, body io.Reader,
+	done func(id string, res ImportResult, err error)) error {
 	job, err := a.engine.StartImportJob(r.Context(), p, run.ConnectorID, dryRun, rows)
 	if err != nil {
 		return err
@@ -310,18 +320,10 @@ func (a *api) startImport(w http.ResponseWriter, r *http.Request, p store.Princi
 	// The job outlives the request: its context keeps the request's
 	// values, not its end.
 	go func() {
-		res, err := a.runImport(context.WithoutCancel(r.Context()), job, file, run, live)
-		file.Close()
-		switch {
-		case from != "":
-			a.imports.release(from, err == nil && res.OK)
-		case dryRun && err == nil && res.Loadable && a.imports.maxHeld > 0:
-			a.imports.hold(job.ID, file.Name())
-		default:
-			os.Remove(file.Name())
-		}
-		// Held before the job stops being live: whoever sees it ended
-		// sees its file held.
+		res, err := a.runImport(context.WithoutCancel(r.Context()), job, body, run, live)
+		done(job.ID, res, err)
+		// Its file held before the job stops being live: whoever sees it
+		// ended sees its file held.
 		a.imports.put(job.ID, nil)
 	}()
 	w.Header().Set("Location", "/admin/v1/"+p.TenantName+"/imports/"+job.ID)
@@ -362,19 +364,15 @@ func (a *api) loadImport(w http.ResponseWriter, r *http.Request, p store.Princip
 	if req.Connector == "" {
 		return &Error{http.StatusConflict, "the dry run's connector is gone: post the file again"}
 	}
-	path, why := a.imports.claim(id)
-	if path == "" {
+	file, why := a.imports.claim(id)
+	if file == nil {
 		return &Error{http.StatusConflict, why}
 	}
 	run, err := a.importer.Prepare(r.Context(), p, req)
-	var file *os.File
 	if err == nil {
-		file, err = os.Open(path)
-	}
-	if err == nil {
-		if err = a.startImport(w, r, p, run, false, j.RowsTotal, file, id); err != nil {
-			file.Close()
-		}
+		err = a.startImport(w, r, p, run, false, j.RowsTotal, file, func(_ string, res ImportResult, err error) {
+			a.imports.release(id, err == nil && res.OK)
+		})
 	}
 	if err != nil {
 		a.imports.release(id, false)
@@ -383,20 +381,23 @@ func (a *api) loadImport(w http.ResponseWriter, r *http.Request, p store.Princip
 }
 
 // spool copies the request's body, up to the limit (413 past it), to a
-// temporary file, positioned at its start, counting its lines.
+// temporary file, positioned at its start, counting its lines. The file
+// has no name by then (where the system allows: Linux, macOS): it goes
+// with its last descriptor, when its job is done with it or when the
+// process stops, and no other process can open it.
 func (a *api) spool(w http.ResponseWriter, r *http.Request) (*os.File, int64, error) {
 	f, err := os.CreateTemp("", "scimd-import-*.csv")
 	if err != nil {
 		return nil, 0, err
 	}
+	os.Remove(f.Name()) // on Windows it fails, and discard removes it
 	lines := &lineCounter{w: f}
 	_, err = io.Copy(lines, http.MaxBytesReader(w, r.Body, a.maxImport))
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		discard(f)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, 0, &Error{http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the %d bytes an import accepts: split it", tooLarge.Limit)}
@@ -404,6 +405,12 @@ func (a *api) spool(w http.ResponseWriter, r *http.Request) (*os.File, int64, er
 		return nil, 0, &Error{http.StatusBadRequest, "could not read the request body"}
 	}
 	return f, lines.n, nil
+}
+
+// discard closes a spooled file and removes it, if it still has a name.
+func discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
 }
 
 type lineCounter struct {
@@ -420,7 +427,7 @@ func (c *lineCounter) Write(b []byte) (int, error) {
 const progressEvery = time.Second
 
 // runImport runs a job to its end, records how it ended, and returns it.
-func (a *api) runImport(ctx context.Context, job store.ImportJob, file *os.File, run ImportRun, live *liveJob) (ImportResult, error) {
+func (a *api) runImport(ctx context.Context, job store.ImportJob, file io.Reader, run ImportRun, live *liveJob) (ImportResult, error) {
 	stop := make(chan struct{})
 	go func() {
 		t := time.NewTicker(progressEvery)
