@@ -42,6 +42,25 @@ func (j importJob) Running() bool {
 	return j.FinishedAt == nil && j.State != "done" && j.State != "failed"
 }
 
+// Badge is the job's state as the console names it: a dry run whose
+// file is held for its load is ready to load, whatever its state (a
+// dry run with rows to confirm has "failed", as nothing would load
+// without a decision).
+func (j importJob) Badge() string {
+	if j.DryRun && j.LoadableUntil != nil && !j.Running() {
+		return "ready to load"
+	}
+	return j.State
+}
+
+// BadgeClass is the class of the job's badge.
+func (j importJob) BadgeClass() string {
+	if b := j.Badge(); b != j.State {
+		return "ready"
+	}
+	return j.State
+}
+
 // importReport is csvio's report of an import, as the API stores it.
 type importReport struct {
 	DryRun        bool       `json:"dryRun"`
@@ -94,6 +113,8 @@ type decision struct {
 
 type importsView struct {
 	Jobs []importJob
+	// MaxMiB is the largest file an import takes, in MiB.
+	MaxMiB int64
 }
 
 // imports is the import page: the upload form, the export, and the
@@ -106,7 +127,7 @@ func (c *console) imports(w http.ResponseWriter, r *http.Request, s session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	c.page(w, r, http.StatusOK, "imports", view{Title: "Import", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Data: importsView{Jobs: out.Imports}})
+	c.page(w, r, http.StatusOK, "imports", view{Title: "Import", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Data: importsView{Jobs: out.Imports, MaxMiB: c.maxImport() >> 20}})
 }
 
 // maxUploadSlack is what an upload's body may hold beyond the file: the
@@ -124,10 +145,7 @@ const maxFieldBytes = 1 << 10
 // maxFieldBytes, and checked before any byte of the file. h gets the
 // multipart reader past it.
 func (c *console) signedInUpload(h func(w http.ResponseWriter, r *http.Request, s session, mr *multipart.Reader)) http.HandlerFunc {
-	limit := c.cfg.MaxImportBytes
-	if limit <= 0 {
-		limit = 100 << 20
-	}
+	limit := c.maxImport()
 	return func(w http.ResponseWriter, r *http.Request) {
 		var mr *multipart.Reader
 		csrf := func(w http.ResponseWriter, r *http.Request) string {
@@ -148,6 +166,14 @@ func (c *console) signedInUpload(h func(w http.ResponseWriter, r *http.Request, 
 		}
 		c.authorized(func(w http.ResponseWriter, r *http.Request, s session) { h(w, r, s, mr) }, csrf)(w, r)
 	}
+}
+
+// maxImport is Config.MaxImportBytes, or its default.
+func (c *console) maxImport() int64 {
+	if c.cfg.MaxImportBytes > 0 {
+		return c.cfg.MaxImportBytes
+	}
+	return 100 << 20
 }
 
 // field reads a small form field of an upload.

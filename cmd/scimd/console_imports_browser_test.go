@@ -100,6 +100,7 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 		if running && polls == 0 {
 			t.Error("the job page showed a running job but never polled it")
 		}
+		must("problems screenshot", chromedp.Do(step, shot("console-import-problems-1280.png", 1280, 800), chromedp.EmulateViewport(1280, 800)))
 		if problems := text(`table.problems tbody`); !strings.Contains(problems, "line 3002") || !strings.Contains(problems, "column 2 (email)") {
 			t.Errorf("the bad row is not named by line and column: %q", problems)
 		}
@@ -127,6 +128,10 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 		if d := text(`table.decisions tbody`); !strings.Contains(d, "line 2") || !strings.Contains(d, "zoe") || !strings.Contains(d, "line 3") || !strings.Contains(d, "yan") || !strings.Contains(d, "remove role a") {
 			t.Errorf("rows to confirm: %q", d)
 		}
+		if badge := text(`#job .badge`); badge != "ready to load" {
+			t.Errorf("the validated dry run's state: %q", badge)
+		}
+		must("confirm screenshot", chromedp.Do(step, shot("console-import-confirm-1280.png", 1280, 800), chromedp.EmulateViewport(1280, 800)))
 		must("confirm and load", chromedp.Do(step,
 			chromedp.Click(`#line-2`),
 			chromedp.Click(`form.load button[type=submit]`),
@@ -158,7 +163,7 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 		// The import page lists the jobs; its export downloads the users.
 		must("imports page", chromedp.Do(step, chromedp.Navigate(imports), chromedp.WaitVisible(`table.jobs`)))
 		firstPaint("imports with jobs")
-		if jobs := text(`table.jobs tbody`); strings.Count(jobs, "dry run") != 2 || strings.Count(jobs, "load") != 1 {
+		if jobs := text(`table.jobs tbody`); strings.Count(jobs, "dry run") != 2 || strings.Count(jobs, "load") != 1 || strings.Contains(jobs, "ready to load") {
 			t.Errorf("recent jobs: %q", jobs)
 		}
 		must("imports screenshots", chromedp.Do(step,
