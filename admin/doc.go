@@ -33,7 +33,7 @@
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
 //	POST /admin/v1/{tenant}/imports?connector=C&dryRun=true&accept=all|none|4,7   a CSV file (text/csv, at most Config.MaxImportBytes, 100 MiB): 202 and the job's Location; it runs in the background
 //	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created); loadableUntil on a dry run whose file is held for its load
-//	POST /admin/v1/{tenant}/imports/{id}/load?accept=all|none|4,7   load the file dry run {id} validated, without sending it again: 202 and the new job's Location; 409 when its file is not held here
+//	POST /admin/v1/{tenant}/imports/{id}/load?accept=all|none|4,7&approveDeletions=true   load the file dry run {id} validated, without sending it again: 202 and the new job's Location; 409 when its file is not held here
 //	GET  /admin/v1/{tenant}/imports                            the tenant's last 100 jobs, newest first
 //
 // An import job runs in the process that took the file, its progress
