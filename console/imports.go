@@ -264,7 +264,7 @@ func (c *console) load(w http.ResponseWriter, r *http.Request, s session) {
 	if r.PostFormValue("decide") != "" {
 		var lines []string
 		for _, l := range r.PostForm["line"] {
-			if n, err := strconv.Atoi(l); err == nil && n > 1 && !slices.Contains(lines, l) {
+			if n, err := strconv.Atoi(l); err == nil && n > 1 && !slices.Contains(lines, strconv.Itoa(n)) {
 				lines = append(lines, strconv.Itoa(n))
 			}
 		}
