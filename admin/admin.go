@@ -36,6 +36,14 @@ type Config struct {
 	// without news (its runner writes it every second) before the job is
 	// shown failed: its process stopped. 0 means 30 s.
 	ImportStale time.Duration
+	// ImportKeep is how long the file of a dry run that found no problem
+	// is held, on this process's disk, for POST /imports/{id}/load.
+	// 0 means DefaultImportKeep (an hour).
+	ImportKeep time.Duration
+	// MaxHeldImports bounds how many such files are held at once, the
+	// oldest dropped first: at most this many times MaxImportBytes of
+	// disk. 0 means DefaultMaxHeldImports (8); negative holds none.
+	MaxHeldImports int
 	// Exporter writes the CSV files of GET /admin/v1/{tenant}/export;
 	// nil: the endpoint answers 501.
 	Exporter Exporter
@@ -63,8 +71,14 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	if cfg.ImportStale <= 0 {
 		cfg.ImportStale = DefaultImportStale
 	}
+	if cfg.ImportKeep <= 0 {
+		cfg.ImportKeep = DefaultImportKeep
+	}
+	if cfg.MaxHeldImports == 0 {
+		cfg.MaxHeldImports = DefaultMaxHeldImports
+	}
 	a := &api{db: db, engine: engine, log: log, maxBody: cfg.MaxBodyBytes, outage: cfg.Outage, exporter: cfg.Exporter,
-		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}},
+		importer: cfg.Importer, maxImport: cfg.MaxImportBytes, importStale: cfg.ImportStale, imports: &importJobs{live: map[string]*liveJob{}, held: map[string]*heldFile{}, keep: cfg.ImportKeep, maxHeld: max(cfg.MaxHeldImports, 0)},
 		replayer:  cfg.Replayer,
 		reapplies: &reapplyRuns{ids: map[string]bool{}}}
 	mux := http.NewServeMux()
@@ -90,6 +104,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("POST /admin/v1/{tenant}/imports", a.auth(tenantWide(a.postImport)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/imports", a.auth(tenantWide(a.importJobs)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/imports/{id}", a.auth(tenantWide(a.importJob)))
+	mux.HandleFunc("POST /admin/v1/{tenant}/imports/{id}/load", a.auth(tenantWide(a.loadImport)))
 	mux.HandleFunc("GET /admin/v1/{tenant}/export", a.auth(a.export))
 	a.lifecycleRoutes(mux)
 	a.addRoutes(mux)

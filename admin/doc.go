@@ -40,7 +40,8 @@
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
 //	POST /admin/v1/{tenant}/imports?connector=C&dryRun=true&accept=all|none|4,7   a CSV file (text/csv, at most Config.MaxImportBytes, 100 MiB): 202 and the job's Location; it runs in the background
-//	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created)
+//	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created); loadableUntil on a dry run whose file is held for its load
+//	POST /admin/v1/{tenant}/imports/{id}/load?accept=all|none|4,7&approveDeletions=true   load the file dry run {id} validated, without sending it again: 202 and the new job's Location; 409 when its file is not held here
 //	GET  /admin/v1/{tenant}/imports                            the tenant's last 100 jobs, newest first
 //
 // An import job runs in the process that took the file, its progress
@@ -48,6 +49,21 @@
 // Config.ImportStale is shown failed: its process stopped (a load is one
 // transaction, so it wrote nothing); scimd serve marks such rows failed
 // as it starts.
+//
+// The file of a dry run that found no problem (rows waiting for a
+// decision are none) is held on the disk of the process that validated
+// it, for Config.ImportKeep (an hour), at most Config.MaxHeldImports of
+// them (the oldest dropped first), open and without a name (a process
+// that stops leaves none behind), so that the administrator who read
+// the validation loads what was validated, deciding its rows with
+// accept=, without choosing the file again: POST /imports/{id}/load. It
+// goes when a load of it commits. Held files are the one thing of an
+// import kept in process: behind a load balancer the load must reach
+// the replica that validated (sticky sessions, for the console too);
+// elsewhere, or after a restart, the load is a 409 saying to post the
+// file again. Keeping up to 100 MiB files in
+// the database for an hour would serve every replica, at the price of
+// writing each file twice; a dry run's report alone cannot be loaded.
 //
 //	GET  /admin/v1/{tenant}/export[?connector=C]               the users the administrator sees as a CSV file (text/csv attachment), in connector C's layout with its external IDs, streamed; importing it back changes nothing
 //

@@ -72,6 +72,10 @@ type Config struct {
 	BaseURL string
 	// Logger receives errors with their IDs; nil discards them.
 	Logger *slog.Logger
+	// MaxImportBytes is the admin API's bound on an import's CSV file
+	// (admin.Config.MaxImportBytes): a CSV upload's body may be that and
+	// a little more for the form around it. 0 means 100 MiB.
+	MaxImportBytes int64
 }
 
 // routes holds each page file's route registration; a file adds its
@@ -186,8 +190,8 @@ type signedInHandler func(w http.ResponseWriter, r *http.Request, s session)
 const formLimit = 16 << 10
 
 // signedIn resolves the session cookie; without a live session the page
-// says to sign in (401), and a POST without the session's CSRF token is
-// refused (403). A POST's body is bounded by formLimit.
+// says to sign in (401), and a POST (at most formLimit) without the
+// session's CSRF token in its csrf field is refused (403).
 func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 	return c.signedInUpTo(formLimit, h)
 }
@@ -197,6 +201,20 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 // the request's 413 past it. Each such route names its limit where it is
 // registered, so that a larger one is a reviewed choice.
 func (c *console) signedInUpTo(limit int64, h signedInHandler) http.HandlerFunc {
+	return c.authorized(h, func(w http.ResponseWriter, r *http.Request) (string, error) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := r.ParseForm(); err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return "", fmt.Errorf("refused: the form is larger than the %d KiB this page takes", limit>>10)
+			}
+		}
+		return r.PostFormValue("csrf"), nil
+	})
+}
+
+// authorized is signedIn with the POST's CSRF token read by csrf, which
+// also bounds the body; an error of csrf is the request's 413.
+func (c *console) authorized(h signedInHandler, csrf func(w http.ResponseWriter, r *http.Request) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant := r.PathValue("tenant")
 		ck, err := r.Cookie(CookieName)
@@ -218,15 +236,11 @@ func (c *console) signedInUpTo(limit int64, h signedInHandler) http.HandlerFunc 
 		}
 		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			if err := r.ParseForm(); err != nil {
-				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-					c.page(w, r, http.StatusRequestEntityTooLarge, "error", view{Title: "Too large", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
-						Error: fmt.Sprintf("refused: the form is larger than the %d KiB this page takes", limit>>10)})
-					return
-				}
+			got, err := csrf(w, r)
+			if err != nil {
+				c.page(w, r, http.StatusRequestEntityTooLarge, "error", view{Title: "Too large", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName, Error: err.Error()})
+				return
 			}
-			got := r.PostFormValue("csrf")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 				c.page(w, r, http.StatusForbidden, "error", view{Title: "Refused", Tenant: tenant, CSRF: s.csrf, Who: p.ConnectorName,
 					Error: "refused: the form did not carry this session's CSRF token; reload the page and try again"})
@@ -290,7 +304,8 @@ func (c *console) signout(w http.ResponseWriter, r *http.Request, s session) {
 
 // apiError is the admin API's answer to a request it refused.
 type apiError struct {
-	Status int
+	// Status is the answer's; the body's "status" is a string.
+	Status int    `json:"-"`
 	Detail string `json:"detail"`
 	// body is the answer as sent, for a page that reads more of it (a
 	// configuration's problems).
@@ -308,13 +323,10 @@ func (c *console) call(ctx context.Context, s session, method, path string, quer
 // send is call with a request body (nil: none): bytes as they are (YAML,
 // a payload), anything else as JSON.
 func (c *console) send(ctx context.Context, s session, method, path string, query url.Values, body any, out any) error {
-	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
+		return c.sendRaw(ctx, s, method, path, query, nil, "", out)
 	case []byte:
 		rd = bytes.NewReader(b)
 	default:
@@ -324,12 +336,19 @@ func (c *console) send(ctx context.Context, s session, method, path string, quer
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, rd)
+	return c.sendRaw(ctx, s, method, path, query, rd, "application/json", out)
+}
+
+// sendRaw is call with a request body of Content-Type contentType, which
+// the admin API reads as it goes: a file uploaded streams through, never
+// held in memory.
+func (c *console) sendRaw(ctx context.Context, s session, method, path string, query url.Values, body io.Reader, contentType string, out any) error {
+	req, err := c.request(ctx, s, method, path, query, body)
 	if err != nil {
 		return err
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	rec := &recorder{header: http.Header{}}
 	c.cfg.Admin.ServeHTTP(rec, req)
@@ -337,17 +356,94 @@ func (c *console) send(ctx context.Context, s session, method, path string, quer
 		rec.status = http.StatusOK
 	}
 	if rec.status >= 400 {
-		e := &apiError{Status: rec.status, body: rec.body.Bytes()}
-		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Detail == "" {
-			e.Detail = http.StatusText(rec.status)
-		}
-		return e
+		return answerError(rec.status, rec.body.Bytes())
 	}
 	if out == nil || rec.status == http.StatusNoContent {
 		return nil
 	}
 	return json.Unmarshal(rec.body.Bytes(), out)
 }
+
+func (c *console) request(ctx context.Context, s session, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
+	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, body)
+}
+
+// answerError is the admin API's error answer of status with body.
+func answerError(status int, body []byte) *apiError {
+	e := &apiError{Status: status, body: body}
+	if json.Unmarshal(body, e) != nil || e.Detail == "" {
+		e.Detail = http.StatusText(status)
+	}
+	return e
+}
+
+// stream answers the browser with a GET of the admin API whose answer is
+// a file (the export), passing it on as the API writes it, never
+// buffered: its status and download headers go to w with its first
+// bytes. An error answer (before any byte) is the console's error page;
+// an API that fails mid-file aborts the connection, which the browser
+// sees as a failed download, not as a short file.
+func (c *console) stream(w http.ResponseWriter, r *http.Request, s session, path string, query url.Values) {
+	req, err := c.request(r.Context(), s, http.MethodGet, path, query, nil)
+	if err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	pw := &passWriter{w: w, header: http.Header{}}
+	c.cfg.Admin.ServeHTTP(pw, req)
+	if pw.status >= 400 {
+		c.fail(w, r, s, answerError(pw.status, pw.failure.Bytes()))
+	}
+}
+
+// passWriter passes a successful admin API answer to the browser's
+// ResponseWriter as it comes, with only its download headers; an error
+// answer is kept (bounded) for the console to render.
+type passWriter struct {
+	w       http.ResponseWriter
+	header  http.Header
+	status  int
+	failure bytes.Buffer
+}
+
+// passHeaders are the admin API's headers a streamed answer keeps.
+var passHeaders = []string{"Content-Type", "Content-Disposition", "Content-Length", "X-Content-Type-Options"}
+
+func (p *passWriter) Header() http.Header { return p.header }
+
+func (p *passWriter) WriteHeader(status int) {
+	if p.status != 0 {
+		return
+	}
+	p.status = status
+	if status >= 400 {
+		return
+	}
+	for _, k := range passHeaders {
+		if v := p.header.Get(k); v != "" {
+			p.w.Header().Set(k, v)
+		}
+	}
+	p.w.WriteHeader(status)
+}
+
+func (p *passWriter) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	if p.status >= 400 {
+		if p.failure.Len() < 64<<10 {
+			p.failure.Write(b)
+		}
+		return len(b), nil
+	}
+	return p.w.Write(b)
+}
+
+// Unwrap lets http.ResponseController flush the browser's writer.
+func (p *passWriter) Unwrap() http.ResponseWriter { return p.w }
 
 // recorder is the response of an in-process call of the admin API.
 type recorder struct {

@@ -19,6 +19,11 @@
 //	POST /console/{tenant}/mapping/impact    what the YAML as edited would change for the existing users (POST /config/impact)
 //	POST /console/{tenant}/mapping/save      PUT /config: refused whole with its problems, or saved with its impact
 //	POST /console/{tenant}/mapping/reapply   POST /reapply; GET /console/{tenant}/mapping/reapply/{id} its progress, polled by htmx until done
+//	GET  /console/{tenant}/imports           the import page: the upload form (connector, dry run first, file), the export, the recent jobs
+//	POST /console/{tenant}/imports           upload (multipart, the csrf field first): the file streams into POST /imports; 303 to its job
+//	GET  /console/{tenant}/imports/{id}      a job: progress, polled by htmx (its #job section, HX-Request) every second until it ends; then the problems by line and column, the rows to confirm, Load, or the load's summary
+//	POST /console/{tenant}/imports/{id}/load the dry run's held file loaded, accept= the checked lines; 303 to the load's job
+//	GET  /console/{tenant}/export[?connector=C]   the users as a CSV download, streamed from GET /export
 //	GET  /console/static/{file}              htmx, the style sheet and the script
 //
 // The console is a client of the admin API and nothing else: it holds no
@@ -28,7 +33,9 @@
 // admin.WithPrincipal), so what an administrator sees and may do is what
 // the API lets their admin connector see and do, org-unit scope included,
 // and every change is audited as that connector. A page's data is in its
-// own response: one request to the server for its first paint.
+// own response: one request to the server for its first paint. The one
+// POST past the 16 KiB cap of a form is the CSV upload (signedInUpload):
+// up to the admin API's import limit, streamed through, never held.
 //
 // Security: every response carries a strict Content-Security-Policy (no
 // inline script or style, frame-ancestors 'none'), X-Frame-Options DENY,

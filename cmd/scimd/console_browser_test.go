@@ -98,6 +98,17 @@ func mustDo(t *testing.T) func(what string, err error) {
 	}
 }
 
+// dataRequests counts the page's requests made by scripts (htmx's).
+const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
+
+// screenshot is shooter's action for one picture.
+func screenshot(t *testing.T, dir, name string, width, height int64) chromedp.Action[chromedp.Void] {
+	return shooter(t, dir)(name, width, height)
+}
+
+// fatalIf is mustDo.
+func fatalIf(t *testing.T) func(what string, err error) { return mustDo(t) }
+
 // TestConsoleInBrowser signs in with a bootstrap link in headless
 // Chromium, searches as it types (htmx, loaded under the strict CSP),
 // opens a user, and writes screenshots at desktop and phone width.
@@ -123,7 +134,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		must("htmx", err)
 		// The first paint of data is the page's own response: no request
 		// of a script fetched it.
-		const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
 		firstPaint := func(page string) {
 			t.Helper()
 			n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests))

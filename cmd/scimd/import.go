@@ -202,7 +202,8 @@ func (i importer) Prepare(ctx context.Context, by store.Principal, req admin.Imp
 			return admin.ImportResult{}, err
 		}
 		ok := rep.ErrorCount == 0 && !rep.Held && (rep.Committed || rep.DryRun || rep.Empty)
-		return admin.ImportResult{Report: rep, Rows: rep.Rows, OK: ok}, nil
+		loadable := rep.DryRun && rep.ErrorCount == 0 && !rep.Empty
+		return admin.ImportResult{Report: rep, Rows: rep.Rows, OK: ok, Loadable: loadable}, nil
 	}
 	return admin.ImportRun{ConnectorID: p.ConnectorID, Run: run}, nil
 }

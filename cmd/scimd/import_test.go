@@ -109,9 +109,12 @@ func TestImport002Seed(t *testing.T) {
 
 type jobReport struct {
 	ID, State           string
+	DryRun              bool
 	RowsDone, RowsTotal int
+	LoadableUntil       *time.Time
 	Report              struct {
 		Summary    string
+		Committed  bool
 		Held       bool
 		ErrorCount int
 		Errors     []struct {
@@ -146,6 +149,13 @@ func postImport(t *testing.T, base, token, csv, query string) jobReport {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pollJob(t, base, token, res)
+}
+
+// pollJob reads the job res (a 202 of POST /imports or …/load) started
+// and polls it until it ends.
+func pollJob(t *testing.T, base, token string, res *http.Response) jobReport {
+	t.Helper()
 	var job jobReport
 	json.NewDecoder(res.Body).Decode(&job)
 	res.Body.Close()

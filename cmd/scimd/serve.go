@@ -204,7 +204,7 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	// The console calls the admin API in process, as its signed-in
 	// administrator: admin.WithPrincipal is set here and nowhere else.
 	mux.Handle("/console/", console.NewHandler(console.Config{Admin: adminAPI, WithPrincipal: admin.WithPrincipal,
-		Auth: consoleAuth{engine}, BaseURL: baseURL, Logger: log}))
+		Auth: consoleAuth{engine}, BaseURL: baseURL, Logger: log, MaxImportBytes: lim.maxImport}))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
