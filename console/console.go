@@ -271,7 +271,8 @@ func (c *console) signout(w http.ResponseWriter, r *http.Request, s session) {
 
 // apiError is the admin API's answer to a request it refused.
 type apiError struct {
-	Status int
+	// Status is the answer's; the JSON's "status" is a string, not this.
+	Status int    `json:"-"`
 	Detail string `json:"detail"`
 }
 
