@@ -8,6 +8,10 @@
 //	GET  /console/{tenant}/users?q=&status=&after=   the users: search, status filter, cursor paging; htmx asks for the table alone (HX-Request)
 //	GET  /console/{tenant}/users/{id}        a user: attributes and who set each, grants, sessions, audit timeline, lifecycle actions
 //	POST /console/{tenant}/users/{id}/{action}   disable, enable, delete, restore, end-sessions
+//	GET  /console/{tenant}/audit?user=&connector=&source=&from=&to=&before=   the audit log, newest first: filters (user a userName or id; from and to minutes, UTC, to inclusive), next page; htmx asks for the table alone; a filter the API refuses is said in its place
+//	GET  /console/{tenant}/connectors/{c}/requests?before=   the connector's SCIM request log: time, method, path, status, latency
+//	GET  /console/{tenant}/connectors/{c}/requests/{id}      a logged request: its body, response status and what it did then
+//	POST /console/{tenant}/connectors/{c}/requests/{id}/replay   what it would do now (status and plans); nothing is written
 //	GET  /console/static/{file}              htmx, the style sheet and the script
 //
 // The console is a client of the admin API and nothing else: it holds no
