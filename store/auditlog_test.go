@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -251,4 +252,63 @@ func checkAuditPlan(t *testing.T, db *store.DB, index string, limit int, plan st
 			t.Errorf("%s rows read and discarded, more than a page (%d)", m[1], limit)
 		}
 	}
+}
+
+// TestAuditLogScale (SCIMD_AUDIT_SCALE=N, skipped otherwise) times pages
+// of the audit log over a tenant of N events, on both databases: the
+// newest page, a page deep in the past by keyset, and each filter.
+func TestAuditLogScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SCIMD_AUDIT_SCALE"))
+	if n <= 0 {
+		t.Skip("SCIMD_AUDIT_SCALE=N times the audit log over N events")
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "big", "okta")
+		var cs []int64
+		for _, name := range []string{"okta", "entra", "csv", "admins"} {
+			cs = append(cs, newFixture(t, db, "big", name).connector.ID)
+		}
+		start := time.Now()
+		seedAudit(t, db, f.tenant.ID, cs, n)
+		analyze := "ANALYZE"
+		if db.Dialect() == store.Postgres {
+			analyze = "VACUUM ANALYZE audit_events"
+		}
+		if _, err := db.Exec(ctx, analyze); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d events written in %v", n, time.Since(start).Round(time.Millisecond))
+		deep, err := db.Reader().AuditLog(ctx, store.AuditSearch{TenantID: f.tenant.ID, Until: time.Date(2026, 1, 1, 0, 0, n/10, 0, time.UTC), Limit: 1})
+		if err != nil || len(deep) != 1 {
+			t.Fatalf("the deep position: %v %v", deep, err)
+		}
+		for _, tt := range []struct {
+			name string
+			s    store.AuditSearch
+		}{
+			{"newest page", store.AuditSearch{}},
+			{"a page 90% back (keyset)", store.AuditSearch{Before: deep[0].Position()}},
+			{"a user's", store.AuditSearch{ResourceID: "r7"}},
+			{"a connector's, 90% back", store.AuditSearch{ConnectorID: cs[1], Before: deep[0].Position()}},
+			{"a source's", store.AuditSearch{Source: "csv"}},
+			{"an hour, 90% back", store.AuditSearch{Since: deep[0].At.Add(-time.Hour), Until: deep[0].At}},
+		} {
+			s := tt.s
+			s.TenantID, s.Limit = f.tenant.ID, 51
+			var best time.Duration
+			for i := range 5 {
+				t0 := time.Now()
+				page, err := db.Reader().AuditLog(ctx, s)
+				d := time.Since(t0)
+				if err != nil || len(page) != 51 {
+					t.Fatalf("%s: %d events, %v", tt.name, len(page), err)
+				}
+				if i == 0 || d < best {
+					best = d
+				}
+			}
+			t.Logf("%s: %v (best of 5)", tt.name, best.Round(10*time.Microsecond))
+		}
+	})
 }
