@@ -111,6 +111,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	a.requestRoutes(mux)
 	a.connectorRoutes(mux)
 	a.draftRoutes(mux)
+	mux.HandleFunc("GET /admin/v1/{tenant}/audit", a.auth(a.audit))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{http.StatusNotFound, "no such admin endpoint; see the package doc of scimd/admin"})
 	})

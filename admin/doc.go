@@ -12,6 +12,7 @@
 //	PUT  /admin/v1/{tenant}/users/{id}/grants {"roles","groups"}  set the administrator's own roles and groups of the user (no rule revokes them)
 //	GET  /admin/v1/{tenant}/users/{id}                         a user: status, access window, grants and who made each, who set each mapped attribute and when
 //	GET  /admin/v1/{tenant}/users/{id}/events                  its audit events, oldest first: source, connector, rules fired, attributes before and after
+//	GET  /admin/v1/{tenant}/audit?user=&connector=&source=&since=&until=&before=&limit=   the tenant's audit log, newest first (keyset: next is the following page's before), each filter on an index: user an id or userName, connector a name, since inclusive and until exclusive (RFC 3339 or a date, UTC); an org unit's administrator only with user=, one of their unit
 //	POST /admin/v1/{tenant}/users/{id}/erase                   erase the person (GDPR art. 17): the user deleted, their values dropped from its audit events
 //	GET  /admin/v1/{tenant}/users/{id}/sessions                its sign-in sessions, newest first, live and ended; never a secret
 //	DELETE /admin/v1/{tenant}/users/{id}/sessions              end every live session of the user at once (audited)
@@ -83,7 +84,9 @@
 // everything below it, and nothing above or beside (001 seed): other users
 // answer 404; it creates org units below its own only; configuring
 // connectors and creating groups (which belong to the whole tenant) take
-// a tenant-wide one (403). Admin
+// a tenant-wide one (403); it reads the audit log one user of its unit at
+// a time (GET /audit?user=), the rest of the log being the whole tenant's
+// and not to be read by unit from an index. Admin
 // tokens do not open the SCIM endpoint, nor SCIM tokens this API. Errors are
 // JSON objects {"status", "detail"}.
 package admin

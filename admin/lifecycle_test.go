@@ -18,30 +18,8 @@ import (
 // scope.
 func TestUserSearchAndLifecycle(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		srv, e := server(t, db, 0)
-		okta := token(t, e, "okta", "-")
-		wide := token(t, e, "admins", "")
+		srv, _, wide, medicine, ids := medicineTenant(t, db)
 		api := srv.URL + "/admin/v1/acme"
-		for _, c := range []struct{ path, body string }{
-			{"/orgunits", `{"path":"Medicine/Cardiology"}`}, {"/groups", `{"displayName":"Faculty"}`},
-		} {
-			if status, doc, _ := call(t, "POST", api+c.path, wide, c.body); status != 201 {
-				t.Fatalf("POST %s: %d %v", c.path, status, doc)
-			}
-		}
-		medicine := token(t, e, "medicine-admins", "Medicine")
-		ids := map[string]string{}
-		for _, u := range [][2]string{
-			{"heart", cardiologist},
-			{"plain", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"plain@example.com","displayName":"Pat Lain","active":true}`},
-		} {
-			name, body := u[0], u[1]
-			status, doc, _ := call(t, "POST", srv.URL+"/scim/v2/acme/Users", okta, body)
-			if status != 201 {
-				t.Fatalf("POST %s: %d %v", name, status, doc)
-			}
-			ids[name] = doc["id"].(string)
-		}
 		list := func(token, query string) (int, []string) {
 			t.Helper()
 			status, doc, _ := call(t, "GET", api+"/users?"+query, token, "")

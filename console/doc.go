@@ -24,6 +24,10 @@
 //	GET  /console/{tenant}/imports/{id}      a job: progress, polled by htmx (its #job section, HX-Request) every second until it ends; then the problems by line and column, the rows to confirm, Load, or the load's summary
 //	POST /console/{tenant}/imports/{id}/load the dry run's held file loaded, accept= the checked lines; 303 to the load's job
 //	GET  /console/{tenant}/export[?connector=C]   the users as a CSV download, streamed from GET /export
+//	GET  /console/{tenant}/audit?user=&connector=&source=&from=&to=&before=   the audit log, newest first: filters (user a userName or id; from and to minutes, UTC, to inclusive), next page; htmx asks for the table alone; a filter the API refuses is said in its place
+//	GET  /console/{tenant}/connectors/{c}/requests?before=   the connector's SCIM request log: time, method, path, status, latency
+//	GET  /console/{tenant}/connectors/{c}/requests/{id}      a logged request: its body, response status and what it did then
+//	POST /console/{tenant}/connectors/{c}/requests/{id}/replay   what it would do now (status and plans); nothing is written
 //	GET  /console/static/{file}              htmx, the style sheet and the script
 //
 // The console is a client of the admin API and nothing else: it holds no

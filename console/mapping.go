@@ -58,8 +58,8 @@ type checkDoc struct {
 	Connectors []string     `json:"connectors"`
 }
 
-// planDoc is a plan's summary as the admin API shows it.
-type planDoc struct {
+// previewPlan is a plan's summary as the admin API shows it.
+type previewPlan struct {
 	Action   string `json:"action"`
 	UserName string `json:"userName"`
 	Status   string `json:"status"`
@@ -149,8 +149,8 @@ type jobDoc struct {
 	UsersFailed  int64  `json:"usersFailed"`
 }
 
-// requestDoc is a logged request offered to the preview.
-type requestDoc struct {
+// pushDoc is a logged request offered to the preview.
+type pushDoc struct {
 	ID     int64     `json:"id"`
 	At     time.Time `json:"at"`
 	Method string    `json:"method"`
@@ -169,12 +169,12 @@ type mappingView struct {
 	From       string
 	Connector  string
 	Connectors []string
-	Requests   []requestDoc
+	Requests   []pushDoc
 	Payload    string
 	Request    int64
 
 	Check        *checkDoc
-	Preview      *planDoc
+	Preview      *previewPlan
 	PreviewOf    string // the logged request previewed, if one was
 	PreviewError string
 	Impact       *impactDoc
@@ -249,7 +249,7 @@ func (c *console) fillMapping(ctx context.Context, s session, v *mappingView, ch
 		return nil
 	}
 	var rs struct {
-		Requests []requestDoc `json:"requests"`
+		Requests []pushDoc `json:"requests"`
 	}
 	err := c.call(ctx, s, http.MethodGet, "/connectors/"+url.PathEscape(v.Connector)+"/requests", url.Values{"limit": {strconv.Itoa(recentRequests)}}, &rs)
 	if ae, ok := errors.AsType[*apiError](err); ok && ae.Status == http.StatusNotFound {
@@ -351,7 +351,7 @@ func (c *console) mappingPreview(w http.ResponseWriter, r *http.Request, s sessi
 	}
 	if v.PreviewError == "" {
 		raw, _ := json.Marshal(body)
-		v.Preview = &planDoc{}
+		v.Preview = &previewPlan{}
 		if err := c.send(r.Context(), s, http.MethodPost, "/config/preview", nil, raw, v.Preview); err != nil {
 			if v.PreviewError = c.draftRefused(w, r, s, err, "the preview"); v.PreviewError == "" {
 				return

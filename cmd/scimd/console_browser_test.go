@@ -98,9 +98,6 @@ func mustDo(t *testing.T) func(what string, err error) {
 	}
 }
 
-// dataRequests counts the page's requests made by scripts (htmx's).
-const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
-
 // screenshot is shooter's action for one picture.
 func screenshot(t *testing.T, dir, name string, width, height int64) chromedp.Action[chromedp.Void] {
 	return shooter(t, dir)(name, width, height)
@@ -123,25 +120,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		shot := shooter(t, dir)
 		step, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		must := mustDo(t)
-		must("sign in", chromedp.Do(step,
-			chromedp.Navigate(w.bootstrap()),
-			chromedp.WaitVisible(`form[action="/console/acme/signin"] button`),
-			chromedp.Click(`form[action="/console/acme/signin"] button`),
-			chromedp.WaitVisible(`table.users`),
-		))
+		must := func(what string, err error) { t.Helper(); browserMust(t, what, err) }
+		signInBrowser(t, step, w.bootstrap())
 		htmx, err := chromedp.Run(step, chromedp.Evaluate[bool](`typeof window.htmx === "object"`))
 		must("htmx", err)
-		// The first paint of data is the page's own response: no request
-		// of a script fetched it.
-		firstPaint := func(page string) {
-			t.Helper()
-			n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests))
-			must("count requests", err)
-			if n != 0 {
-				t.Errorf("%s: %d data requests of scripts for the first paint, want none (1 request in all)", page, n)
-			}
-		}
+		firstPaint := func(page string) { t.Helper(); checkFirstPaint(t, step, page) }
 		firstPaint("users")
 		must("users screenshots", chromedp.Do(step,
 			shot("console-users-1280.png", 1280, 800),
@@ -180,4 +163,39 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshots in %s", dir)
 	})
+}
+
+// browserMust fails t, saying what the browser was doing, if err is one.
+func browserMust(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("browser, %s: %v", what, err)
+	}
+}
+
+// dataRequests counts the requests the page's scripts made.
+const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
+
+// checkFirstPaint holds the page open in ctx to the console's rule: the
+// first paint of its data is its own response, no request of a script
+// fetched it (1 request in all).
+func checkFirstPaint(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](dataRequests))
+	browserMust(t, "count requests", err)
+	if n != 0 {
+		t.Errorf("%s: %d data requests of scripts for the first paint, want none (1 request in all)", page, n)
+	}
+}
+
+// signInBrowser signs the browser of ctx in with a bootstrap link of
+// acme, and waits for the users page it lands on.
+func signInBrowser(t *testing.T, ctx context.Context, link string) {
+	t.Helper()
+	browserMust(t, "sign in", chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(`form[action="/console/acme/signin"] button`),
+		chromedp.Click(`form[action="/console/acme/signin"] button`),
+		chromedp.WaitVisible(`table.users`),
+	))
 }
