@@ -271,7 +271,8 @@ func (c *console) signout(w http.ResponseWriter, r *http.Request, s session) {
 
 // apiError is the admin API's answer to a request it refused.
 type apiError struct {
-	Status int
+	// Status is the answer's; the body's "status" is its text.
+	Status int    `json:"-"`
 	Detail string `json:"detail"`
 }
 
@@ -280,18 +281,9 @@ func (e *apiError) Error() string { return e.Detail }
 // call runs one request through the admin API as the session's admin and
 // decodes its JSON answer into out (nil: none wanted).
 func (c *console) call(ctx context.Context, s session, method, path string, query url.Values, out any) error {
-	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, nil)
+	rec, err := c.send(ctx, s, method, path, query, nil)
 	if err != nil {
 		return err
-	}
-	rec := &recorder{header: http.Header{}}
-	c.cfg.Admin.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
 	}
 	if rec.status >= 400 {
 		e := &apiError{Status: rec.status}
@@ -304,6 +296,28 @@ func (c *console) call(ctx context.Context, s session, method, path string, quer
 		return nil
 	}
 	return json.Unmarshal(rec.body.Bytes(), out)
+}
+
+// send runs one request, with body (JSON; nil none), through the admin
+// API as the session's admin and returns its answer whatever its status.
+func (c *console) send(ctx context.Context, s session, method, path string, query url.Values, body []byte) (*recorder, error) {
+	u := "/admin/v1/" + url.PathEscape(s.tenant) + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(c.cfg.WithPrincipal(ctx, s.p), method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := &recorder{header: http.Header{}}
+	c.cfg.Admin.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec, nil
 }
 
 // recorder is the response of an in-process call of the admin API.
