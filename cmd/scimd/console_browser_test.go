@@ -73,35 +73,10 @@ func headless(t *testing.T) context.Context {
 // opens a user, and writes screenshots at desktop and phone width.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := headless(t)
-	storetest.EachDSN(t, func(t *testing.T, dsn string) {
-		if strings.HasPrefix(dsn, "postgres") {
-			t.Skip("the browser sees the same pages on both databases; one run is enough")
-		}
+	onSQLite(t, func(t *testing.T, dsn string) {
 		w := newConsoleWorld(t, dsn)
-		dir := screenshotDir(t)
-		shot := func(name string, width, height int64) chromedp.Action[chromedp.Void] {
-			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				if !bytes.HasPrefix(png, []byte("\x89PNG")) {
-					t.Errorf("%s: not a PNG", name)
-				}
-				return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-			})
-		}
-		step, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		must := func(what string, err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatalf("browser, %s: %v", what, err)
-			}
-		}
+		b, step := newBrowserRun(t, ctx, 60*time.Second)
+		shot, must, firstPaint := b.shot, b.must, b.firstPaint
 		must("sign in", chromedp.Do(step,
 			chromedp.Navigate(w.bootstrap()),
 			chromedp.WaitVisible(`form[action="/console/acme/signin"] button`),
@@ -110,17 +85,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		))
 		htmx, err := chromedp.Run(step, chromedp.Evaluate[bool](`typeof window.htmx === "object"`))
 		must("htmx", err)
-		// The first paint of data is the page's own response: no request
-		// of a script fetched it.
-		const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
-		firstPaint := func(page string) {
-			t.Helper()
-			n, err := chromedp.Run(step, chromedp.Evaluate[int](dataRequests))
-			must("count requests", err)
-			if n != 0 {
-				t.Errorf("%s: %d data requests of scripts for the first paint, want none (1 request in all)", page, n)
-			}
-		}
 		firstPaint("users")
 		must("users screenshots", chromedp.Do(step,
 			shot("console-users-1280.png", 1280, 800),
@@ -157,6 +121,71 @@ func TestConsoleInBrowser(t *testing.T) {
 		if !strings.HasPrefix(title, "ann@example.com") {
 			t.Errorf("user page title %q", title)
 		}
-		t.Logf("screenshots in %s", dir)
+		t.Logf("screenshots in %s", b.dir)
 	})
+}
+
+// onSQLite runs a browser test on SQLite alone: the browser sees the
+// same pages on both databases, and one run is enough.
+func onSQLite(t *testing.T, test func(t *testing.T, dsn string)) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		if strings.HasPrefix(dsn, "postgres") {
+			t.Skip("the browser sees the same pages on both databases; one run is enough")
+		}
+		test(t, dsn)
+	})
+}
+
+// dataRequests counts the requests scripts made since the page loaded.
+const dataRequests = `performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest" || e.initiatorType === "fetch").length`
+
+// browserRun is what a browser test of a console page uses: its steps'
+// context, and where its screenshots go.
+type browserRun struct {
+	t    *testing.T
+	step context.Context
+	dir  string
+}
+
+// newBrowserRun gives a test in browser ctx its steps' context, which
+// ends after timeout or with the test.
+func newBrowserRun(t *testing.T, ctx context.Context, timeout time.Duration) (*browserRun, context.Context) {
+	step, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	return &browserRun{t: t, step: step, dir: screenshotDir(t)}, step
+}
+
+// shot writes a full-page screenshot at a width and height.
+func (b *browserRun) shot(name string, width, height int64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
+			return err
+		}
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+			b.t.Errorf("%s: not a PNG", name)
+		}
+		return os.WriteFile(filepath.Join(b.dir, name), png, 0o644)
+	})
+}
+
+func (b *browserRun) must(what string, err error) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatalf("browser, %s: %v", what, err)
+	}
+}
+
+// firstPaint checks that the page's first paint of data was its own
+// response: no request of a script fetched it.
+func (b *browserRun) firstPaint(page string) {
+	b.t.Helper()
+	n, err := chromedp.Run(b.step, chromedp.Evaluate[int](dataRequests))
+	b.must("count requests", err)
+	if n != 0 {
+		b.t.Errorf("%s: %d data requests of scripts for the first paint, want none (1 request in all)", page, n)
+	}
 }
