@@ -52,15 +52,16 @@ func (r reader) SearchGroups(ctx context.Context, s GroupSearch) ([]Group, error
 
 // MemberCounts counts the members (live users and nested groups) of each
 // group, each count stopping at most: a count reads the group's rows of
-// the membership indexes, and a group may hold 100,000 of them. A count
+// the membership keys (index only), and a group may hold 100,000 of them. A count
 // of more than most is most+1.
 func (r reader) MemberCounts(ctx context.Context, groupPKs []int64, most int) (map[int64]int, error) {
 	out := make(map[int64]int, len(groupPKs))
 	for _, pk := range groupPKs {
 		var n int
-		err := r.idb.NewRaw(`SELECT count(*) FROM (
-			SELECT 1 FROM group_users AS m JOIN users AS u ON u.pk = m.user_pk
-			WHERE m.group_pk = ? AND u.deleted_at IS NULL LIMIT ?) AS c`, pk, most+1).Scan(ctx, &n)
+		// A soft delete takes the user out of every group (SoftDeleteUser):
+		// the rows are the live users', counted from the key alone.
+		err := r.idb.NewRaw(`SELECT count(*) FROM (SELECT 1 FROM group_users WHERE group_pk = ? LIMIT ?) AS c`,
+			pk, most+1).Scan(ctx, &n)
 		if err != nil {
 			return nil, mapError(err)
 		}
