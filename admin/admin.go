@@ -108,6 +108,7 @@ func NewHandler(cfg Config, db store.Reader, engine *reconcile.Engine) http.Hand
 	mux.HandleFunc("GET /admin/v1/{tenant}/export", a.auth(a.export))
 	a.lifecycleRoutes(mux)
 	a.addRoutes(mux)
+	a.groupRoutes(mux)
 	a.requestRoutes(mux)
 	a.connectorRoutes(mux)
 	a.draftRoutes(mux)
@@ -375,14 +376,14 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 // page. q= finds users whose userName, displayName or an email starts
 // with it (any case); status= (repeatable: active, disabled, pending,
 // deleted) picks states, the live ones by default; orgUnit= narrows to a
-// unit within the administrator's. Every part reads an index.
+// unit within the administrator's; connector= to the users that connector
+// manages, its source (user_links: the connector created, matched or
+// imported them; a user several connectors manage is each one's). Every
+// part reads an index.
 func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) error {
 	query := r.URL.Query()
 	after, _ := strconv.ParseInt(query.Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(query.Get("limit"))
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit := pageLimit(r)
 	s := store.UserSearch{TenantID: p.TenantID, OrgUnit: p.OrgUnit, Q: query.Get("q"), After: after, Limit: limit}
 	for _, st := range query["status"] {
 		for st := range strings.SplitSeq(st, ",") {
@@ -399,6 +400,16 @@ func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) e
 			return &Error{http.StatusForbidden, fmt.Sprintf("administrators of org unit %s list the users of it and the units below it only", p.OrgUnit)}
 		}
 		s.OrgUnit = unit
+	}
+	if name := query.Get("connector"); name != "" {
+		c, err := a.db.ConnectorPrincipal(r.Context(), p.TenantName, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return &Error{http.StatusBadRequest, fmt.Sprintf("connector %q: this tenant has no connector of that name", name)}
+		}
+		if err != nil {
+			return err
+		}
+		s.LinkedTo = c.ConnectorID
 	}
 	us, err := a.db.SearchUsers(r.Context(), s)
 	if err != nil {

@@ -2,7 +2,7 @@
 // configure connectors and look after a tenant's users (the admin console,
 // when it comes, is its first client).
 //
-//	GET  /admin/v1/{tenant}/users?q=&status=&orgUnit=&after=&limit=  the users the administrator sees, a page at a time: q a prefix of userName, displayName or an email; status active|disabled|pending|deleted (repeatable)
+//	GET  /admin/v1/{tenant}/users?q=&status=&orgUnit=&connector=&after=&limit=  the users the administrator sees, a page at a time: q a prefix of userName, displayName or an email; status active|disabled|pending|deleted (repeatable); connector NAME the users it manages (its source: it created, matched or imported them)
 //	POST /admin/v1/{tenant}/users/{id}/disable                 disable: SCIM active false, sign-in refused, sessions end
 //	POST /admin/v1/{tenant}/users/{id}/enable[?force=true]     enable; a user pending activation only with force
 //	DELETE /admin/v1/{tenant}/users/{id}                       delete softly, as a SCIM DELETE (204)
@@ -40,6 +40,8 @@
 //	GET  /admin/v1/{tenant}/config                             the configuration saved through the API, with its version
 //	POST /admin/v1/{tenant}/orgunits   {"path": "A/B"}          create an org unit (and any missing above it) that rules may grant; 409 if it exists
 //	POST /admin/v1/{tenant}/groups     {"displayName": "X"}     create an empty group that rules may grant; 409 if the name is taken (any case)
+//	GET  /admin/v1/{tenant}/groups?q=&after=&limit=            the groups by name, a page at a time: q a prefix of the displayName (any case); each with its member count up to 1000 (membersMore past it)
+//	GET  /admin/v1/{tenant}/groups/{id}?after=&limit=          a group, its member count up to 10,000, and a page of its members (users, then nested groups); next is the following page's after
 //	POST /admin/v1/{tenant}/imports?connector=C&dryRun=true&accept=all|none|4,7   a CSV file (text/csv, at most Config.MaxImportBytes, 100 MiB): 202 and the job's Location; it runs in the background
 //	GET  /admin/v1/{tenant}/imports/{id}                       a job: state (queued, validating, loading, done, failed), rows done and total, and once ended its report (counts, summary, problems by line and column, decisions, users created); loadableUntil on a dry run whose file is held for its load
 //	POST /admin/v1/{tenant}/imports/{id}/load?accept=all|none|4,7&approveDeletions=true   load the file dry run {id} validated, without sending it again: 202 and the new job's Location; 409 when its file is not held here
@@ -82,7 +84,9 @@
 // (scimd token create --tenant T --connector NAME --admin [--org-unit PATH]).
 // An admin connector scoped to an org unit sees the users of that unit and
 // everything below it, and nothing above or beside (001 seed): other users
-// answer 404; it creates org units below its own only; configuring
+// answer 404; of a group's members it sees the users of its unit alone
+// (and the nested groups), of any group no member count, which would
+// count users outside the unit; it creates org units below its own only; configuring
 // connectors and creating groups (which belong to the whole tenant) take
 // a tenant-wide one (403); it reads the audit log one user of its unit at
 // a time (GET /audit?user=), the rest of the log being the whole tenant's

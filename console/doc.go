@@ -5,7 +5,10 @@
 //	GET  /console/{tenant}/signin?link=L     the page of a bootstrap link: a button that signs in (a GET changes nothing, so a link scanner cannot use the link up)
 //	POST /console/{tenant}/signin            uses the link, once: a console session, its cookie, 303 to the users
 //	POST /console/{tenant}/signout           ends the session
-//	GET  /console/{tenant}/users?q=&status=&after=   the users: search, status filter, cursor paging; htmx asks for the table alone (HX-Request)
+//	GET  /console/{tenant}/users?q=&status=&orgUnit=&connector=&after=   the users: search, status, org unit and source connector filters, cursor paging; htmx asks for the table alone (HX-Request)
+//	POST /console/{tenant}/users/add         add the email addresses pasted (one a line, or comma separated), all or nothing, and say what became of each (tenant-wide administrators; the form's body is capped at 16 KiB like every POST)
+//	GET  /console/{tenant}/groups?q=&after=  the groups: search by a prefix of the name as you type, paged by name
+//	GET  /console/{tenant}/groups/{id}?after=   a group: its member count and its members a page at a time, each linked to its page
 //	GET  /console/{tenant}/users/{id}        a user: attributes and who set each, grants, sessions, audit timeline, lifecycle actions
 //	POST /console/{tenant}/users/{id}/{action}   disable, enable, delete, restore, end-sessions
 //	GET  /console/{tenant}/connectors                 the connectors: kind, scope, mode, live tokens, last request, the last 24 h's requests, 4xx and 5xx

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,8 +32,19 @@ type userRow struct {
 // usersView is the users page: the search as asked and its page.
 type usersView struct {
 	Q, Status, OrgUnit string
-	Statuses           []string
-	Users              []userRow
+	// Connector is the source connector asked for: the users it manages.
+	Connector string
+	Statuses  []string
+	// Problem is the admin API's refusal of the search (an unknown
+	// connector, an org unit outside the administrator's), shown in the
+	// table's place so that a search typed half-way keeps the page.
+	Problem string
+	// CanAdd is true for a tenant-wide administrator, who may add users
+	// by their addresses (the admin API refuses an org unit's).
+	CanAdd bool
+	// Add is the add form as sent and its results (the add page's).
+	Add   *addView
+	Users []userRow
 	// Next is the URL of the following page; "" on the last.
 	Next string
 }
@@ -41,7 +53,8 @@ var statuses = []string{"active", "disabled", "pending", "deleted"}
 
 func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
-	v := usersView{Q: q.Get("q"), Status: q.Get("status"), OrgUnit: q.Get("orgUnit"), Statuses: statuses}
+	v := usersView{Q: q.Get("q"), Status: q.Get("status"), OrgUnit: q.Get("orgUnit"), Connector: q.Get("connector"), Statuses: statuses,
+		CanAdd: s.p.OrgUnit == ""}
 	query := url.Values{"limit": {strconv.Itoa(pageSize)}}
 	if v.Q != "" {
 		query.Set("q", v.Q)
@@ -54,32 +67,24 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 		}
 		query.Set("status", v.Status)
 	}
-	if v.OrgUnit != "" {
-		query.Set("orgUnit", v.OrgUnit)
-	}
-	if after := q.Get("after"); after != "" {
-		query.Set("after", after)
-	}
+	setGiven(query, "orgUnit", v.OrgUnit, "connector", v.Connector, "after", q.Get("after"))
 	var out struct {
 		Users []userRow `json:"users"`
 		Next  *int64    `json:"next"`
 	}
-	if err := c.call(r.Context(), s, http.MethodGet, "/users", query, &out); err != nil {
+	err := c.call(r.Context(), s, http.MethodGet, "/users", query, &out)
+	var refused *apiError
+	if errors.As(err, &refused) && (refused.Status == http.StatusBadRequest || refused.Status == http.StatusForbidden) {
+		v.Problem, err = refused.Detail, nil
+	}
+	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
 	v.Users = out.Users
 	if out.Next != nil {
 		next := url.Values{"after": {strconv.FormatInt(*out.Next, 10)}}
-		if v.Q != "" {
-			next.Set("q", v.Q)
-		}
-		if v.Status != "" {
-			next.Set("status", v.Status)
-		}
-		if v.OrgUnit != "" {
-			next.Set("orgUnit", v.OrgUnit)
-		}
+		setGiven(next, "q", v.Q, "status", v.Status, "orgUnit", v.OrgUnit, "connector", v.Connector)
 		v.Next = "/console/" + url.PathEscape(s.tenant) + "/users?" + next.Encode()
 	}
 	c.page(w, r, http.StatusOK, "users", view{Title: "Users", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Data: v})

@@ -23,6 +23,10 @@ type UserSearch struct {
 	// StatusPending and StatusDeleted; none means the live users, all
 	// three states.
 	Statuses []string
+	// LinkedTo limits the answer to the users that connector manages
+	// (user_links: it created them, matched them or imported them), by its
+	// id; 0 none.
+	LinkedTo int64
 	// After is the pk of the last user of the previous page (keyset).
 	After int64
 	Limit int
@@ -34,7 +38,9 @@ const StatusDeleted = "deleted"
 // SearchUsers answers s in creation order. Each part is an index range:
 // the prefix on the folded userName, displayName and email indexes
 // (text_pattern_ops on PostgreSQL), the partial index of deleted users,
-// and the (tenant, pk) order for the page. The caller checks the states.
+// the (tenant, pk) order for the page, and for LinkedTo the range of
+// user_links_connector (connector_id, user_pk) from the cursor. The caller
+// checks the states.
 func (r reader) SearchUsers(ctx context.Context, s UserSearch) ([]User, error) {
 	var live, deleted []string
 	for _, st := range s.Statuses {
@@ -55,7 +61,15 @@ func (r reader) SearchUsers(ctx context.Context, s UserSearch) ([]User, error) {
 	live = slices.Compact(live)
 
 	var us []User
-	q := r.selectAnyUsers(&us, 0).Where(r.tenantIs("u"), s.TenantID).Where("u.pk > ?", s.After)
+	// The page's order is (tenant, pk) from the tenant's index, but a
+	// connector's users come in user_pk order from its links: a connector
+	// is of one tenant, so pk order is the same order, and the links'
+	// index gives it without a sort of all the connector's users.
+	tenant, order := r.tenantIs("u"), "u.tenant_id, u.pk"
+	if s.LinkedTo != 0 {
+		tenant, order = "u.tenant_id = ?", "u.pk"
+	}
+	q := r.selectAnyUsers(&us, 0).Where(tenant, s.TenantID).Where("u.pk > ?", s.After)
 	q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 		if wantLive {
 			q = q.WhereOr("u.deleted_at IS NULL AND u.status IN (?)", bun.List(live))
@@ -84,11 +98,14 @@ func (r reader) SearchUsers(ctx context.Context, s UserSearch) ([]User, error) {
 		args = append(args, s.TenantID, prefix, s.TenantID, prefix)
 		q = q.Where("u.pk IN ("+strings.Join(parts, " UNION ")+")", args...)
 	}
+	if s.LinkedTo != 0 {
+		q = q.Where("u.pk IN (SELECT l.user_pk FROM user_links AS l WHERE l.connector_id = ? AND l.user_pk > ?)", s.LinkedTo, s.After)
+	}
 	q = orgUnitScope(s.OrgUnit)(q)
 	limit := s.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	err := q.OrderExpr("u.tenant_id, u.pk").Limit(int64(limit)).Scan(ctx)
+	err := q.OrderExpr(order).Limit(int64(limit)).Scan(ctx)
 	return us, mapError(err)
 }

@@ -111,10 +111,7 @@ func fatalIf(t *testing.T) func(what string, err error) { return mustDo(t) }
 // opens a user, and writes screenshots at desktop and phone width.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := headless(t)
-	storetest.EachDSN(t, func(t *testing.T, dsn string) {
-		if strings.HasPrefix(dsn, "postgres") {
-			t.Skip("the browser sees the same pages on both databases; one run is enough")
-		}
+	onSQLite(t, func(t *testing.T, dsn string) {
 		w := newConsoleWorld(t, dsn)
 		dir := screenshotDir(t)
 		shot := shooter(t, dir)
@@ -198,4 +195,48 @@ func signInBrowser(t *testing.T, ctx context.Context, link string) {
 		chromedp.Click(`form[action="/console/acme/signin"] button`),
 		chromedp.WaitVisible(`table.users`),
 	))
+}
+
+// onSQLite runs a browser test on SQLite alone: the browser sees the
+// same pages on both databases, and one run is enough.
+func onSQLite(t *testing.T, test func(t *testing.T, dsn string)) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		if strings.HasPrefix(dsn, "postgres") {
+			t.Skip("the browser sees the same pages on both databases; one run is enough")
+		}
+		test(t, dsn)
+	})
+}
+
+// browserRun is what a browser test of a console page uses: its steps'
+// context, and where its screenshots go.
+type browserRun struct {
+	t    *testing.T
+	step context.Context
+	dir  string
+}
+
+// newBrowserRun gives a test in browser ctx its steps' context, which
+// ends after timeout or with the test.
+func newBrowserRun(t *testing.T, ctx context.Context, timeout time.Duration) (*browserRun, context.Context) {
+	step, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	return &browserRun{t: t, step: step, dir: screenshotDir(t)}, step
+}
+
+// shot writes a full-page screenshot at a width and height.
+func (b *browserRun) shot(name string, width, height int64) chromedp.Action[chromedp.Void] {
+	return shooter(b.t, b.dir)(name, width, height)
+}
+
+func (b *browserRun) must(what string, err error) {
+	b.t.Helper()
+	browserMust(b.t, what, err)
+}
+
+// firstPaint checks that the page's first paint of data was its own
+// response: no request of a script fetched it.
+func (b *browserRun) firstPaint(page string) {
+	b.t.Helper()
+	checkFirstPaint(b.t, b.step, page)
 }
