@@ -65,6 +65,9 @@ type Config struct {
 	WithPrincipal func(context.Context, store.Principal) context.Context
 	// Auth holds the sessions.
 	Auth Auth
+	// SSO, when not nil, signs administrators in through the tenant's
+	// OIDC connectors (sso.go); nil: bootstrap links only.
+	SSO SSO
 	// BaseURL is scimd's public URL: an https one makes the cookie
 	// Secure even when TLS ends at a proxy in front. "" takes it from
 	// each request.
@@ -197,7 +200,7 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 		var refused *RefusedError
 		if errors.As(err, &refused) {
 			c.page(w, r, http.StatusUnauthorized, "error", view{Title: "Sign in", Tenant: tenant,
-				Error: refused.Msg + ": sign in with a link from 'scimd admin bootstrap --tenant " + tenant + "'"})
+				Error: refused.Msg + ": sign in at /console/" + tenant + "/signin (with SSO, or a link from 'scimd admin bootstrap --tenant " + tenant + "')"})
 			return
 		}
 		if err != nil {
@@ -239,16 +242,29 @@ func (c *console) cookie(r *http.Request, value string, expires time.Time) *http
 
 func (c *console) signinPage(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	c.page(w, r, http.StatusOK, "signin", view{Title: "Sign in", Tenant: tenant, Data: r.URL.Query().Get("link")})
+	ps, err := c.providers(r, tenant)
+	if err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	c.page(w, r, http.StatusOK, "signin", view{Title: "Sign in", Tenant: tenant, Data: signinData{Link: r.URL.Query().Get("link"), Providers: ps}})
 }
 
 func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	secret, expires, err := c.cfg.Auth.SignIn(r.Context(), tenant, r.PostFormValue("link"))
-	var refused *RefusedError
-	if errors.As(err, &refused) {
+	c.started(w, r, tenant, secret, expires, err, func(refused *RefusedError) {
 		c.page(w, r, http.StatusForbidden, "error", view{Title: "Sign-in refused", Tenant: tenant, Error: refused.Msg})
+	})
+}
+
+// started answers a sign-in: the session's cookie and 303 to the users,
+// or, when err is a refusal, what refused says (no session), or an
+// internal error.
+func (c *console) started(w http.ResponseWriter, r *http.Request, tenant, secret string, expires time.Time, err error, refused func(*RefusedError)) {
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		refused(re)
 		return
 	}
 	if err != nil {
