@@ -68,6 +68,36 @@ func headless(t *testing.T) context.Context {
 	return ctx
 }
 
+// shooter returns an action that sets the viewport to width × height and
+// writes a full-page PNG screenshot named name into dir.
+func shooter(t *testing.T, dir string) func(name string, width, height int64) chromedp.Action[chromedp.Void] {
+	return func(name string, width, height int64) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
+				return err
+			}
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+				t.Errorf("%s: not a PNG", name)
+			}
+			return os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		})
+	}
+}
+
+// mustDo returns a check that ends the test at a browser step's error.
+func mustDo(t *testing.T) func(what string, err error) {
+	return func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("browser, %s: %v", what, err)
+		}
+	}
+}
+
 // TestConsoleInBrowser signs in with a bootstrap link in headless
 // Chromium, searches as it types (htmx, loaded under the strict CSP),
 // opens a user, and writes screenshots at desktop and phone width.
@@ -79,29 +109,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		w := newConsoleWorld(t, dsn)
 		dir := screenshotDir(t)
-		shot := func(name string, width, height int64) chromedp.Action[chromedp.Void] {
-			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond))(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				if !bytes.HasPrefix(png, []byte("\x89PNG")) {
-					t.Errorf("%s: not a PNG", name)
-				}
-				return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-			})
-		}
+		shot := shooter(t, dir)
 		step, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		must := func(what string, err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatalf("browser, %s: %v", what, err)
-			}
-		}
+		must := mustDo(t)
 		must("sign in", chromedp.Do(step,
 			chromedp.Navigate(w.bootstrap()),
 			chromedp.WaitVisible(`form[action="/console/acme/signin"] button`),

@@ -70,11 +70,12 @@ type ssoWorld struct {
 	admin string // an admin token, to check and change things through the API
 }
 
-func newSSOWorld(t *testing.T, dsn string) *ssoWorld {
+// newSSOWorld starts it; more is YAML appended to acme's connectors.
+func newSSOWorld(t *testing.T, dsn, more string) *ssoWorld {
 	t.Helper()
 	op := oidctest.Mock(t)
 	t.Setenv("SCIMD_TEST_SSO_SECRET", op.ClientSecret)
-	cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(ssoConfig, op.Issuer(), op.ClientID)))
+	cfg, err := rules.Load("acme.yaml", []byte(fmt.Sprintf(ssoConfig, op.Issuer(), op.ClientID)+more))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func (w *ssoWorld) events(resourceID string) []string {
 // the sign-in is used once; audit events name the person.
 func TestConsoleSSO(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
-		w := newSSOWorld(t, dsn)
+		w := newSSOWorld(t, dsn, "")
 
 		// People who are no administrators: signed in (and made) through
 		// the pipeline, refused by the console.
