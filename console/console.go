@@ -208,6 +208,7 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 			return
 		}
 		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
+		r = r.WithContext(context.WithValue(r.Context(), whoKey{}, who(p)))
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 			got := r.PostFormValue("csrf")
@@ -219,6 +220,23 @@ func (c *console) signedIn(h signedInHandler) http.HandlerFunc {
 		}
 		h(w, r, s)
 	}
+}
+
+// whoKey carries, in a signed-in request's context, who the header
+// says is signed in (see who); page puts it in place of a page's Who.
+type whoKey struct{}
+
+// who is how the header names the signed-in administrator: the admin
+// connector, and the person signed in through SSO with their scope.
+func who(p store.Principal) string {
+	if p.ActorUserName == "" {
+		return p.ConnectorName
+	}
+	scope := "the tenant"
+	if p.OrgUnit != "" {
+		scope = "org unit " + p.OrgUnit
+	}
+	return p.ConnectorName + " · " + p.ActorUserName + ", administrator of " + scope
 }
 
 // csrfToken is the CSRF token of the session whose cookie holds secret:
@@ -370,6 +388,9 @@ func (c *console) internal(w http.ResponseWriter, r *http.Request, err error) {
 // template's "fragment" alone when it has one.
 func (c *console) page(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	t := c.pages[name]
+	if label, ok := r.Context().Value(whoKey{}).(string); ok && v.Who != "" {
+		v.Who = label
+	}
 	exec := "layout"
 	if r.Header.Get("HX-Request") == "true" && t.Lookup("fragment") != nil {
 		exec = "fragment"

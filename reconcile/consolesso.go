@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,23 +193,16 @@ func topUnit(units []string) (string, bool) {
 	if len(units) == 0 {
 		return "", true
 	}
-	top := units[0]
-	for _, u := range units[1:] {
-		if store.Fold(u) == store.Fold(top) || strings.HasPrefix(store.Fold(u), store.Fold(top)+"/") {
-			continue
-		}
-		if strings.HasPrefix(store.Fold(top), store.Fold(u)+"/") {
-			top = u
-			continue
-		}
-		return "", false
+	holds := func(top, u string) bool {
+		t, f := store.Fold(top), store.Fold(u)
+		return f == t || strings.HasPrefix(f, t+"/")
 	}
-	for _, u := range units { // the new top must hold the ones seen before it
-		if f, t := store.Fold(u), store.Fold(top); f != t && !strings.HasPrefix(f, t+"/") {
-			return "", false
+	for _, top := range units {
+		if !slices.ContainsFunc(units, func(u string) bool { return !holds(top, u) }) {
+			return top, true
 		}
 	}
-	return top, true
+	return "", false
 }
 
 // LoginConnectors names the tenant's OIDC connectors, as its

@@ -156,7 +156,8 @@ func (w *ssoWorld) events(resourceID string) []string {
 // both databases. A person the rules grant scimd-admin gets a console
 // session scoped to their org unit (tenant-wide without one, or with
 // scimd-tenant-admin); one without it gets a 403 page and no session;
-// a disabled one is refused at the door and their console session ends;
+// a disabled one is refused at the door and their console session ends,
+// as it does when the rules stop granting the role;
 // the sign-in is used once; audit events name the person.
 func TestConsoleSSO(t *testing.T) {
 	storetest.EachDSN(t, func(t *testing.T, dsn string) {
@@ -177,6 +178,9 @@ func TestConsoleSSO(t *testing.T) {
 			if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/console/acme/users" || w.consoleCookie(c) == "" {
 				_, body := request(t, "GET", w.srv.URL+"/admin/v1/acme/users/"+w.userID("ann@example.com"), w.admin, "")
 				t.Fatalf("ann: %d at %s (her grants: %v): %s", res.StatusCode, res.Request.URL, body["grants"], page)
+			}
+			if !strings.Contains(page, "console · ann@example.com, administrator of org unit Medicine/Radiology") {
+				t.Errorf("the header does not name ann and her scope:\n%s", page)
 			}
 			if !strings.Contains(page, "bob@example.com") || !strings.Contains(page, "ann@example.com") || strings.Contains(page, "carl@example.com") {
 				t.Errorf("Medicine/Radiology's administrator sees:\n%s", page)
@@ -219,6 +223,21 @@ func TestConsoleSSO(t *testing.T) {
 				if res.StatusCode != http.StatusOK || !strings.Contains(page, "carl@example.com") || !strings.Contains(page, "bob@example.com") {
 					t.Errorf("%s: %d at %s:\n%s", u.Subject, res.StatusCode, res.Request.URL, page)
 				}
+			}
+		})
+
+		t.Run("a session ends when the rules stop granting the role", func(t *testing.T) {
+			c, res, page := w.signIn(person("fay", "IT"))
+			if res.StatusCode != http.StatusOK || w.consoleCookie(c) == "" {
+				t.Fatalf("fay: %d %s", res.StatusCode, page)
+			}
+			// Fay left IT: at her next sign-in the rule it-admins does not
+			// fire, and its grant goes.
+			if _, res, _ := w.signIn(person("fay")); res.StatusCode != http.StatusForbidden {
+				t.Fatalf("fay out of IT: %d, want 403", res.StatusCode)
+			}
+			if res, page := do(t, c, "GET", w.srv.URL+"/console/acme/users", nil); res.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "does not hold the role scimd-admin") {
+				t.Errorf("fay's console session after the role went: %d %s", res.StatusCode, page)
 			}
 		})
 
