@@ -66,6 +66,9 @@ type Config struct {
 	WithPrincipal func(context.Context, store.Principal) context.Context
 	// Auth holds the sessions.
 	Auth Auth
+	// SSO, when not nil, signs administrators in through the tenant's
+	// OIDC connectors (sso.go); nil: bootstrap links only.
+	SSO SSO
 	// BaseURL is scimd's public URL: an https one makes the cookie
 	// Secure even when TLS ends at a proxy in front. "" takes it from
 	// each request.
@@ -227,7 +230,7 @@ func (c *console) authorized(h signedInHandler, csrf func(w http.ResponseWriter,
 		var refused *RefusedError
 		if errors.As(err, &refused) {
 			c.page(w, r, http.StatusUnauthorized, "error", view{Title: "Sign in", Tenant: tenant,
-				Error: refused.Msg + ": sign in with a link from 'scimd admin bootstrap --tenant " + tenant + "'"})
+				Error: refused.Msg + ": sign in at /console/" + tenant + "/signin (with SSO, or a link from 'scimd admin bootstrap --tenant " + tenant + "')"})
 			return
 		}
 		if err != nil {
@@ -235,6 +238,7 @@ func (c *console) authorized(h signedInHandler, csrf func(w http.ResponseWriter,
 			return
 		}
 		s := session{tenant: tenant, p: p, csrf: csrfToken(ck.Value)}
+		r = r.WithContext(context.WithValue(r.Context(), whoKey{}, who(p)))
 		if r.Method == http.MethodPost {
 			got, err := csrf(w, r)
 			if err != nil {
@@ -249,6 +253,23 @@ func (c *console) authorized(h signedInHandler, csrf func(w http.ResponseWriter,
 		}
 		h(w, r, s)
 	}
+}
+
+// whoKey carries, in a signed-in request's context, who the header
+// says is signed in (see who); page puts it in place of a page's Who.
+type whoKey struct{}
+
+// who is how the header names the signed-in administrator: the admin
+// connector, and the person signed in through SSO with their scope.
+func who(p store.Principal) string {
+	if p.ActorUserName == "" {
+		return p.ConnectorName
+	}
+	scope := "the tenant"
+	if p.OrgUnit != "" {
+		scope = "org unit " + p.OrgUnit
+	}
+	return p.ConnectorName + " · " + p.ActorUserName + ", administrator of " + scope
 }
 
 // csrfToken is the CSRF token of the session whose cookie holds secret:
@@ -272,16 +293,29 @@ func (c *console) cookie(r *http.Request, value string, expires time.Time) *http
 
 func (c *console) signinPage(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	c.page(w, r, http.StatusOK, "signin", view{Title: "Sign in", Tenant: tenant, Data: r.URL.Query().Get("link")})
+	ps, err := c.providers(r, tenant)
+	if err != nil {
+		c.internal(w, r, err)
+		return
+	}
+	c.page(w, r, http.StatusOK, "signin", view{Title: "Sign in", Tenant: tenant, Data: signinData{Link: r.URL.Query().Get("link"), Providers: ps}})
 }
 
 func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	secret, expires, err := c.cfg.Auth.SignIn(r.Context(), tenant, r.PostFormValue("link"))
-	var refused *RefusedError
-	if errors.As(err, &refused) {
+	c.started(w, r, tenant, secret, expires, err, func(refused *RefusedError) {
 		c.page(w, r, http.StatusForbidden, "error", view{Title: "Sign-in refused", Tenant: tenant, Error: refused.Msg})
+	})
+}
+
+// started answers a sign-in: the session's cookie and 303 to the users,
+// or, when err is a refusal, what refused says (no session), or an
+// internal error.
+func (c *console) started(w http.ResponseWriter, r *http.Request, tenant, secret string, expires time.Time, err error, refused func(*RefusedError)) {
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		refused(re)
 		return
 	}
 	if err != nil {
@@ -493,6 +527,9 @@ func (c *console) internal(w http.ResponseWriter, r *http.Request, err error) {
 // template's "fragment" alone when it has one.
 func (c *console) page(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	t := c.pages[name]
+	if label, ok := r.Context().Value(whoKey{}).(string); ok && v.Who != "" {
+		v.Who = label
+	}
 	exec := "layout"
 	if r.Header.Get("HX-Request") == "true" && t.Lookup("fragment") != nil {
 		exec = "fragment"

@@ -2,7 +2,8 @@
 // (html/template, with htmx for search as you type), embedded in the
 // binary and served by scimd serve under /console/.
 //
-//	GET  /console/{tenant}/signin?link=L     the page of a bootstrap link: a button that signs in (a GET changes nothing, so a link scanner cannot use the link up)
+//	GET  /console/{tenant}/signin[?link=L]   the sign-in page: "Sign in with SSO" for each of the tenant's OIDC connectors, and, opened from a bootstrap link, a button that signs in (a GET changes nothing, so a link scanner cannot use the link up)
+//	GET  /console/{tenant}/sso               where a sign-in through SSO (/auth/{tenant}/{connector}/login?return_to=this) comes back: the person's fresh sign-in becomes a console session if the mapping rules made them an administrator (role scimd-admin: their org unit and below; scimd-tenant-admin: the tenant), 303 to the users; else a 403 page and no session
 //	POST /console/{tenant}/signin            uses the link, once: a console session, its cookie, 303 to the users
 //	POST /console/{tenant}/signout           ends the session
 //	GET  /console/{tenant}/users?q=&status=&orgUnit=&connector=&after=   the users: search, status, org unit and source connector filters, cursor paging; htmx asks for the table alone (HX-Request)

@@ -301,6 +301,20 @@ func connectorDoc(c store.Connector) map[string]any {
 	return map[string]any{"kind": c.Kind, "profile": c.Profile, "orgUnit": c.OrgUnit}
 }
 
+// withActor adds to an audit event's detail the person acting through
+// by, when one is (store.Principal.ActorID): "actor": {userId, userName}.
+// It returns detail, made if nil.
+func withActor(by store.Principal, detail map[string]any) map[string]any {
+	if by.ActorID == "" {
+		return detail
+	}
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["actor"] = map[string]any{"userId": by.ActorID, "userName": by.ActorUserName}
+	return detail
+}
+
 // audit appends the event of an administrative change made by by.
 func audit(ctx context.Context, tx *store.Tx, by store.Principal, tenantID int64, action, resourceType, resourceID string, detail map[string]any) error {
 	source := SourceAdmin
@@ -308,7 +322,7 @@ func audit(ctx context.Context, tx *store.Tx, by store.Principal, tenantID int64
 		source = SourceCLI
 	}
 	err := tx.AppendAudit(ctx, &store.AuditEvent{TenantID: tenantID, Source: string(source), ConnectorID: by.ConnectorID,
-		Action: action, ResourceType: resourceType, ResourceID: resourceID, Detail: detail})
+		Action: action, ResourceType: resourceType, ResourceID: resourceID, Detail: withActor(by, detail)})
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

@@ -342,7 +342,7 @@ func auditEvent(p *Plan) *store.AuditEvent {
 		ConnectorID:  in.ConnectorID,
 		Action:       p.Action,
 		ResourceType: string(in.Kind),
-		Detail:       map[string]any{"before": p.Before},
+		Detail:       withActor(in.Principal, map[string]any{"before": p.Before}),
 	}
 	if p.User != nil && in.Op != Delete {
 		event.Detail["after"] = p.User.Attrs

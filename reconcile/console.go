@@ -19,7 +19,8 @@ import (
 // ConsoleSessionUser. Such a session is never a
 // person's: [Engine.Session] refuses it (it has no user), and the
 // console's requests act as the admin connector, whose audit events name
-// it.
+// it. A console session of a person signed in through SSO has their user
+// (consolesso.go).
 
 // ConsoleConnector is the admin connector a bootstrap link signs in as:
 // tenant-wide, created by [Engine.ConsoleBootstrap] if missing.
@@ -122,13 +123,7 @@ func (e *Engine) ConsoleSignIn(ctx context.Context, tenant, link string) (Issued
 	if err != nil {
 		return IssuedSession{}, store.Principal{}, err
 	}
-	var raw [32]byte
-	rand.Read(raw[:])
-	secret := base64.RawURLEncoding.EncodeToString(raw[:])
-	sh := sha256.Sum256(raw[:])
-	idle, max := e.lifetimes()
-	out := IssuedSession{Secret: secret, Session: store.Session{Hash: sh[:], TenantID: p.TenantID, UserID: ConsoleSessionUser,
-		ConnectorID: p.ConnectorID, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle), ExpiresAt: now.Add(max)}}
+	out := e.issue(p.TenantID, p.ConnectorID, ConsoleSessionUser, 0, now)
 	err = e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.InsertSession(ctx, &out.Session); err != nil {
 			return err
@@ -151,7 +146,8 @@ func (e *Engine) ConsoleSession(ctx context.Context, tenant, secret string) (sto
 		return store.Principal{}, err
 	}
 	name := s.ConnectorName
-	if s.UserID != ConsoleSessionUser || s.UserPK != 0 || name == "" {
+	person := s.UserID != ConsoleSessionUser // signed in through SSO
+	if person && (s.ConnectorKind != store.KindAdmin || s.UserPK == 0) || !person && s.UserPK != 0 || name == "" {
 		return store.Principal{}, &SessionError{"unknown", "this is not a console session; sign in to the console"}
 	}
 	p, err := e.db.ConnectorPrincipal(ctx, tenant, name)
@@ -160,6 +156,19 @@ func (e *Engine) ConsoleSession(ctx context.Context, tenant, secret string) (sto
 	}
 	if err != nil {
 		return store.Principal{}, err
+	}
+	if person {
+		// The person's roles and org unit as they are now.
+		if err := MaySignIn(s.User, now); err != nil {
+			return store.Principal{}, err
+		}
+		var why *SignInError
+		if p, why, err = e.consoleAdmin(ctx, p, s.User); err != nil {
+			return store.Principal{}, err
+		}
+		if why != nil {
+			return store.Principal{}, &SessionError{"ended", why.Msg}
+		}
 	}
 	if err := e.touch(ctx, s, now); err != nil {
 		return store.Principal{}, err
@@ -171,9 +180,21 @@ func (e *Engine) ConsoleSession(ctx context.Context, tenant, secret string) (sto
 // holds secret (sign out), with an audit event naming its connector, and
 // reports whether there was one to end.
 func (e *Engine) EndConsoleSession(ctx context.Context, tenant, secret string) (bool, error) {
-	return e.endSession(ctx, tenant, secret, func(s store.SessionUser) bool { return s.UserID == ConsoleSessionUser },
+	return e.endSession(ctx, tenant, secret, consoleSession,
 		func(ctx context.Context, tx *store.Tx, s store.SessionUser) error {
 			by := store.Principal{TenantID: s.TenantID, TenantName: s.TenantName, ConnectorID: s.ConnectorID, ConnectorName: s.ConnectorName}
+			if s.UserID != ConsoleSessionUser {
+				by.ActorID = s.UserID
+				if s.User != nil {
+					by.ActorUserName = s.User.UserName
+				}
+			}
 			return audit(ctx, tx, by, s.TenantID, "console-sign-out", "Connector", s.ConnectorName, map[string]any{"session": s.ID})
 		})
+}
+
+// consoleSession reports whether s is a console session: a bootstrap
+// link's (no user) or a person's through SSO (of an admin connector).
+func consoleSession(s store.SessionUser) bool {
+	return s.UserID == ConsoleSessionUser || s.ConnectorKind == store.KindAdmin
 }

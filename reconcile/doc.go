@@ -44,6 +44,14 @@
 // that disables or deletes a user ends their live sessions in its own
 // transaction (apply.go, remap.go).
 //
+// console.go and consolesso.go are the admin console's sign-in on the same
+// tables: a bootstrap link (ConsoleBootstrap, ConsoleSignIn), or a person's
+// fresh SSO sign-in turned into a console session when the mapping rules
+// grant them ConsoleAdminRole (their org unit) or ConsoleTenantAdminRole
+// (ConsoleSSOSignIn); ConsoleSession is the admin principal a session acts
+// as, narrowed to the person and naming them (store.Principal.ActorID), so
+// that audit events say who (withActor).
+//
 // guard.go is the deletion guard: a connector's deactivations and
 // deletions beyond its threshold per sliding window are held, not applied
 // ([*HeldError], 503 at the SCIM edge), until an administrator approves

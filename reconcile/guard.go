@@ -378,7 +378,7 @@ func (e *Engine) auditGuardedLoad(ctx context.Context, by store.Principal, res *
 	}
 	return e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		err := tx.AppendAudit(ctx, &store.AuditEvent{TenantID: by.TenantID, Source: string(SourceCSV), ConnectorID: by.ConnectorID,
-			Action: "hold", ResourceType: "Import", Detail: map[string]any{"deactivations": res.Deactivations, "reason": res.Guard}})
+			Action: "hold", ResourceType: "Import", Detail: withActor(by, map[string]any{"deactivations": res.Deactivations, "reason": res.Guard})})
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}

@@ -272,7 +272,7 @@ func walkPage(ctx context.Context, r pageReads, tx *store.Tx, by store.Principal
 			}
 			events = append(events, store.AuditEvent{TenantID: by.TenantID, Source: string(adminSource(by)), ConnectorID: wc.ID,
 				Action: "reapply", ResourceType: string(KindUser), ResourceID: u.ID,
-				Detail: map[string]any{"job": job, "by": by.ConnectorName, "fired": up.Fired, "grants": up.Grants, "changes": up.Changes}})
+				Detail: withActor(by, map[string]any{"job": job, "by": by.ConnectorName, "fired": up.Fired, "grants": up.Grants, "changes": up.Changes})})
 		}
 		if tx == nil {
 			continue

@@ -127,18 +127,23 @@ type IssuedSession struct {
 	Secret string
 }
 
+// issue makes a session starting at now, to be inserted: a new random
+// secret, whose SHA-256 alone the session keeps, and the lifetimes.
+func (e *Engine) issue(tenantID, connectorID int64, userID string, userPK int64, now time.Time) IssuedSession {
+	var raw [32]byte
+	rand.Read(raw[:]) // never fails (crypto/rand since Go 1.24)
+	hash := sha256.Sum256(raw[:])
+	idle, max := e.lifetimes()
+	return IssuedSession{Secret: base64.RawURLEncoding.EncodeToString(raw[:]), Session: store.Session{Hash: hash[:], TenantID: tenantID,
+		UserPK: userPK, UserID: userID, ConnectorID: connectorID, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle), ExpiresAt: now.Add(max)}}
+}
+
 // StartSession starts a session for a user who just signed in, if
 // [MaySignIn] lets them (else its [*SignInError]), with an audit event of
 // the user ("session-start").
 func (e *Engine) StartSession(ctx context.Context, s SessionStart) (IssuedSession, error) {
-	var raw [32]byte
-	rand.Read(raw[:]) // never fails (crypto/rand since Go 1.24)
-	secret := base64.RawURLEncoding.EncodeToString(raw[:])
-	hash := sha256.Sum256(raw[:])
 	now := e.now()
-	idle, max := e.lifetimes()
-	out := IssuedSession{Secret: secret, Session: store.Session{Hash: hash[:], TenantID: s.TenantID, UserID: s.UserID,
-		ConnectorID: s.ConnectorID, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(idle), ExpiresAt: now.Add(max)}}
+	out := e.issue(s.TenantID, s.ConnectorID, s.UserID, 0, now)
 	err := e.db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		names, err := tx.ConnectorNames(ctx, s.TenantID)
 		if err != nil {
@@ -214,6 +219,9 @@ func (e *Engine) Session(ctx context.Context, tenant, secret string) (LiveSessio
 	if err != nil {
 		return LiveSession{}, err
 	}
+	if consoleSession(s) {
+		return LiveSession{}, &SessionError{"unknown", "this is a console session, not a sign-in session; sign in again"}
+	}
 	if err := MaySignIn(s.User, now); err != nil {
 		return LiveSession{}, err
 	}
@@ -280,7 +288,7 @@ func (e *Engine) touch(ctx context.Context, s store.SessionUser, now time.Time) 
 // (logout), with an audit event of its user, and reports whether there was
 // one to end: logging out twice, or with no session, is not an error.
 func (e *Engine) EndSession(ctx context.Context, tenant, secret string) (bool, error) {
-	return e.endSession(ctx, tenant, secret, func(s store.SessionUser) bool { return s.UserID != ConsoleSessionUser },
+	return e.endSession(ctx, tenant, secret, func(s store.SessionUser) bool { return !consoleSession(s) },
 		func(ctx context.Context, tx *store.Tx, s store.SessionUser) error {
 			return sessionEvent(ctx, tx, SourceOIDC, s.ConnectorID, s.TenantID, s.UserID, "session-end",
 				map[string]any{"session": s.ID, "reason": EndLogout})

@@ -36,6 +36,9 @@ type SessionUser struct {
 	TenantName    string
 	ConfigVersion int64
 	ConnectorName string
+	// ConnectorKind is the connector's kind: KindOIDC for a person's
+	// sign-in, KindAdmin for a console session ("" when it is gone).
+	ConnectorKind string
 	User          *User
 }
 
@@ -47,6 +50,7 @@ func (r reader) SessionByHash(ctx context.Context, hash []byte) (SessionUser, er
 		TenantName    string    `bun:"tenant_name"`
 		ConfigVersion int64     `bun:"config_version"`
 		ConnectorName string    `bun:"connector_name"`
+		ConnectorKind string    `bun:"connector_kind"`
 		UserFound     int64     `bun:"user_found,nullzero"`
 		UserRealID    string    `bun:"user_real_id,nullzero"`
 		UserName      string    `bun:"user_name,nullzero"`
@@ -56,7 +60,7 @@ func (r reader) SessionByHash(ctx context.Context, hash []byte) (SessionUser, er
 	}
 	err := r.idb.NewSelect().Model(&row).
 		ModelTableExpr("sessions AS s").
-		ColumnExpr("s.*, n.name AS tenant_name, n.config_version, COALESCE(c.name, '') AS connector_name").
+		ColumnExpr("s.*, n.name AS tenant_name, n.config_version, COALESCE(c.name, '') AS connector_name, COALESCE(c.kind, '') AS connector_kind").
 		ColumnExpr("u.pk AS user_found, u.id AS user_real_id, u.user_name, u.status AS user_status").
 		ColumnExpr("u.access_start AS user_access_start, u.access_end AS user_access_end").
 		Join("JOIN tenants AS n ON n.id = s.tenant_id").
@@ -67,7 +71,7 @@ func (r reader) SessionByHash(ctx context.Context, hash []byte) (SessionUser, er
 	if err != nil {
 		return SessionUser{}, mapError(err)
 	}
-	out := SessionUser{Session: row.Session, TenantName: row.TenantName, ConfigVersion: row.ConfigVersion, ConnectorName: row.ConnectorName}
+	out := SessionUser{Session: row.Session, TenantName: row.TenantName, ConfigVersion: row.ConfigVersion, ConnectorName: row.ConnectorName, ConnectorKind: row.ConnectorKind}
 	if row.UserFound != 0 {
 		out.User = &User{PK: row.UserFound, TenantID: row.TenantID, ID: row.UserRealID, UserName: row.UserName,
 			Status: row.Status, AccessStart: row.AccessStart, AccessEnd: row.AccessEnd}

@@ -98,6 +98,11 @@ type Principal struct {
 	// ConfigVersion is the version of the tenant's configuration saved
 	// through the admin API when the principal was read (0: none).
 	ConfigVersion int64
+	// ActorID and ActorUserName are the person acting through an admin
+	// principal, when one signed in: a console administrator signed in
+	// through SSO (their SCIM id and userName), whom audit events name.
+	// Both are empty for a token, a bootstrap link or the command line.
+	ActorID, ActorUserName string
 }
 
 // MaxActiveTokens is how many unrevoked tokens a connector may hold: two, so

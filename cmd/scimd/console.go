@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/scimd/scimd/console"
+	"github.com/scimd/scimd/jit"
 	"github.com/scimd/scimd/reconcile"
 	"github.com/scimd/scimd/store"
 )
@@ -82,15 +84,47 @@ func (a consoleAuth) SignOut(ctx context.Context, tenant, secret string) error {
 	return err
 }
 
+// consoleSSO is the console's sign-in through the tenant's OIDC
+// connectors: jit's browser login, then the engine's console sign-in.
+type consoleSSO struct{ engine *reconcile.Engine }
+
+func (a consoleSSO) Providers(ctx context.Context, tenant string) ([]string, error) {
+	return a.engine.LoginConnectors(ctx, tenant)
+}
+
+func (consoleSSO) LoginURL(tenant, provider, returnTo string) string {
+	return "/auth/" + url.PathEscape(tenant) + "/" + url.PathEscape(provider) + "/login?return_to=" + url.QueryEscape(returnTo)
+}
+
+// SignIn turns the sign-in session jit's cookie holds into a console
+// session.
+func (a consoleSSO) SignIn(r *http.Request, tenant string) (string, time.Time, error) {
+	secret := ""
+	if k, err := r.Cookie(jit.CookieName); err == nil {
+		secret = k.Value
+	}
+	is, _, err := a.engine.ConsoleSSOSignIn(r.Context(), tenant, secret)
+	if err != nil {
+		return "", time.Time{}, refused(err)
+	}
+	return is.Secret, is.ExpiresAt, nil
+}
+
 // refused turns the engine's refusals into the console's.
 func refused(err error) error {
 	var le *reconcile.LoginError
 	var se *reconcile.SessionError
+	var sie *reconcile.SignInError
+	var ste *reconcile.StateError
 	switch {
 	case errors.As(err, &le):
 		return &console.RefusedError{Msg: le.Msg}
 	case errors.As(err, &se):
 		return &console.RefusedError{Msg: se.Msg}
+	case errors.As(err, &sie):
+		return &console.RefusedError{Msg: sie.Msg}
+	case errors.As(err, &ste):
+		return &console.RefusedError{Msg: ste.Msg}
 	}
 	return err
 }

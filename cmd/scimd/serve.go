@@ -155,7 +155,8 @@ func serve(ctx context.Context, e env, args []string) error {
 //	GET  /auth/{tenant}/{connector}/login      browser login (jit.RP)
 //	GET  /auth/{tenant}/{connector}/callback   its callback
 //	GET|POST /activate/{token}   an activation link (jit.Activation)
-//	     /console/     the admin console (console.NewHandler), a client of the admin API
+//	     /console/     the admin console (console.NewHandler), a client of the admin API;
+//	                   its SSO sign-in is the browser login above, back to /console/{tenant}/sso (consoleSSO)
 //
 // importStale is admin.Config.ImportStale (0: its default).
 //
@@ -204,7 +205,7 @@ func loggedRoutes(db *store.DB, engine *reconcile.Engine, baseURL string, maxBod
 	// The console calls the admin API in process, as its signed-in
 	// administrator: admin.WithPrincipal is set here and nowhere else.
 	mux.Handle("/console/", console.NewHandler(console.Config{Admin: adminAPI, WithPrincipal: admin.WithPrincipal,
-		Auth: consoleAuth{engine}, BaseURL: baseURL, Logger: log, MaxImportBytes: lim.maxImport}))
+		Auth: consoleAuth{engine}, SSO: consoleSSO{engine}, BaseURL: baseURL, Logger: log, MaxImportBytes: lim.maxImport}))
 	activation := jit.NewActivation(engine, log)
 	mux.Handle("GET /activate/{token}", activation)
 	mux.Handle("POST /activate/{token}", activation)
