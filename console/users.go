@@ -62,15 +62,15 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 	}
 	var out struct {
 		Users []userRow `json:"users"`
-		Next  *int64    `json:"next"`
+		Next  string    `json:"next"`
 	}
 	if err := c.call(r.Context(), s, http.MethodGet, "/users", query, &out); err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
 	v.Users = out.Users
-	if out.Next != nil {
-		next := url.Values{"after": {strconv.FormatInt(*out.Next, 10)}}
+	if out.Next != "" {
+		next := url.Values{"after": {out.Next}}
 		if v.Q != "" {
 			next.Set("q", v.Q)
 		}
