@@ -371,20 +371,22 @@ func (a *api) user(w http.ResponseWriter, r *http.Request, p store.Principal) er
 }
 
 // users lists the tenant's users an administrator may see (their unit and
-// everything below it), limit (default 100, at most 1000) at a time after
-// the user with pk after; the answer's "next" is the after of the next
-// page. q= finds users whose userName, displayName or an email starts
-// with it (any case); status= (repeatable: active, disabled, pending,
-// deleted) picks states, the live ones by default; orgUnit= narrows to a
-// unit within the administrator's; connector= to the users that connector
-// manages, its source (user_links: the connector created, matched or
-// imported them; a user several connectors manage is each one's). Every
-// part reads an index.
+// everything below it), limit (default 100, at most 1000) at a time; the
+// answer's "next" (a string, absent on the last page) is the after= of
+// the next page. Without q= in creation order (next is the last user's
+// pk); q= finds users whose userName, displayName or an email starts with
+// it (any case): those by userName first, in its order, then by
+// displayName, then by email (see store.SearchUsers). status=
+// (repeatable: active, disabled, pending, deleted) picks states, the live
+// ones by default; orgUnit= narrows to a unit within the administrator's;
+// connector= to the users that connector manages, its source (user_links:
+// the connector created, matched or imported them; a user several
+// connectors manage is each one's). Every page reads an index range from
+// its cursor on.
 func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) error {
 	query := r.URL.Query()
-	after, _ := strconv.ParseInt(query.Get("after"), 10, 64)
 	limit := pageLimit(r)
-	s := store.UserSearch{TenantID: p.TenantID, OrgUnit: p.OrgUnit, Q: query.Get("q"), After: after, Limit: limit}
+	s := store.UserSearch{TenantID: p.TenantID, OrgUnit: p.OrgUnit, Q: query.Get("q"), After: query.Get("after"), Limit: limit}
 	for _, st := range query["status"] {
 		for st := range strings.SplitSeq(st, ",") {
 			switch st = strings.TrimSpace(st); st {
@@ -411,7 +413,10 @@ func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) e
 		}
 		s.LinkedTo = c.ConnectorID
 	}
-	us, err := a.db.SearchUsers(r.Context(), s)
+	us, next, err := a.db.SearchUsers(r.Context(), s)
+	if errors.Is(err, store.ErrBadCursor) {
+		return &Error{http.StatusBadRequest, "after: not the next of a page of this search; start from the first page"}
+	}
 	if err != nil {
 		return err
 	}
@@ -423,17 +428,14 @@ func (a *api) users(w http.ResponseWriter, r *http.Request, p store.Principal) e
 	}
 	out := struct {
 		Users []row  `json:"users"`
-		Next  *int64 `json:"next,omitempty"`
-	}{Users: []row{}}
+		Next  string `json:"next,omitempty"`
+	}{Users: []row{}, Next: next}
 	for _, u := range us {
 		status := u.Status
 		if !u.DeletedAt.IsZero() {
 			status = store.StatusDeleted
 		}
 		out.Users = append(out.Users, row{u.ID, u.UserName, u.DisplayName, status})
-	}
-	if len(us) == limit {
-		out.Next = &us[len(us)-1].PK
 	}
 	return writeJSON(w, out)
 }

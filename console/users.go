@@ -70,7 +70,7 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 	setGiven(query, "orgUnit", v.OrgUnit, "connector", v.Connector, "after", q.Get("after"))
 	var out struct {
 		Users []userRow `json:"users"`
-		Next  *int64    `json:"next"`
+		Next  string    `json:"next"`
 	}
 	err := c.call(r.Context(), s, http.MethodGet, "/users", query, &out)
 	var refused *apiError
@@ -82,8 +82,8 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	v.Users = out.Users
-	if out.Next != nil {
-		next := url.Values{"after": {strconv.FormatInt(*out.Next, 10)}}
+	if out.Next != "" {
+		next := url.Values{"after": {out.Next}}
 		setGiven(next, "q", v.Q, "status", v.Status, "orgUnit", v.OrgUnit, "connector", v.Connector)
 		v.Next = "/console/" + url.PathEscape(s.tenant) + "/users?" + next.Encode()
 	}

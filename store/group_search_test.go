@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,7 +139,7 @@ func TestGroupReadsIndexed(t *testing.T) {
 			return err
 		}, []string{"group_users_pkey", "users_pkey"}, []string{"group_users", "users"}},
 		{"users of a connector", func() error {
-			_, err := db.SearchUsers(ctx, store.UserSearch{TenantID: f.tenant.ID, LinkedTo: f.connector.ID, After: users[500].PK, Limit: 50})
+			_, _, err := db.SearchUsers(ctx, store.UserSearch{TenantID: f.tenant.ID, LinkedTo: f.connector.ID, After: strconv.FormatInt(users[500].PK, 10), Limit: 50})
 			return err
 		}, []string{"user_links_connector"}, []string{"user_links", "users"}},
 	} {
