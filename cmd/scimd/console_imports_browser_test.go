@@ -135,7 +135,7 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 		must("confirm and load", chromedp.Do(step,
 			chromedp.Click(`#line-2`),
 			chromedp.Click(`form.load button[type=submit]`),
-			chromedp.WaitVisible(`dl.counts`),
+			chromedp.WaitVisible(`dl.tallies`),
 		))
 		if summary := text(`.summary`); !strings.Contains(summary, "Users loaded: 1 added, 1 updated, 0 deleted") || !strings.Contains(summary, "1 skipped") {
 			t.Errorf("load summary: %q", summary)
@@ -145,7 +145,7 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 		}
 		loaded, err := chromedp.Run(step, chromedp.Location())
 		must("location", err)
-		must("reload the job page", chromedp.Do(step, chromedp.Navigate(loaded), chromedp.WaitVisible(`dl.counts`)))
+		must("reload the job page", chromedp.Do(step, chromedp.Navigate(loaded), chromedp.WaitVisible(`dl.tallies`)))
 		firstPaint("import job")
 		must("job screenshots", chromedp.Do(step,
 			shot("console-import-1280.png", 1280, 800),
