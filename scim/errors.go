@@ -42,8 +42,60 @@ func libError(e *Error) error { return *e }
 
 // toSCIM turns any error from the layers below into a SCIM error. An error
 // it does not know is logged with an ID and answered as a 500 that carries
-// only that ID: internals never reach the client.
+// only that ID: internals never reach the client. In a request handed to
+// elimity-com/scim it also notes the answer for passAnswers.
 func (s *Server) toSCIM(ctx context.Context, err error) *Error {
+	e := s.scimError(ctx, err)
+	if slot, ok := ctx.Value(libAnswerKey{}).(**Error); ok {
+		*slot = e
+	}
+	return e
+}
+
+// libAnswerKey holds, in the context of a request handed to
+// elimity-com/scim, the error our handler answered it with.
+type libAnswerKey struct{}
+
+// passAnswers serves r with elimity-com/scim's handler h, whose error
+// answers hold only the statuses RFC 7644 §3.12 lists for the method: any
+// other, a 503 above all (a write the deletion guard held, a database
+// outage: the IdP is to retry), it turns into a 500 saying "not
+// applicable". Where it does, the answer our handler gave is written
+// instead, Retry-After and all.
+func passAnswers(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	slot := new(*Error)
+	r = r.WithContext(context.WithValue(r.Context(), libAnswerKey{}, slot))
+	h.ServeHTTP(&answerWriter{ResponseWriter: w, slot: slot}, r)
+}
+
+// answerWriter writes the handler's own error for the library's 500.
+type answerWriter struct {
+	http.ResponseWriter
+	slot     **Error
+	replaced bool
+}
+
+func (w *answerWriter) WriteHeader(code int) {
+	if e := *w.slot; code == http.StatusInternalServerError && e != nil && e.Status != code {
+		w.replaced = true
+		writeError(w.ResponseWriter, e)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *answerWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// scimError is toSCIM's mapping.
+func (s *Server) scimError(ctx context.Context, err error) *Error {
 	var (
 		se       *Error
 		sv       Error

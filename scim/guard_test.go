@@ -172,3 +172,42 @@ func TestDeletionGuardCost(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletionGuardHoldsEveryMethod: Okta deactivates with a PUT of
+// active false and deletes with DELETE, both handed to elimity-com/scim,
+// which turns any status RFC 7644 does not list for the method into a
+// 500 "not applicable"; a held write is still the 503 with Retry-After
+// the IdP retries.
+func TestDeletionGuardHoldsEveryMethod(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, _ := guardServer(t, db)
+		c := newClient(t, db, srv, "acme", "okta")
+		ids := make([]string, 100)
+		for i := range ids {
+			ids[i] = c.do("POST", "/Users", userBody(fmt.Sprintf("u%d@acme.org", i))).want(t, http.StatusCreated).str("id")
+		}
+		// The threshold lets some through (10% of the live users); the
+		// first DELETE past it is held, and so is a PUT of active false.
+		var held []response
+		for n, id := range ids {
+			r := c.do("DELETE", "/Users/"+id, nil)
+			if r.status == http.StatusNoContent {
+				continue
+			}
+			if n == 0 {
+				t.Fatalf("the first DELETE: %d %s", r.status, r.raw)
+			}
+			held = append(held, r, c.do("PUT", "/Users/"+ids[n+1], userBody(fmt.Sprintf("u%d@acme.org", n+1), "active", false)))
+			break
+		}
+		if len(held) == 0 {
+			t.Fatal("the guard held none of 100 deletions")
+		}
+		for i, r := range held {
+			r.wantError(t, http.StatusServiceUnavailable, "", "held")
+			if got, want := r.header.Get("Retry-After"), strconv.Itoa(int(reconcile.HeldRetryAfter.Seconds())); got != want {
+				t.Errorf("held write %d: Retry-After %q, want %q", i, got, want)
+			}
+		}
+	})
+}

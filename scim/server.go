@@ -292,7 +292,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		rt.SchemaExtensions = carried
 		lib := s.library(r, rt)
 		r.URL.Path = rt.Endpoint + strings.TrimSuffix("/"+id, "/")
-		lib.ServeHTTP(w, r)
+		passAnswers(lib, w, r)
 		return
 	}
 	if isResource {
@@ -302,7 +302,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			r.URL.Path += "/" + id
 		}
 	}
-	s.library(r).ServeHTTP(w, r)
+	passAnswers(s.library(r), w, r)
 }
 
 // library returns elimity's server for this request. It is a cheap value;
