@@ -34,21 +34,8 @@ func TestConsoleSSOInBrowser(t *testing.T) {
 		okta := newToken(t, dsn, "acme", "okta")
 		// 9,999 users in one transaction (the store's bulk insert), and
 		// the one to find pushed by okta, whose rule sets its status.
-		bg := context.Background()
-		tenant, err := w.db.Tenant(bg, "acme")
-		if err != nil {
-			t.Fatal(err)
-		}
 		began := time.Now()
-		users := make([]store.User, 0, 9999)
-		for i := range 9999 {
-			name := fmt.Sprintf("u%05d@example.org", i)
-			users = append(users, store.User{TenantID: tenant.ID, UserName: name, DisplayName: fmt.Sprintf("User %05d", i), Active: true,
-				Status: store.StatusActive, Attrs: map[string]any{"userName": name, "emails": []any{map[string]any{"value": name}}}})
-		}
-		if err := w.db.RunInTx(bg, func(ctx context.Context, tx *store.Tx) error { return tx.InsertUsers(ctx, users) }); err != nil {
-			t.Fatal(err)
-		}
+		seedBulkUsers(t, w.db, "acme", 9999)
 		res, body := request(t, "POST", w.srv.URL+"/scim/v2/acme/Users", okta,
 			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"zelda.quist@example.org","displayName":"Zelda Quist"}`)
 		if res.StatusCode != http.StatusCreated {
@@ -104,4 +91,24 @@ func TestConsoleSSOInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshots in %s", dir)
 	})
+}
+
+// seedBulkUsers puts n active users u00000@example.org… in tenant, in one
+// transaction (the store's bulk insert, not n SCIM requests).
+func seedBulkUsers(t *testing.T, db *store.DB, tenant string, n int) {
+	t.Helper()
+	bg := context.Background()
+	tn, err := db.Tenant(bg, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := make([]store.User, 0, n)
+	for i := range n {
+		name := fmt.Sprintf("u%05d@example.org", i)
+		users = append(users, store.User{TenantID: tn.ID, UserName: name, DisplayName: fmt.Sprintf("User %05d", i), Active: true,
+			Status: store.StatusActive, Attrs: map[string]any{"userName": name, "emails": []any{map[string]any{"value": name}}}})
+	}
+	if err := db.RunInTx(bg, func(ctx context.Context, tx *store.Tx) error { return tx.InsertUsers(ctx, users) }); err != nil {
+		t.Fatal(err)
+	}
 }
