@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,13 +99,29 @@ func mustDo(t *testing.T) func(what string, err error) {
 	}
 }
 
-// screenshot is shooter's action for one picture.
-func screenshot(t *testing.T, dir, name string, width, height int64) chromedp.Action[chromedp.Void] {
-	return shooter(t, dir)(name, width, height)
+// waitText polls the page of ctx until the text of the element sel holds
+// want and none of not, and returns it; past 20 s it fails t with what the
+// element showed.
+func waitText(t *testing.T, ctx context.Context, what, sel, want string, not ...string) string {
+	t.Helper()
+	cond := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; const s = e.innerText.replace(/\s+/g, " "); return s.includes(%q)`, sel, want)
+	for _, n := range not {
+		cond += fmt.Sprintf(` && !s.includes(%q)`, n)
+	}
+	cond += ` })()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText`, sel)))
+		t.Fatalf("browser, %s: %s never showed %q (not %q): %v; it shows %q", what, sel, want, not, err, got)
+	}
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).innerText.replace(/\s+/g, " ")`, sel)))
+	return s
 }
 
-// fatalIf is mustDo.
-func fatalIf(t *testing.T) func(what string, err error) { return mustDo(t) }
+// typeIn puts text in a field as a paste and its last character as a
+// keystroke: the input event htmx listens to.
+func typeIn(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.SetValue(sel, text[:len(text)-1]), chromedp.SendKeys(sel, text[len(text)-1:]))
+}
 
 // TestConsoleInBrowser signs in with a bootstrap link in headless
 // Chromium, searches as it types (htmx, loaded under the strict CSP),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -75,24 +74,9 @@ func TestConsoleFlowInBrowser(t *testing.T) {
 			must("the text of "+sel, err)
 			return s
 		}
-		// waitFor polls until the element's text holds want (and none of
-		// not), and says what it showed when it never did.
 		waitFor := func(what, sel, want string, not ...string) string {
 			t.Helper()
-			cond := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; const s = e.innerText.replace(/\s+/g, " "); return s.includes(%q)`, sel, want)
-			for _, n := range not {
-				cond += fmt.Sprintf(` && !s.includes(%q)`, n)
-			}
-			cond += ` })()`
-			if _, err := chromedp.Run(step, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-				got, _ := chromedp.Run(step, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText`, sel)))
-				t.Fatalf("browser, %s: %s never showed %q (not %q): %v; it shows %q", what, sel, want, not, err, got)
-			}
-			s, _ := chromedp.Run(step, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).innerText.replace(/\s+/g, " ")`, sel)))
-			return s
-		}
-		typeIn := func(sel, text string) chromedp.Action[chromedp.Void] {
-			return chromedp.Steps(chromedp.SetValue(sel, text[:len(text)-1]), chromedp.SendKeys(sel, text[len(text)-1:]))
+			return waitText(t, step, what, sel, want, not...)
 		}
 
 		// Sign in through the OpenID provider: ann's IdP group IT makes

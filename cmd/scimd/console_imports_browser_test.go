@@ -49,12 +49,10 @@ func TestConsoleImportsInBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		shot := func(name string, width, height int64) chromedp.Action[chromedp.Void] {
-			return screenshot(t, dir, name, width, height)
-		}
+		shot := shooter(t, dir)
 		step, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
-		must := fatalIf(t)
+		must := mustDo(t)
 		text := func(sel string) string {
 			t.Helper()
 			s, err := chromedp.Run(step, chromedp.Text(sel))

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,43 +45,12 @@ func TestConsoleMappingInBrowser(t *testing.T) {
 		dir := screenshotDir(t)
 		step, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
-		must := func(what string, err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatalf("browser, %s: %v", what, err)
-			}
-		}
-		// waitFor polls a condition on the page's text, and says what the
-		// page showed when it never held.
+		must := mustDo(t)
 		waitFor := func(what, sel, want string, not ...string) {
 			t.Helper()
-			cond := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; const s = e.innerText.replace(/\s+/g, " "); return s.includes(%q)`, sel, want)
-			for _, n := range not {
-				cond += fmt.Sprintf(` && !s.includes(%q)`, n)
-			}
-			cond += ` })()`
-			if _, err := chromedp.Run(step, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-				got, _ := chromedp.Run(step, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText`, sel)))
-				t.Fatalf("browser, %s: %s never showed %q (not %q): %v; it shows %q", what, sel, want, not, err, got)
-			}
+			waitText(t, step, what, sel, want, not...)
 		}
-		// typeIn puts text in a field as a paste and its last character
-		// as a keystroke: the input event htmx listens to.
-		typeIn := func(sel, text string) chromedp.Action[chromedp.Void] {
-			return chromedp.Steps(chromedp.SetValue(sel, text[:len(text)-1]), chromedp.SendKeys(sel, text[len(text)-1:]))
-		}
-		shot := func(name string, width, height int64) chromedp.Action[chromedp.Void] {
-			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				if _, err := chromedp.Steps(chromedp.EmulateViewport(width, height), chromedp.Sleep(150*time.Millisecond))(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-			})
-		}
+		shot := shooter(t, dir)
 
 		must("sign in", chromedp.Do(step,
 			chromedp.Navigate(w.bootstrap()),
