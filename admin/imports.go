@@ -234,6 +234,13 @@ type importJob struct {
 func (a *api) jobOut(j store.ImportJob, names map[int64]string) importJob {
 	out := importJob{ID: j.ID, State: j.State, DryRun: j.DryRun, Connector: names[j.ConnectorID], RowsDone: j.RowsDone,
 		RowsTotal: j.RowsTotal, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+	// A job this process still runs shows as running even once its row
+	// has ended: its file is held (or dropped) only after that write, and
+	// whoever sees it ended must see whether its file is held.
+	if live := a.imports.get(j.ID); live != nil {
+		out.State, out.RowsDone, out.FinishedAt = live.state.Load().(string), max(out.RowsDone, live.rows.Load()), nil
+		return out
+	}
 	if j.Report != "" {
 		out.Report = json.RawMessage(j.Report)
 	}
@@ -243,10 +250,7 @@ func (a *api) jobOut(j store.ImportJob, names map[int64]string) importJob {
 		}
 		return out
 	}
-	switch live := a.imports.get(j.ID); {
-	case live != nil:
-		out.State, out.RowsDone = live.state.Load().(string), max(out.RowsDone, live.rows.Load())
-	case time.Since(j.UpdatedAt) > a.importStale:
+	if time.Since(j.UpdatedAt) > a.importStale {
 		// Its runner, in another process, stopped writing: that process
 		// died, and the job's load (one transaction) wrote nothing.
 		out.State, out.Report = store.ImportFailed, json.RawMessage(InterruptedReport)
