@@ -115,6 +115,7 @@ type impactDoc struct {
 		After  struct{ Status string } `json:"after"`
 		Error  string                  `json:"error"`
 	} `json:"sample"`
+	Undecided []string `json:"undecided"`
 }
 
 // impactCount is one line of a impactCount table.

@@ -69,6 +69,10 @@ type ImpactReport struct {
 	ByChange map[string]int         `json:"byChange"`
 	// Sample is the first users changed (or failed), at most 20.
 	Sample []UserImpact `json:"sample,omitempty"`
+	// Undecided names the rules ("connector/rule") a walk does not run:
+	// they read a login's claims, which only a sign-in has, so what they
+	// granted and set stays until the user's next sign-in.
+	Undecided []string `json:"undecided,omitempty"`
 }
 
 func newImpactReport() *ImpactReport {
@@ -122,6 +126,13 @@ func (e *Engine) Impact(ctx context.Context, by store.Principal, text string, vi
 		return nil, err
 	}
 	rep := newImpactReport()
+	for _, wc := range conns {
+		for _, r := range wc.rules.Rules {
+			if wc.Kind == store.KindOIDC && r.Reads("claims") {
+				rep.Undecided = append(rep.Undecided, wc.Name+"/"+r.Name)
+			}
+		}
+	}
 	for after := int64(0); ; {
 		pks, err := e.db.LiveUserPKs(ctx, by.TenantID, after, impactPage)
 		if err != nil || len(pks) == 0 {

@@ -74,6 +74,15 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 	res.Grants = append(res.Grants, gv.grants...)
 	res.Denied = append(res.Denied, gv.denied...)
 	p.Fired, p.Denied = res.Fired, res.Denied
+	// A rule that reads a login's claims, mapped again without them: what
+	// it granted and set stays as the last sign-in left it.
+	undecided := map[string]bool{}
+	undecidedSets := func(field string) bool {
+		return slices.ContainsFunc(res.Undecided, func(r *rules.Rule) bool { return r.Sets(field) })
+	}
+	for _, r := range res.Undecided {
+		undecided[r.Name] = true
+	}
 
 	// What the rules grant now, resolved to rows.
 	var wanted []GrantChange
@@ -148,7 +157,7 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 			final = append(final, c)
 			continue
 		}
-		if g.ConnectorID == in.ConnectorID && g.Rule != "" && !gv.silent[g.Rule] && revokes(conn, g, fired, revised, current) {
+		if g.ConnectorID == in.ConnectorID && g.Rule != "" && !gv.silent[g.Rule] && !undecided[g.Rule] && revokes(conn, g, fired, revised, current) {
 			c.Op = "remove"
 		}
 		final = append(final, c)
@@ -166,15 +175,24 @@ func mapUser(ctx context.Context, r reads, conn *rules.Connector, in Input, u *s
 		return err
 	}
 	var statusRule, startRule, endRule string
-	if res.Status != nil {
+	switch {
+	case res.Status != nil:
 		u.Status, statusRule = res.Status.Value, res.Status.Rule
+	case undecidedSets("status"):
+		u.Status = prev.Status
 	}
 	u.AccessStart, u.AccessEnd = time.Time{}, time.Time{}
-	if res.AccessStart != nil {
+	switch {
+	case res.AccessStart != nil:
 		u.AccessStart, startRule = res.AccessStart.Value, res.AccessStart.Rule
+	case undecidedSets("accessStart"):
+		u.AccessStart = prev.AccessStart
 	}
-	if res.AccessEnd != nil {
+	switch {
+	case res.AccessEnd != nil:
 		u.AccessEnd, endRule = res.AccessEnd.Value, res.AccessEnd.Rule
+	case undecidedSets("accessEnd"):
+		u.AccessEnd = prev.AccessEnd
 	}
 	if g := in.Given; g != nil {
 		// What the source states directly acts as a rule that always
@@ -496,6 +514,9 @@ func rulesInput(in Input, u *store.User, groups []string) rules.Input {
 		Groups:     groups,
 		Attributes: doc,
 		Claims:     in.Claims,
+		// A login's user mapped again (a rule change re-applied, a group
+		// renamed): the sign-in's claims are not at hand.
+		ClaimsUnknown: in.Source == SourceOIDC && in.Claims == nil,
 	}
 }
 

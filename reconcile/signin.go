@@ -28,6 +28,11 @@ func (e *Engine) SignIn(ctx context.Context, in Input, create bool, identity map
 	if in.Source != SourceOIDC || in.Op != Upsert || in.Kind != KindUser {
 		return nil, fmt.Errorf("reconcile: SignIn takes an oidc user upsert, not %s %s %s", in.Source, in.Op, in.Kind)
 	}
+	if in.Claims == nil {
+		// A sign-in's claims are known, if none: only a user mapped again
+		// (rulesInput) has no claims at hand.
+		in.Claims = map[string]any{}
+	}
 	p, err := e.planSignIn(ctx, in)
 	if err != nil {
 		return nil, e.auditLocal(ctx, in, err, identity)

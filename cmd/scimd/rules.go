@@ -56,6 +56,9 @@ func configImpact(ctx context.Context, e env, args []string) error {
 	for _, r := range slices.Sorted(maps.Keys(rep.ByRule)) {
 		fmt.Fprintf(e.stdout, "  rule %-20s +%d -%d\n", r, rep.ByRule[r].Added, rep.ByRule[r].Revoked)
 	}
+	if len(rep.Undecided) > 0 {
+		fmt.Fprintf(e.stdout, "Not re-run, for they read a sign-in's claims (kept until the next sign-in): %s\n", strings.Join(rep.Undecided, ", "))
+	}
 	for _, u := range rep.Sample {
 		if u.Error != "" {
 			fmt.Fprintf(e.stdout, "%s (%s): %s\n", u.UserName, u.Connector, u.Error)

@@ -23,7 +23,28 @@ type Rule struct {
 	accessStart, accessEnd *template
 	externalID             *template
 	skipMissing            bool
-	write                  string // "" is WriteAlways
+	write                  string          // "" is WriteAlways
+	reads                  map[string]bool // the variables its expressions read
+}
+
+// Reads reports whether the rule's condition or values read the variable
+// name (such as "claims").
+func (r *Rule) Reads(name string) bool { return r.reads[name] }
+
+// Sets reports whether the rule, when it fires, sets field: "status",
+// "accessStart", "accessEnd" or "externalId".
+func (r *Rule) Sets(field string) bool {
+	switch field {
+	case "status":
+		return r.status != nil
+	case "accessStart":
+		return r.accessStart != nil
+	case "accessEnd":
+		return r.accessEnd != nil
+	case "externalId":
+		return r.externalID != nil
+	}
+	return false
 }
 
 // Input is what a source sent about one user, as rule expressions see it.
@@ -54,6 +75,12 @@ type Input struct {
 	// added (claims.email, claims.groups, custom ones); empty for other
 	// sources.
 	Claims map[string]any
+	// ClaimsUnknown says the input is a login's user mapped again with no
+	// sign-in at hand (a rule change re-applied): its claims are not
+	// empty but unknown. Rules that read claims are then not run, and
+	// Result.Undecided names them, so that what they granted and set
+	// stays as the user's last sign-in left it.
+	ClaimsUnknown bool
 }
 
 // vars returns in as the activation of rule expressions: one value for
@@ -105,6 +132,9 @@ type Result struct {
 	// AccessStart and AccessEnd are the access window; nil when no fired
 	// rule set them.
 	AccessStart, AccessEnd *TimeValue
+	// Undecided are the rules not run, for they read claims and the
+	// input's are unknown (Input.ClaimsUnknown): neither fired nor not.
+	Undecided []*Rule
 }
 
 // Grant is an org unit, group or role a rule grants.
@@ -142,6 +172,10 @@ type TimeValue struct {
 func (c *Connector) Eval(in Input) (Result, error) {
 	e := &evaluation{c: c, vars: in.vars(), seen: map[Grant]bool{}, set: map[string]Value{}}
 	for _, r := range c.Rules {
+		if in.ClaimsUnknown && r.Reads("claims") {
+			e.r.Undecided = append(e.r.Undecided, r)
+			continue
+		}
 		if r.cond != nil {
 			out, _, err := r.cond.Eval(e.vars)
 			if err != nil {

@@ -541,8 +541,19 @@ func (l *loader) rule(n *yaml.Node, c *Connector, seen map[string]int) *Rule {
 	if m == nil {
 		return nil
 	}
-	r := &Rule{Name: l.name(n, m, "rule", "within a connector", seen), Line: n.Line}
+	r := &Rule{Name: l.name(n, m, "rule", "within a connector", seen), Line: n.Line, reads: map[string]bool{}}
 	ctx := fmt.Sprintf("rule %q", r.Name)
+	// What the rule's expressions read, and the connector's too.
+	connReads := l.reads
+	l.reads = r.reads
+	defer func() {
+		if connReads != nil {
+			for name := range r.reads {
+				connReads[name] = true
+			}
+		}
+		l.reads = connReads
+	}()
 	if v := m["if"]; present(l.resolve(v)) {
 		expr := l.str(v, "if")
 		switch {
