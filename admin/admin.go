@@ -207,6 +207,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		denied  *reconcile.ForbiddenError
 		ie      *reconcile.InputError
 		se      *reconcile.StateError
+		ve      *reconcile.VersionError
 		me      *reconcile.MatchError
 		ce      *store.ConflictError
 		le      *store.LimitError
@@ -235,6 +236,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &Error{http.StatusBadRequest, ie.Msg}
 	case errors.As(err, &se):
 		ae = &Error{http.StatusConflict, se.Msg}
+	case errors.As(err, &ve):
+		w.Header().Set("ETag", configETag(ve.Stored))
+		ae = &Error{http.StatusPreconditionFailed, ve.Error()}
 	case errors.As(err, &me):
 		ae = &Error{http.StatusConflict, me.Msg}
 	case errors.As(err, &ce):
@@ -501,23 +505,49 @@ func (a *api) getConfig(w http.ResponseWriter, r *http.Request, p store.Principa
 	if version == 0 {
 		return &Error{http.StatusNotFound, "no configuration was saved for this tenant through the admin API: serve's --config file, or the defaults, configure it"}
 	}
+	w.Header().Set("ETag", configETag(version))
 	return writeJSON(w, configuration{Version: version, YAML: text, Connectors: connectorNames(p.TenantName, text)})
+}
+
+// configETag is the entity tag of configuration version v: PUT /config
+// with If-Match: it saves only over that version.
+func configETag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ifMatchVersion is the configuration version r's If-Match names
+// ("N", W/"N", or "0" for none saved yet), or reconcile.AnyVersion
+// without one or with *.
+func ifMatchVersion(r *http.Request) (int64, error) {
+	tag := strings.TrimSpace(r.Header.Get("If-Match"))
+	if tag == "" || tag == "*" {
+		return reconcile.AnyVersion, nil
+	}
+	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(tag, "W/"), `"`), 10, 64)
+	if err != nil || v < 0 {
+		return 0, &Error{http.StatusBadRequest, fmt.Sprintf(`If-Match %s: name the version the edit started from, as GET /config's ETag does ("3"; "0" when none was saved)`, tag)}
+	}
+	return v, nil
 }
 
 // putConfig checks a tenant's connector configuration and saves it: from
 // the next write on, every replica maps through it, and the answer says
 // what it changes for the existing users (POST /reapply applies it). A
 // configuration with problems is refused whole (400), listing each with
-// its line.
+// its line. With If-Match naming the version the edit started from, a
+// save over a version saved since is refused (412), nothing saved.
 func (a *api) putConfig(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	from, err := ifMatchVersion(r)
+	if err != nil {
+		return err
+	}
 	raw, err := a.readBody(w, r)
 	if err != nil {
 		return err
 	}
-	version, err := a.engine.SaveConfig(r.Context(), p, string(raw))
+	version, err := a.engine.SaveConfig(r.Context(), p, string(raw), from)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", configETag(version))
 	doc := savedImpact{configuration: configuration{Version: version, Connectors: connectorNames(p.TenantName, string(raw))}}
 	// What is stored is as the configuration before made it: the impact
 	// is what POST /reapply will change.

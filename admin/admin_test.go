@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -171,6 +172,81 @@ func TestBodyLimit(t *testing.T) {
 		}
 		if status, doc, _ := call(t, "PUT", api+"/config", wide, cardiology); status != 200 {
 			t.Errorf("a configuration within the limit: %d %v", status, doc)
+		}
+	})
+}
+
+// TestConfigIfMatch: PUT /config with If-Match saves only over the version
+// it names (GET /config's ETag; "0" before any save), so of two editors
+// who started from one version the second is refused (412, the stored
+// version's ETag, nothing saved); without If-Match it saves over any.
+func TestConfigIfMatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, e := server(t, db, 1<<20)
+		wide := token(t, e, "admins", "")
+		api := srv.URL + "/admin/v1/acme"
+		put := func(ifMatch, text string) (int, map[string]any, http.Header) {
+			t.Helper()
+			req, _ := http.NewRequest("PUT", api+"/config", strings.NewReader(text))
+			req.Header.Set("Authorization", "Bearer "+wide)
+			if ifMatch != "" {
+				req.Header.Set("If-Match", ifMatch)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err) // also from the racers' goroutines
+				return 0, nil, http.Header{}
+			}
+			defer res.Body.Close()
+			var doc map[string]any
+			json.NewDecoder(res.Body).Decode(&doc)
+			return res.StatusCode, doc, res.Header
+		}
+		edit := func(name string) string {
+			return strings.Replace(cardiology, "name: cardiology", "name: "+name, 1)
+		}
+		if status, doc, h := put(`"0"`, edit("first")); status != 200 || h.Get("ETag") != `"1"` {
+			t.Fatalf("a save from no saved version: %d %v ETag %q", status, doc, h.Get("ETag"))
+		}
+		status, doc, h := put(`"0"`, edit("second"))
+		if detail, _ := doc["detail"].(string); status != 412 || h.Get("ETag") != `"1"` || !strings.Contains(detail, "saved as version 1") {
+			t.Fatalf("a second save from no saved version: %d %v ETag %q, want 412 naming version 1", status, doc, h.Get("ETag"))
+		}
+		if status, doc, h := call(t, "GET", api+"/config", wide, ""); status != 200 || h.Get("ETag") != `"1"` || !strings.Contains(doc["yaml"].(string), "name: first") {
+			t.Fatalf("after the refused save: %d %v ETag %q", status, doc, h.Get("ETag"))
+		}
+		if status, doc, _ := put(`W/"1"`, edit("third")); status != 200 || doc["version"] != 2.0 {
+			t.Fatalf("a save over the version it names: %d %v", status, doc)
+		}
+		if status, doc, _ := put("yesterday", edit("fourth")); status != 400 || !strings.Contains(doc["detail"].(string), "If-Match") {
+			t.Fatalf("an If-Match that names no version: %d %v", status, doc)
+		}
+		if status, doc, _ := put("", edit("fifth")); status != 200 || doc["version"] != 3.0 {
+			t.Fatalf("a save without If-Match: %d %v", status, doc)
+		}
+		if _, _, h := call(t, "GET", api+"/config/running", wide, ""); h.Get("ETag") != `"3"` {
+			t.Fatalf("GET /config/running's ETag %q, want \"3\"", h.Get("ETag"))
+		}
+		// Four editors of version 3 at once: one saves.
+		statuses := make(chan int, 4)
+		for i := range 4 {
+			go func() {
+				status, _, _ := put(`"3"`, edit(fmt.Sprintf("racer%d", i)))
+				statuses <- status
+			}()
+		}
+		won := 0
+		for range 4 {
+			switch status := <-statuses; status {
+			case 200:
+				won++
+			case 412:
+			default:
+				t.Errorf("a racing save: %d", status)
+			}
+		}
+		if _, doc, _ := call(t, "GET", api+"/config", wide, ""); won != 1 || doc["version"] != 4.0 {
+			t.Fatalf("of four saves over version 3, %d saved, version %v; want 1, version 4", won, doc["version"])
 		}
 	})
 }

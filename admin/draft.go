@@ -49,6 +49,7 @@ func (a *api) runningConfig(w http.ResponseWriter, r *http.Request, p store.Prin
 			out.From, out.YAML = "file", text
 		}
 	}
+	w.Header().Set("ETag", configETag(version)) // PUT /config's If-Match
 	return writeJSON(w, out)
 }
 

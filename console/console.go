@@ -384,6 +384,12 @@ func (c *console) sendRaw(ctx context.Context, s session, method, path string, q
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return c.do(req, out)
+}
+
+// do answers req, a request of [console.request], decoding its answer
+// into out (if not nil).
+func (c *console) do(req *http.Request, out any) error {
 	rec := &recorder{header: http.Header{}}
 	c.cfg.Admin.ServeHTTP(rec, req)
 	if rec.status == 0 {

@@ -408,7 +408,15 @@ func (c *console) mappingSave(w http.ResponseWriter, r *http.Request, s session)
 		Version int64      `json:"version"`
 		Impact  *impactDoc `json:"impact"`
 	}{}
-	if err := c.send(r.Context(), s, http.MethodPut, "/config", nil, []byte(v.YAML), v.Saved); err != nil {
+	// Saved over the version the editor loaded only: another
+	// administrator's save meanwhile is not undone unseen.
+	req, err := c.request(r.Context(), s, http.MethodPut, "/config", nil, strings.NewReader(v.YAML))
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	req.Header.Set("If-Match", `"`+strconv.FormatInt(v.Version, 10)+`"`)
+	if err := c.do(req, v.Saved); err != nil {
 		detail, problems, ok := refusal(err)
 		if !ok {
 			c.fail(w, r, s, err)

@@ -135,7 +135,12 @@ func (e *Engine) SetConnectorAdmin(ctx context.Context, by store.Principal, tena
 // it (see [ParseTenantConfig]); from the next write on, every replica maps
 // through it. It returns the configuration's new version. A configuration
 // with problems is a [*rules.Error] listing each; nothing is saved.
-func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string) (int64, error) {
+//
+// from is the version the edit started from (0: none was saved), or
+// [AnyVersion]: a save over another version, saved since, is a
+// [*VersionError] and saves nothing, so that of two administrators
+// editing at once the second does not undo the first unseen.
+func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string, from int64) (int64, error) {
 	defer e.db.PrincipalsChanged() // after the commit, before the notification arrives
 	if err := mayAdminister(by, by.TenantName); err != nil {
 		return 0, err
@@ -150,6 +155,9 @@ func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string
 		if err != nil {
 			return err
 		}
+		if from >= 0 && from != oldVersion {
+			return &VersionError{Stored: oldVersion, From: from}
+		}
 		if t, ok := cfg.Tenant(by.TenantName); ok {
 			for _, c := range t.Connectors {
 				if c.Kind == rules.KindOIDC {
@@ -159,7 +167,14 @@ func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string
 				}
 			}
 		}
-		if version, err = tx.SetTenantConfig(ctx, by.TenantID, text); err != nil {
+		if version, err = tx.SetTenantConfig(ctx, by.TenantID, text, from); errors.Is(err, store.ErrStale) {
+			// Saved by another, between the read and the update.
+			stored, err := tx.TenantConfigVersion(ctx, by.TenantID)
+			if err != nil {
+				return err
+			}
+			return &VersionError{Stored: stored, From: from}
+		} else if err != nil {
 			return err
 		}
 		return audit(ctx, tx, by, by.TenantID, "replace", "Config", by.TenantName, map[string]any{
@@ -167,6 +182,24 @@ func (e *Engine) SaveConfig(ctx context.Context, by store.Principal, text string
 			"after":  map[string]any{"version": version, "yaml": text}})
 	})
 	return version, err
+}
+
+// AnyVersion is [Engine.SaveConfig]'s from that saves over any version.
+const AnyVersion int64 = -1
+
+// VersionError is a configuration save refused because another was saved
+// since the version the edit started from.
+type VersionError struct {
+	Stored, From int64 // the version stored, and the edit's
+}
+
+func (e *VersionError) Error() string {
+	from := fmt.Sprintf("version %d", e.From)
+	if e.From == 0 {
+		from = "no saved version"
+	}
+	return fmt.Sprintf("the configuration was saved as version %d since this edit started from %s: "+
+		"reload it, make the edit again and save", e.Stored, from)
 }
 
 // CreateOrgUnit creates the org unit at path in by's tenant, and any

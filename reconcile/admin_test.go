@@ -75,9 +75,18 @@ func TestAdministrationIsAudited(t *testing.T) {
 		}
 		events(tok.TenantID, "Token", strconv.FormatInt(tok.ID, 10), "revoke", reconcile.SourceCLI)
 
-		version, err := e.SaveConfig(ctx, admin, "tenants:\n  - name: acme\n    connectors: [{name: okta}]\n")
+		version, err := e.SaveConfig(ctx, admin, "tenants:\n  - name: acme\n    connectors: [{name: okta}]\n", 0)
 		if err != nil || version != 1 {
 			t.Fatalf("SaveConfig: %d, %v", version, err)
+		}
+		// A second edit that started from no saved version, too, does not
+		// undo the first unseen.
+		_, err = e.SaveConfig(ctx, admin, "tenants:\n  - name: acme\n    connectors: [{name: entra}]\n", 0)
+		if ve, ok := errors.AsType[*reconcile.VersionError](err); !ok || ve.Stored != 1 || ve.From != 0 {
+			t.Fatalf("a save over a version saved since: %v, want a VersionError naming version 1", err)
+		}
+		if text, v, err := db.TenantConfig(ctx, admin.TenantID); err != nil || v != 1 || !strings.Contains(text, "okta") {
+			t.Fatalf("after the refused save: version %d %q, %v", v, text, err)
 		}
 		ev = events(admin.TenantID, "Config", "acme", "replace", reconcile.SourceAdmin)
 		if ev.ConnectorID != admin.ConnectorID || !strings.Contains(fmt.Sprint(ev.Detail["after"]), "name: okta") {
@@ -141,7 +150,7 @@ func TestScopedAdministration(t *testing.T) {
 			"a unit beside":       second(e.CreateOrgUnit(ctx, medicine, "Surgery")),
 			"its own unit":        second(e.CreateOrgUnit(ctx, medicine, "Medicine")),
 			"a group":             second(e.CreateGroup(ctx, medicine, "Faculty")),
-			"the configuration":   second(e.SaveConfig(ctx, medicine, "tenants: [{name: acme}]\n")),
+			"the configuration":   second(e.SaveConfig(ctx, medicine, "tenants: [{name: acme}]\n", reconcile.AnyVersion)),
 			"a token":             second(e.IssueToken(ctx, medicine, "acme", "okta")),
 			"another tenant's":    second(e.IssueToken(ctx, wide, "globex", "okta")),
 			"another's connector": e.SetProfile(ctx, wide, "globex", "okta", "strict"),

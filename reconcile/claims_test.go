@@ -88,7 +88,7 @@ func TestReapplyKeepsWhatClaimsGranted(t *testing.T) {
 			t.Fatalf("impact %+v, want reader revoked and nothing else", impacts)
 		}
 
-		if _, err := w.e.SaveConfig(ctx, by, next); err != nil {
+		if _, err := w.e.SaveConfig(ctx, by, next, reconcile.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 		j, _, err := w.e.StartReapply(ctx, by)

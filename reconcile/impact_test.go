@@ -115,7 +115,7 @@ func TestImpactEqualsReapply(t *testing.T) {
 				t.Fatalf("round %d: report %+v for %d impacts", round, rep, len(impacts))
 			}
 			before := allStates(t, w)
-			if _, err := w.e.SaveConfig(ctx, by, next); err != nil {
+			if _, err := w.e.SaveConfig(ctx, by, next, reconcile.AnyVersion); err != nil {
 				t.Fatal(err)
 			}
 			j, _, err := w.e.StartReapply(ctx, by)
@@ -170,7 +170,7 @@ func TestReapplyResumes(t *testing.T) {
 		if _, err := w.e.Impact(t.Context(), by, next, func(ui reconcile.UserImpact) { want[ui.UserID] = ui }); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.e.SaveConfig(t.Context(), by, next); err != nil {
+		if _, err := w.e.SaveConfig(t.Context(), by, next, reconcile.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 		j, _, err := w.e.StartReapply(t.Context(), by)

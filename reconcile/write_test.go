@@ -108,7 +108,7 @@ tenants:
             status: disabled
 `
 		w.tx(func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.SetTenantConfig(ctx, w.tenant.ID, saved)
+			_, err := tx.SetTenantConfig(ctx, w.tenant.ID, saved, reconcile.AnyVersion)
 			return err
 		})
 		if p := w.apply(w.input("okta", reconcile.Create, "", user("b@example.com"))); p.User.Status != store.StatusDisabled || len(p.Fired) != 1 {

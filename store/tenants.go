@@ -189,10 +189,21 @@ func (r reader) TenantConfigVersion(ctx context.Context, tenantID int64) (int64,
 }
 
 // SetTenantConfig saves a tenant's connector configuration, which the
-// caller has checked, and returns its new version.
-func (tx *Tx) SetTenantConfig(ctx context.Context, tenantID int64, text string) (int64, error) {
-	res, err := tx.idb.NewRaw("UPDATE tenants SET config = ?, config_version = config_version + 1 WHERE id = ?", text, tenantID).Exec(ctx)
-	if err := checkOne(res, err, ErrNotFound); err != nil {
+// caller has checked, over version from (0: none saved yet; negative:
+// any), and returns its new version. [ErrStale] when the stored version
+// is not from: someone saved since. The check is the update's own, so
+// of two saves over one version, one wins.
+func (tx *Tx) SetTenantConfig(ctx context.Context, tenantID int64, text string, from int64) (int64, error) {
+	q := tx.idb.NewUpdate().Table("tenants").Set("config = ?", text).Set("config_version = config_version + 1").Where("id = ?", tenantID)
+	if from >= 0 {
+		q = q.Where("config_version = ?", from)
+	}
+	res, err := q.Exec(ctx)
+	missing := ErrNotFound
+	if from >= 0 {
+		missing = ErrStale
+	}
+	if err := checkOne(res, err, missing); err != nil {
 		return 0, err
 	}
 	_, version, err := tx.TenantConfig(ctx, tenantID)

@@ -71,12 +71,28 @@ func TestConsoleMapping(t *testing.T) {
 			t.Fatalf("a refused save saved: %d", res.StatusCode)
 		}
 		res, page = do(t, c, "POST", base+"/save", url.Values{"csrf": {csrf}, "yaml": {staffRules}}, htmx...)
-		if res.StatusCode != http.StatusOK || !strings.Contains(page, "Saved as version 1") || !strings.Contains(page, "/mapping/reapply") {
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, "Saved as version 1") || !strings.Contains(page, "/mapping/reapply") ||
+			!strings.Contains(page, `<input type="hidden" id="version" name="version" value="1" hx-swap-oob="true">`) {
 			t.Fatalf("save: %d %s", res.StatusCode, page)
 		}
 		res, page = do(t, c, "GET", base, nil)
 		if res.StatusCode != http.StatusOK || !strings.Contains(page, "saved version 1") || !strings.Contains(page, "example-staff") {
 			t.Fatalf("the editor after the save: %d %s", res.StatusCode, page)
+		}
+
+		// A second editor who loaded the page before that save does not
+		// undo it unseen; from version 1, the save is taken.
+		faculty := strings.Replace(staffRules, "groups: [Staff]", "groups: [Faculty]", 1)
+		res, page = do(t, c, "POST", base+"/save", url.Values{"csrf": {csrf}, "yaml": {faculty}, "version": {"0"}}, htmx...)
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, "refused, nothing saved: the configuration was saved as version 1 since this edit started from no saved version") {
+			t.Fatalf("a save from before the last: %d %s", res.StatusCode, page)
+		}
+		if _, doc := request(t, "GET", w.srv.URL+"/admin/v1/acme/config", w.admin, ""); doc["version"] != 1.0 || strings.Contains(doc["yaml"].(string), "[Faculty]") {
+			t.Fatalf("a refused save saved: %v", doc)
+		}
+		res, page = do(t, c, "POST", base+"/save", url.Values{"csrf": {csrf}, "yaml": {faculty}, "version": {"1"}}, htmx...)
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, "Saved as version 2") {
+			t.Fatalf("a save from version 1: %d %s", res.StatusCode, page)
 		}
 	})
 }
