@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -86,7 +87,8 @@ func (a *api) checkConfig(w http.ResponseWriter, r *http.Request, p store.Princi
 // previewDraft answers what a SCIM User payload pushed by a connector
 // would do were the configuration in the body saved: match, rules fired,
 // grants, changes. The payload is the body's user, or the body of the
-// connector's logged request (a POST or PUT of a User) the body names. It
+// connector's logged request (a POST or PUT of a User) the body names; a
+// logged PATCH of a User is replayed under the configuration instead. It
 // writes nothing; a configuration with problems is refused (400) with
 // them.
 func (a *api) previewDraft(w http.ResponseWriter, r *http.Request, p store.Principal) error {
@@ -108,7 +110,14 @@ func (a *api) previewDraft(w http.ResponseWriter, r *http.Request, p store.Princ
 	}
 	doc := body.User
 	if body.Request != 0 {
-		if doc, err = a.loggedUser(r, p, c, body.Request); err != nil {
+		lr, err := a.db.Request(r.Context(), p.TenantID, c.ConnectorID, body.Request)
+		if err != nil {
+			return err
+		}
+		if userPatch(lr) {
+			return a.replayDraft(w, r, c, lr, body.YAML)
+		}
+		if doc, err = loggedUser(lr); err != nil {
 			return err
 		}
 	}
@@ -122,19 +131,11 @@ func (a *api) previewDraft(w http.ResponseWriter, r *http.Request, p store.Princ
 	return writeJSON(w, plan.Summary())
 }
 
-// loggedUser is the SCIM User a logged request of connector c pushed:
-// the body of a POST or PUT of a User. A PATCH says how to change a user,
-// not what they are, and is previewed by its replay.
-func (a *api) loggedUser(r *http.Request, p, c store.Principal, id int64) (map[string]any, error) {
-	lr, err := a.db.Request(r.Context(), p.TenantID, c.ConnectorID, id)
-	if err != nil {
-		return nil, err
-	}
-	path, _, _ := strings.Cut(lr.Path, "?")
-	_, rest, users := strings.Cut(path, "/Users")
-	whole := lr.Method == http.MethodPost && rest == "" || lr.Method == http.MethodPut && strings.Count(rest, "/") == 1 && rest != "/.search"
-	if !users || !whole {
-		return nil, &Error{http.StatusConflict, "logged request " + lr.Method + " " + lr.Path + " pushes no whole User (a POST or PUT of /Users); replay it instead"}
+// loggedUser is the SCIM User a logged request pushed: the body of a
+// POST or PUT of a User.
+func loggedUser(lr store.LoggedRequest) (map[string]any, error) {
+	if !wholeUser(lr) {
+		return nil, &Error{http.StatusConflict, "logged request " + lr.Method + " " + lr.Path + " pushes no User (a POST or PUT of /Users, or a PATCH of one); replay it instead"}
 	}
 	if lr.Truncated {
 		return nil, &Error{http.StatusConflict, "this request's body was cut to fit the log; it cannot be previewed"}
@@ -144,4 +145,57 @@ func (a *api) loggedUser(r *http.Request, p, c store.Principal, id int64) (map[s
 		return nil, &Error{http.StatusConflict, "logged request's body is not a JSON object"}
 	}
 	return doc, nil
+}
+
+// replayDraft answers what the logged request lr, a PATCH of a User,
+// would do now were the configuration text saved: a PATCH says how to
+// change a user, not what they become, so it is replayed (the user as
+// stored now, patched) under the draft, writing nothing.
+func (a *api) replayDraft(w http.ResponseWriter, r *http.Request, c store.Principal, lr store.LoggedRequest, text string) error {
+	if a.replayer == nil {
+		return &Error{http.StatusNotImplemented, "this server cannot replay requests, so cannot preview a logged PATCH"}
+	}
+	cfg, err := reconcile.ParseTenantConfig(c.TenantName, text)
+	if err != nil {
+		return err
+	}
+	got, err := a.replayer.Replay(reconcile.Draft(r.Context(), cfg), c, lr)
+	if err != nil {
+		return err
+	}
+	if got.Status >= 400 {
+		return &Error{http.StatusConflict, fmt.Sprintf("under these rules, logged request %s %s would fail now (%d): %s", lr.Method, lr.Path, got.Status, got.Error)}
+	}
+	if len(got.Plans) != 1 || got.Plans[0].Plan == nil {
+		return &Error{http.StatusConflict, fmt.Sprintf("logged request %s %s would make %d writes now, not one to preview; replay it instead", lr.Method, lr.Path, len(got.Plans))}
+	}
+	return writeJSON(w, got.Plans[0].Plan)
+}
+
+// wholeUser reports whether lr pushed a whole User: a POST of /Users or
+// a PUT of /Users/{id}.
+func wholeUser(lr store.LoggedRequest) bool {
+	rest, ok := usersPath(lr.Path)
+	return ok && (lr.Method == http.MethodPost && rest == "" || lr.Method == http.MethodPut && oneUser(rest))
+}
+
+// userPatch reports whether lr is a PATCH of /Users/{id}.
+func userPatch(lr store.LoggedRequest) bool {
+	rest, ok := usersPath(lr.Path)
+	return ok && lr.Method == http.MethodPatch && oneUser(rest)
+}
+
+// usersPath is what follows /Users in a logged SCIM path, without its
+// query, and whether it names /Users at all.
+func usersPath(path string) (string, bool) {
+	path, _, _ = strings.Cut(path, "?")
+	i := strings.LastIndex(path, "/Users")
+	if i < 0 {
+		return "", false
+	}
+	return path[i+len("/Users"):], true
+}
+
+func oneUser(rest string) bool {
+	return strings.Count(rest, "/") == 1 && rest != "/" && rest != "/.search"
 }

@@ -101,21 +101,30 @@ func TestConfigPreview(t *testing.T) {
 			t.Fatalf("a preview wrote a user: %v", got)
 		}
 
-		// A logged push: its body is the payload; a PATCH is not one.
+		// A logged push: its body is the payload; a DELETE is not one,
+		// nor a body cut to fit the log. (A PATCH is replayed under the
+		// draft: TestRequestLogAndReplay, which has a SCIM endpoint.)
 		if err := db.RunInTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 			return tx.AppendRequests(ctx, []store.LoggedRequest{
 				{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Method: "POST", Path: "/scim/v2/acme/Users", Body: hrUser, Status: 201},
+				{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Method: "POST", Path: "/scim/v2/acme/Users", Body: hrUser[:20], Truncated: true, Status: 201},
 				{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Method: "PATCH", Path: "/scim/v2/acme/Users/x", Body: `{"Operations":[]}`, Status: 200},
+				{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Method: "DELETE", Path: "/scim/v2/acme/Users/x", Status: 204},
 			})
 		}); err != nil {
 			t.Fatal(err)
 		}
 		_, list, _ := call(t, "GET", api+"/connectors/okta/requests", wide, "")
 		rs := list["requests"].([]any)
-		if len(rs) != 2 {
-			t.Fatalf("logged: %v", list)
+		var previewable []string
+		for _, r := range rs {
+			r := r.(map[string]any)
+			previewable = append(previewable, fmt.Sprint(r["method"], " ", r["previewable"] == true))
 		}
-		patchID, postID := rs[0].(map[string]any)["id"], rs[1].(map[string]any)["id"]
+		if got := strings.Join(previewable, ", "); got != "DELETE false, PATCH true, POST false, POST true" {
+			t.Fatalf("logged, newest first: %s", got)
+		}
+		deleteID, cutID, postID := rs[0].(map[string]any)["id"], rs[2].(map[string]any)["id"], rs[3].(map[string]any)["id"]
 		logged := func(id any) string {
 			b, _ := json.Marshal(map[string]any{"connector": "okta", "yaml": hr, "request": id})
 			return string(b)
@@ -123,8 +132,10 @@ func TestConfigPreview(t *testing.T) {
 		if status, plan, _ := call(t, "POST", api+"/config/preview", wide, logged(postID)); status != 200 || fmt.Sprint(plan["fired"]) != "[hr]" {
 			t.Fatalf("a logged POST previewed: %d %v", status, plan)
 		}
-		if status, got, _ := call(t, "POST", api+"/config/preview", wide, logged(patchID)); status != 409 {
-			t.Fatalf("a logged PATCH previewed: %d %v", status, got)
+		for _, id := range []any{deleteID, cutID} {
+			if status, got, _ := call(t, "POST", api+"/config/preview", wide, logged(id)); status != 409 {
+				t.Fatalf("logged request %v previewed: %d %v", id, status, got)
+			}
 		}
 		if status, _, _ := call(t, "POST", api+"/config/preview", wide, logged(999999)); status != 404 {
 			t.Fatalf("an unknown logged request: %d", status)

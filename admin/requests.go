@@ -40,10 +40,14 @@ func (a *api) requestRoutes(mux *http.ServeMux) {
 type loggedRequest struct {
 	store.LoggedRequest
 	Plans json.RawMessage `json:"plans,omitempty"`
+	// Previewable: POST /config/preview can preview the request under
+	// edited rules (a POST or PUT of a User, or a PATCH of one), its body
+	// whole.
+	Previewable bool `json:"previewable,omitempty"`
 }
 
 func viewRequest(lr store.LoggedRequest) loggedRequest {
-	v := loggedRequest{LoggedRequest: lr}
+	v := loggedRequest{LoggedRequest: lr, Previewable: !lr.Truncated && (wholeUser(lr) || userPatch(lr))}
 	if lr.Plans != "" {
 		v.Plans = json.RawMessage(lr.Plans)
 	}

@@ -158,6 +158,8 @@ type pushDoc struct {
 	Path   string    `json:"path"`
 	Status int       `json:"status"`
 	Body   string    `json:"body"`
+	// Previewable: the admin API can preview it under edited rules.
+	Previewable bool `json:"previewable"`
 }
 
 // mappingView is the editor: the text as loaded or as posted, and the
@@ -257,19 +259,11 @@ func (c *console) fillMapping(ctx context.Context, s session, v *mappingView, ch
 		return nil // a connector named in the text, not yet made
 	}
 	for _, lr := range rs.Requests {
-		if wholeUser(lr.Method, lr.Path) {
+		if lr.Previewable {
 			v.Requests = append(v.Requests, lr)
 		}
 	}
 	return err
-}
-
-// wholeUser reports whether a logged request pushed a whole User (a POST
-// or PUT of /Users), which the preview can run again.
-func wholeUser(method, path string) bool {
-	path, _, _ = strings.Cut(path, "?")
-	_, rest, ok := strings.Cut(path, "/Users")
-	return ok && (method == http.MethodPost && rest == "" || method == http.MethodPut && strings.Count(rest, "/") == 1 && rest != "/.search")
 }
 
 func (c *console) mappingPage(s session, v mappingView) view {

@@ -114,8 +114,12 @@ func (e *Engine) UserExtensions(ctx context.Context, p store.Principal) ([]schem
 // saved last: the one saved through the admin API if any (version > 0),
 // else the file's (which may be nil). Saved ones are compiled once per
 // process and version, the text read only then. It returns the version
-// of what it returns, which may be newer.
+// of what it returns, which may be newer. A preview under a [Draft] maps
+// through the draft.
 func (e *Engine) configAt(ctx context.Context, r reads, tenantID int64, tenant string, version int64) (*rules.Config, int64, error) {
+	if cfg := draft(ctx); cfg != nil {
+		return cfg, version, nil
+	}
 	if version == 0 {
 		return e.cfg, 0, nil
 	}

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"sync"
+
+	"github.com/scimd/scimd/reconcile/rules"
 )
 
 // Recorder collects the plans that the writes made with a context produce,
@@ -64,6 +66,26 @@ func (r *Recorder) add(p *Plan, err error) {
 		p = nil
 	}
 	r.plans = append(r.plans, Recorded{Plan: p, Err: err})
+}
+
+type draftKey struct{}
+
+// Draft returns a context whose previews map through cfg, a tenant's
+// configuration being edited (see [ParseTenantConfig]), instead of the one
+// in force: a logged request replayed under rules not yet saved. Only a
+// [Preview] reads it; a write made with the context maps as saved.
+func Draft(ctx context.Context, cfg *rules.Config) context.Context {
+	return context.WithValue(ctx, draftKey{}, cfg)
+}
+
+// draft is the configuration a preview made with ctx maps through in
+// place of the saved one, or nil.
+func draft(ctx context.Context) *rules.Config {
+	if !Previewing(ctx) {
+		return nil
+	}
+	cfg, _ := ctx.Value(draftKey{}).(*rules.Config)
+	return cfg
 }
 
 func recorder(ctx context.Context) *Recorder {

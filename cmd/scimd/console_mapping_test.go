@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/store"
 	"github.com/scimd/scimd/store/storetest"
 )
 
@@ -60,6 +63,38 @@ func TestConsoleMapping(t *testing.T) {
 		if res, _ := do(t, c, "POST", w.srv.URL+"/console/acme/users/"+w.ids["ann@example.com"]+"/disable",
 			url.Values{"csrf": {csrf}, "pad": {strings.Repeat("x", 20<<10)}}); res.StatusCode == http.StatusSeeOther {
 			t.Fatal("a 20 KiB form passed the users' 16 KiB cap")
+		}
+
+		// A logged PATCH of ann is offered to the preview and previewed
+		// under the rules as edited: replayed on ann as stored, nothing
+		// written (nothing is saved yet: the rules in force fire none).
+		if res, body := request(t, "POST", w.srv.URL+"/admin/v1/acme/groups", w.admin, `{"displayName":"Staff"}`); res.StatusCode != http.StatusCreated {
+			t.Fatalf("create group Staff: %d %v", res.StatusCode, body)
+		}
+		p, err := w.db.ConnectorPrincipal(context.Background(), "acme", "okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged []store.LoggedRequest
+		if err := w.db.RunInTx(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+			logged = []store.LoggedRequest{{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Method: "PATCH", Path: "/scim/v2/acme/Users/" + w.ids["ann@example.com"], Status: 200,
+				Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Ann S."}]}`}}
+			return tx.AppendRequests(ctx, logged)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		patchID := strconv.FormatInt(logged[0].ID, 10)
+		res, page = do(t, c, "GET", base+"?connector=okta", nil)
+		if !strings.Contains(page, `<option value="`+patchID+`">#`+patchID+` PATCH /scim/v2/acme/Users/`) {
+			t.Fatalf("the editor does not offer the logged PATCH: %d %s", res.StatusCode, page)
+		}
+		res, page = do(t, c, "POST", base+"/preview", url.Values{"csrf": {csrf}, "yaml": {staffRules}, "connector": {"okta"}, "request": {patchID}}, htmx...)
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, "The payload of logged request #"+patchID+" would <strong class=\"action\">patch</strong> <strong>ann@example.com</strong>") ||
+			!strings.Contains(page, "example-staff") {
+			t.Fatalf("the preview of the logged PATCH: %d %s", res.StatusCode, page)
+		}
+		if _, ann := request(t, "GET", w.srv.URL+"/scim/v2/acme/Users/"+w.ids["ann@example.com"], w.okta, ""); ann["displayName"] != "Ann Smith" {
+			t.Fatalf("the preview wrote: %v", ann)
 		}
 
 		// A save with problems is refused whole, without htmx too.

@@ -222,6 +222,33 @@ func TestRequestLogAndReplay(t *testing.T) {
 			t.Fatalf("replay's grants %v, fired %v; the admin preview's %v, %v", plans[0].Plan.Grants, plans[0].Plan.Fired, preview.Grants, preview.Fired)
 		}
 
+		// The mapping editor's preview of the logged PATCH under rules not
+		// saved: the PATCH replayed through the draft, as the saved rules
+		// replay it but for what the draft changes; the saved rules left in
+		// force, nothing written.
+		draft := strings.Replace(v2, "Medicine/Imaging", "Medicine/Oncology", 1)
+		previewBody, _ := json.Marshal(map[string]any{"connector": "okta", "yaml": draft, "request": byMethod["PATCH"].ID})
+		before := counts()
+		drafted := do("POST", "/admin/v1/acme/config/preview", adminToken, string(previewBody), 200)
+		saved := replay("PATCH")
+		if after := counts(); after != before {
+			t.Fatalf("the preview of a PATCH wrote: %s before, %s after", before, after)
+		}
+		var draftPlan reconcile.Summary
+		json.Unmarshal([]byte(drafted), &draftPlan)
+		var savedPlans []reconcile.RecordedSummary
+		json.Unmarshal(saved.Plans, &savedPlans)
+		if len(savedPlans) != 1 || savedPlans[0].Plan == nil || !strings.Contains(mustJSON(t, savedPlans[0].Plan), "Medicine/Imaging") {
+			t.Fatalf("the saved rules' replay of the PATCH: %s", saved.Plans)
+		}
+		if got, want := strings.ReplaceAll(mustJSON(t, draftPlan), "Medicine/Oncology", "Medicine/Imaging"), mustJSON(t, savedPlans[0].Plan); got != want || !strings.Contains(drafted, "Medicine/Oncology") {
+			t.Fatalf("the PATCH previewed under the draft:\n%s\nwant the saved rules' replay with the draft's unit:\n%s", drafted, want)
+		}
+		status, _ := call(t, "POST", srv.URL+"/admin/v1/acme/config/preview", adminToken, strings.Replace(string(previewBody), `"yaml":"`, `"yaml":"  - [\n`, 1))
+		if status != 400 {
+			t.Fatalf("a PATCH previewed under a draft with problems: %d", status)
+		}
+
 		// A Bulk request: its operation's password is not kept, its plan is.
 		do("POST", "/scim/v2/acme/Bulk", okta, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
 			{"method":"POST","path":"/Users","bulkId":"c1","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"cat@example.com","password":"S3cret-3"}}]}`, 200)
