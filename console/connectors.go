@@ -126,9 +126,12 @@ type connectorView struct {
 	MaxLive   int
 	Live      int
 	// New is the token just made, its secret shown on this page only.
-	New    *tokenRow
-	Held   []heldRow
-	Shadow *shadowDoc
+	New *tokenRow
+	// Held is a page of the pending held writes, after HeldAfter (0: from
+	// the first); HeldNext is the next page's after, 0 on the last.
+	Held                []heldRow
+	HeldAfter, HeldNext int64
+	Shadow              *shadowDoc
 	// ShadowCounts are the summary's figures, named.
 	ShadowCounts []count
 }
@@ -136,10 +139,11 @@ type connectorView struct {
 // shadowShown is how many of a shadow log's plans the page lists.
 const shadowShown = 20
 
-// loadConnector reads what the connector page shows: four calls of the
-// admin API at most, in process, for one request of the browser.
-func (c *console) loadConnector(ctx context.Context, s session, name string) (connectorView, error) {
-	var v connectorView
+// loadConnector reads what the connector page shows, its held writes
+// after heldAfter: four calls of the admin API at most, in process, for
+// one request of the browser.
+func (c *console) loadConnector(ctx context.Context, s session, name string, heldAfter int64) (connectorView, error) {
+	v := connectorView{HeldAfter: heldAfter}
 	var list connectorList
 	if err := c.call(ctx, s, http.MethodGet, "/connectors", nil, &list); err != nil {
 		return v, err
@@ -168,11 +172,16 @@ func (c *console) loadConnector(ctx context.Context, s session, name string) (co
 	}
 	var held struct {
 		Held []heldRow `json:"held"`
+		Next int64     `json:"next"`
 	}
-	if err := c.call(ctx, s, http.MethodGet, p+"/held", url.Values{"state": {"pending"}}, &held); err != nil {
+	q := url.Values{"state": {"pending"}}
+	if heldAfter > 0 {
+		q.Set("after", strconv.FormatInt(heldAfter, 10))
+	}
+	if err := c.call(ctx, s, http.MethodGet, p+"/held", q, &held); err != nil {
 		return v, err
 	}
-	v.Held = held.Held
+	v.Held, v.HeldNext = held.Held, held.Next
 	if v.Connector.Mode == "shadow" {
 		v.Shadow = &shadowDoc{}
 		if err := c.call(ctx, s, http.MethodGet, p+"/shadow", url.Values{"count": {strconv.Itoa(shadowShown)}}, v.Shadow); err != nil {
@@ -207,7 +216,8 @@ func (c *console) connectorPage(w http.ResponseWriter, r *http.Request, s sessio
 // secret shown this once: the response of the POST, no-store, never a
 // URL) or none.
 func (c *console) showConnector(w http.ResponseWriter, r *http.Request, s session, notice string, made *tokenRow) {
-	v, err := c.loadConnector(r.Context(), s, r.PathValue("connector"))
+	heldAfter, _ := strconv.ParseInt(r.URL.Query().Get("held"), 10, 64)
+	v, err := c.loadConnector(r.Context(), s, r.PathValue("connector"), max(heldAfter, 0))
 	if err != nil {
 		c.fail(w, r, s, err)
 		return

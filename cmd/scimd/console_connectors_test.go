@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -67,6 +68,56 @@ func TestConsoleConnectorTokens(t *testing.T) {
 		}
 		if res, _ := do(t, c, "GET", w.srv.URL+"/console/acme/connectors/nobody", nil); res.StatusCode != 404 {
 			t.Errorf("no such connector: %d, want 404", res.StatusCode)
+		}
+	})
+}
+
+// TestConsoleHeldPages: a guard holding more writes than a page lists
+// shows them a page at a time, and deciding all a page lists leaves the
+// rest held, on the first page now.
+func TestConsoleHeldPages(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		w := newConsoleWorld(t, dsn)
+		p, err := w.db.ConnectorPrincipal(context.Background(), "acme", "okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const held = 501 // the admin API's page is 500
+		if err := w.db.RunInTx(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+			for i := range held {
+				h := store.HeldWrite{TenantID: p.TenantID, ConnectorID: p.ConnectorID, Source: "scim", ResourceType: "User",
+					ResourceID: fmt.Sprintf("u%04d", i), UserName: fmt.Sprintf("user%04d@example.com", i), Op: "delete"}
+				if _, err := tx.HoldWrite(ctx, &h); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c := w.signIn(w.bootstrap())
+		page := w.srv.URL + "/console/acme/connectors/okta"
+		_, body := do(t, c, "GET", page, nil)
+		next := regexp.MustCompile(`href="/console/acme/connectors/okta\?held=(\d+)#h-held" rel="next"`).FindStringSubmatch(body)
+		if !strings.Contains(body, "Reject all 500") || !strings.Contains(body, "user0499@example.com") || strings.Contains(body, "user0500@example.com") || next == nil {
+			t.Fatalf("the first page of %d held: %s", held, body)
+		}
+		_, second := do(t, c, "GET", page+"?held="+next[1], nil)
+		if !strings.Contains(second, "Reject all 1") || !strings.Contains(second, "user0500@example.com") || !strings.Contains(second, "First held writes") ||
+			strings.Contains(second, `rel="next"`) {
+			t.Fatalf("the second page: %s", second)
+		}
+		all := regexp.MustCompile(`(?s)<form[^>]*class="actions held-all">.*?</form>`).FindString(body)
+		var ids []string
+		for _, m := range regexp.MustCompile(`name="id" value="(\d+)"`).FindAllStringSubmatch(all, -1) {
+			ids = append(ids, m[1])
+		}
+		csrf := csrfField.FindStringSubmatch(body)[1]
+		if res, _ := do(t, c, "POST", page+"/held", url.Values{"csrf": {csrf}, "decision": {"reject"}, "id": ids}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("reject the %d the page listed: %d", len(ids), res.StatusCode)
+		}
+		if _, body := do(t, c, "GET", page, nil); !strings.Contains(body, "Reject all 1") || !strings.Contains(body, "user0500@example.com") || strings.Contains(body, `rel="next"`) {
+			t.Fatalf("after rejecting the first page: %s", body)
 		}
 	})
 }
