@@ -47,6 +47,10 @@ type usersView struct {
 	Users []userRow
 	// Next is the URL of the following page; "" on the last.
 	Next string
+	// Further: the page is short but not the last: the search read as
+	// far as one page reads through a filter (store.DefaultSearchScan
+	// index entries) and goes on from there at Next.
+	Further bool
 }
 
 var statuses = []string{"active", "disabled", "pending", "deleted"}
@@ -86,6 +90,7 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, s session) {
 		next := url.Values{"after": {out.Next}}
 		setGiven(next, "q", v.Q, "status", v.Status, "orgUnit", v.OrgUnit, "connector", v.Connector)
 		v.Next = "/console/" + url.PathEscape(s.tenant) + "/users?" + next.Encode()
+		v.Further = len(out.Users) < pageSize
 	}
 	c.page(w, r, http.StatusOK, "users", view{Title: "Users", Tenant: s.tenant, CSRF: s.csrf, Who: s.p.ConnectorName, Data: v})
 }

@@ -34,7 +34,18 @@ type UserSearch struct {
 	// cursor is the pk of the page's last user.
 	After string
 	Limit int
+	// Scan bounds the index entries a page reads through a filter (the
+	// states, the org unit, the connector, or a part's leaving out the
+	// users an earlier one found): 0 is [DefaultSearchScan]. A page that
+	// reaches it ends there, short (even empty), with a cursor.
+	Scan int
 }
+
+// DefaultSearchScan is the index entries a filtered page reads at most
+// (per part of a search with Q): a filter that keeps few of many users
+// answers a short page after this many, and the next page goes on from
+// there, rather than reading all the users to fill one.
+const DefaultSearchScan = 5000
 
 // StatusDeleted is the state of a soft-deleted user, as a search asks it.
 const StatusDeleted = "deleted"
@@ -42,8 +53,10 @@ const StatusDeleted = "deleted"
 // ErrBadCursor is a search's After that no page of that search returned.
 var ErrBadCursor = fmt.Errorf("store: not a cursor of this search")
 
-// SearchUsers answers a page of s and the cursor of the next page ("" when
-// the page was not full).
+// SearchUsers answers a page of s and the cursor of the next page: ""
+// when the search has no more. A page is short, with a cursor, only when
+// a filter kept fewer users than the page holds among the [UserSearch.Scan]
+// index entries it read.
 //
 // Without Q, the users come in creation order, from the (tenant, pk)
 // index (the live users' or the deleted users' one).
@@ -58,7 +71,11 @@ var ErrBadCursor = fmt.Errorf("store: not a cursor of this search")
 // page reads about as many index entries as it shows, however many users
 // share the prefix, and never sorts the matches. (Before, all the matches
 // were read and sorted by pk.) The cursor is the part, the key and the pk
-// of the page's last user.
+// of the page's last user, or of the last entry a page stopped at.
+//
+// Through a filter, a page reads at most Scan index entries of a part (of
+// the tenant without Q): one statement finds the entry Scan after the
+// cursor, by the index alone, and bounds the page's range with it.
 func (r reader) SearchUsers(ctx context.Context, s UserSearch) ([]User, string, error) {
 	var live, deleted []string
 	for _, st := range s.Statuses {
@@ -137,14 +154,50 @@ func (r reader) listUsers(ctx context.Context, s UserSearch, st searchStates, li
 		q = q.Where("u.pk IN (SELECT l.user_pk FROM user_links AS l WHERE l.connector_id = ? AND l.user_pk > ?)", s.LinkedTo, after)
 	}
 	q = orgUnitScope(s.OrgUnit)(q)
+	// Through a filter, the page reads no further than the scan-th user
+	// of the index it walks.
+	var bound int64
+	if st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0 {
+		bq := r.idb.NewSelect().ColumnExpr("u.pk").TableExpr("users AS u").Where(tenant, s.TenantID).Where("u.pk > ?", after)
+		switch {
+		case s.LinkedTo != 0:
+			bq = r.idb.NewSelect().ColumnExpr("l.user_pk").TableExpr("user_links AS l").
+				Where("l.connector_id = ? AND l.user_pk > ?", s.LinkedTo, after).OrderExpr("l.user_pk")
+		case st.live && !st.deleted:
+			bq = bq.Where("u.deleted_at IS NULL").OrderExpr(order)
+		case st.deleted && !st.live:
+			bq = bq.Where("u.deleted_at IS NOT NULL").OrderExpr(order)
+		default:
+			bq = bq.OrderExpr(order)
+		}
+		var pks []int64
+		if err := bq.Offset(int64(scanOf(s)-1)).Limit(1).Scan(ctx, &pks); err != nil {
+			return nil, "", mapError(err)
+		}
+		if len(pks) == 1 {
+			bound = pks[0]
+			q = q.Where("u.pk <= ?", bound)
+		}
+	}
 	if err := q.OrderExpr(order).Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, "", mapError(err)
 	}
 	next := ""
-	if len(us) == limit {
+	switch {
+	case len(us) == limit:
 		next = strconv.FormatInt(us[len(us)-1].PK, 10)
+	case bound != 0:
+		next = strconv.FormatInt(bound, 10)
 	}
 	return us, next, nil
+}
+
+// scanOf is s's Scan, or the default.
+func scanOf(s UserSearch) int {
+	if s.Scan > 0 {
+		return s.Scan
+	}
+	return DefaultSearchScan
 }
 
 // A search part: the users found by one key, in its order.
@@ -201,6 +254,7 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 	}
 	var hits []searchHit
 	var part int
+	var stop *searchCursor // where a page ended short, at its scan's bound
 	for part = from.part; part <= partEmail && len(hits) < limit; part++ {
 		if (part == partUserName && !st.live) || (part == partDeletedUserName && !st.deleted) {
 			continue
@@ -209,16 +263,23 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 		if part == from.part {
 			after = from
 		}
-		got, err := r.searchPart(ctx, s, st, part, prefix, after, limit-len(hits))
+		got, bound, err := r.searchPart(ctx, s, st, part, prefix, after, limit-len(hits))
 		if err != nil {
 			return nil, "", err
 		}
 		hits = append(hits, got...)
+		if bound != nil {
+			stop = bound
+			break
+		}
 		if len(hits) == limit {
 			break
 		}
 	}
 	if len(hits) == 0 {
+		if stop != nil {
+			return nil, stop.String(), nil
+		}
 		return nil, "", nil
 	}
 	pks := make([]int64, len(hits))
@@ -236,7 +297,10 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 	// In the parts' order; a user erased since its part was read is left out.
 	slices.SortFunc(us, func(a, b User) int { return at[a.PK] - at[b.PK] })
 	next := ""
-	if len(hits) == limit {
+	switch {
+	case stop != nil:
+		next = stop.String()
+	case len(hits) == limit:
 		last := hits[len(hits)-1]
 		next = searchCursor{part, last.Key, last.PK}.String()
 	}
@@ -244,77 +308,193 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 }
 
 // searchPart reads at most n users of part after the cursor: those of
-// the cursor's key after its pk, then those of the keys after it.
-func (r reader) searchPart(ctx context.Context, s UserSearch, st searchStates, part int, prefix string, after searchCursor, n int) ([]searchHit, error) {
+// the cursor's key after its pk, then those of the keys after it. When
+// the part is filtered, it reads no further than its scan's bound, and
+// returns the bound if it stopped there short of n.
+func (r reader) searchPart(ctx context.Context, s UserSearch, st searchStates, part int, prefix string, after searchCursor, n int) ([]searchHit, *searchCursor, error) {
+	var bound *searchCursor
+	if filtered(s, st, part) {
+		var err error
+		if bound, err = r.partBound(ctx, s, part, prefix, after); err != nil {
+			return nil, nil, err
+		}
+	}
 	var hits []searchHit
 	// A live user's userName is unique among them: no tie to read.
 	if after.pk >= 0 && part != partUserName {
-		if err := r.partQuery(s, st, part, prefix, &after, true, n).Scan(ctx, &hits); err != nil {
-			return nil, mapError(err)
+		if err := r.partQuery(s, st, part, prefix, &after, bound, true, n).Scan(ctx, &hits); err != nil {
+			return nil, nil, mapError(err)
 		}
 		if len(hits) == n {
-			return hits, nil
+			return hits, nil, nil
 		}
 	}
 	var more []searchHit
-	if err := r.partQuery(s, st, part, prefix, &after, false, n-len(hits)).Scan(ctx, &more); err != nil {
+	if err := r.partQuery(s, st, part, prefix, &after, bound, false, n-len(hits)).Scan(ctx, &more); err != nil {
+		return nil, nil, mapError(err)
+	}
+	if hits = append(hits, more...); len(hits) == n {
+		return hits, nil, nil
+	}
+	return hits, bound, nil
+}
+
+// filtered reports whether a part's rows may be left out of the answer
+// once read: by the states, the org unit, the connector, or (the parts
+// after the userName ones) as found by an earlier part.
+func filtered(s UserSearch, st searchStates, part int) bool {
+	switch part {
+	case partUserName:
+		return st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0
+	case partDeletedUserName:
+		return s.OrgUnit != "" || s.LinkedTo != 0
+	}
+	return true
+}
+
+// partBound is the scan-th entry of the part's index range after the
+// cursor, read from the index alone (no filter), or nil when the range
+// holds fewer.
+func (r reader) partBound(ctx context.Context, s UserSearch, part int, prefix string, after searchCursor) (*searchCursor, error) {
+	q, col, pk := r.partRange(s, part, prefix, false)
+	ops := r.textOps()
+	switch {
+	case part == partUserName:
+		// Unique among live users, the key alone bounds the range, and
+		// the index (which has no pk) answers it alone.
+		q = q.ColumnExpr(col + " AS k, 0 AS pk")
+		if after.pk >= 0 {
+			q = q.Where(col+" "+ops.gt+" ?", after.key)
+		}
+	case after.pk >= 0:
+		q = q.ColumnExpr(col+" AS k, "+pk+" AS pk").Where(r.keyAfter(col, pk, ops), after.key, after.key, after.pk)
+	default:
+		q = q.ColumnExpr(col + " AS k, " + pk + " AS pk")
+	}
+	var b []searchHit
+	if err := q.OrderExpr(partOrder(part, col, pk, ops)).Offset(int64(scanOf(s)-1)).Limit(1).Scan(ctx, &b); err != nil {
 		return nil, mapError(err)
 	}
-	return append(hits, more...), nil
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return &searchCursor{part, b[0].Key, b[0].PK}, nil
+}
+
+// textOps are the operators that compare text byte by byte, as the
+// search indexes order it: PostgreSQL's text_pattern_ops operators
+// (whatever the database's collation), SQLite's own.
+type textOps struct{ gt, ge, lt, le, by string }
+
+func (r reader) textOps() textOps {
+	if r.dialect == Postgres {
+		return textOps{"~>~", "~>=~", "~<~", "~<=~", " USING ~<~"}
+	}
+	return textOps{">", ">=", "<", "<=", ""}
+}
+
+// keyAfter is the condition that (col, pk) comes after (key, pk), its
+// arguments key, key, pk: SQLite walks its index from a row value;
+// PostgreSQL's row values compare text by collation, not as the index
+// orders it, so there the key's range is the index condition and the pk
+// a filter on its first key.
+func (r reader) keyAfter(col, pk string, ops textOps) string {
+	if r.dialect == Postgres {
+		return col + " " + ops.ge + " ? AND (" + col + " " + ops.gt + " ? OR " + pk + " > ?)"
+	}
+	return "? IS NOT NULL AND (" + col + ", " + pk + ") > (?, ?)"
+}
+
+// keyUpTo is the condition that (col, pk) comes at or before (key, pk),
+// as keyAfter.
+func (r reader) keyUpTo(col, pk string, ops textOps) string {
+	if r.dialect == Postgres {
+		return col + " " + ops.le + " ? AND (" + col + " " + ops.lt + " ? OR " + pk + " <= ?)"
+	}
+	return "? IS NOT NULL AND (" + col + ", " + pk + ") <= (?, ?)"
+}
+
+// partOrder is the ORDER BY of a part: its key, then the pk. A live
+// user's userName is unique among them: the key alone orders them.
+func partOrder(part int, col, pk string, ops textOps) string {
+	if part == partUserName {
+		return col + ops.by
+	}
+	return col + ops.by + ", " + pk
+}
+
+// within is the condition that col starts with the prefix (upper is the
+// least text past the prefix's range, if bounded).
+func within(col, prefix, upper string, bounded bool, ops textOps) (string, []any) {
+	if !bounded {
+		return col + " " + ops.ge + " ?", []any{prefix}
+	}
+	return col + " " + ops.ge + " ? AND " + col + " " + ops.lt + " ?", []any{prefix, upper}
+}
+
+// partRange is a part's index range, before any filter: its table, the
+// tenant, the part's state (the index's own condition) and the prefix
+// (but for a tie, whose key is given); with the part's key column and pk
+// column.
+func (r reader) partRange(s UserSearch, part int, prefix string, tie bool) (q *bun.SelectQuery, col, pk string) {
+	upper, bounded := prefixEnd(prefix)
+	q = r.idb.NewSelect()
+	switch part {
+	case partEmail:
+		col, pk = "e.email", "e.user_pk"
+		q = q.TableExpr("user_emails AS e").Where("e.tenant_id = ?", s.TenantID)
+	case partDisplayName:
+		col, pk = "u.display_name_folded", "u.pk"
+		q = q.TableExpr("users AS u").Where("u.tenant_id = ?", s.TenantID)
+	case partUserName:
+		col, pk = "u.user_name_folded", "u.pk"
+		q = q.TableExpr("users AS u").Where("u.tenant_id = ?", s.TenantID).Where("u.deleted_at IS NULL")
+	default:
+		col, pk = "u.user_name_folded", "u.pk"
+		q = q.TableExpr("users AS u").Where("u.tenant_id = ?", s.TenantID).Where("u.deleted_at IS NOT NULL")
+	}
+	if !tie {
+		cond, args := within(col, prefix, upper, bounded, r.textOps())
+		q = q.Where(cond, args...)
+	}
+	return q, col, pk
 }
 
 // partQuery is the statement of a search part: with tie, the users of the
 // cursor's key after its pk, in pk order; else the users of the keys
-// after the cursor's (or from the prefix on, without one), in key order.
-// Each is one range of the part's index, delivered in its order. Text
-// compares byte by byte (PostgreSQL's text_pattern_ops operators), as
-// the indexes order it, whatever the database's collation.
-func (r reader) partQuery(s UserSearch, st searchStates, part int, prefix string, after *searchCursor, tie bool, n int) *bun.SelectQuery {
-	gt, ge, lt, by := ">", ">=", "<", ""
-	if r.dialect == Postgres {
-		gt, ge, lt, by = "~>~", "~>=~", "~<~", " USING ~<~"
-	}
+// after the cursor's (or from the prefix on, without one), in key order;
+// none past bound, if given. Each is one range of the part's index,
+// delivered in its order, its filters on the rows read. Text compares
+// byte by byte (textOps), as the indexes order it.
+func (r reader) partQuery(s UserSearch, st searchStates, part int, prefix string, after, bound *searchCursor, tie bool, n int) *bun.SelectQuery {
+	ops := r.textOps()
 	upper, bounded := prefixEnd(prefix)
-	// within is the condition that col starts with the prefix.
-	within := func(col string) (string, []any) {
-		if !bounded {
-			return col + " " + ge + " ?", []any{prefix}
-		}
-		return col + " " + ge + " ? AND " + col + " " + lt + " ?", []any{prefix, upper}
-	}
-	var col, pk string
-	q := r.idb.NewSelect()
+	q, col, pk := r.partRange(s, part, prefix, tie)
 	switch part {
 	case partEmail:
-		col, pk = "e.email", "e.user_pk"
-		q = q.Distinct().ColumnExpr("e.user_pk AS pk, e.email AS k").TableExpr("user_emails AS e").
-			Join("JOIN users AS u ON u.pk = e.user_pk").Where("e.tenant_id = ?", s.TenantID)
+		q = q.Distinct().ColumnExpr("e.user_pk AS pk, e.email AS k").Join("JOIN users AS u ON u.pk = e.user_pk")
 		// A user is found by the least of their matching emails.
-		cond, args := within("e2.email")
-		q = q.Where("NOT EXISTS (SELECT 1 FROM user_emails AS e2 WHERE e2.user_pk = e.user_pk AND "+cond+" AND e2.email "+lt+" e.email)", args...)
+		cond, args := within("e2.email", prefix, upper, bounded, ops)
+		q = q.Where("NOT EXISTS (SELECT 1 FROM user_emails AS e2 WHERE e2.user_pk = e.user_pk AND "+cond+" AND e2.email "+ops.lt+" e.email)", args...)
 	case partDisplayName:
-		col, pk = "u.display_name_folded", "u.pk"
-		q = q.ColumnExpr("u.pk, u.display_name_folded AS k").TableExpr("users AS u").Where("u.tenant_id = ?", s.TenantID)
+		q = q.ColumnExpr("u.pk, u.display_name_folded AS k")
 	default:
-		col, pk = "u.user_name_folded", "u.pk"
-		q = q.ColumnExpr("u.pk, u.user_name_folded AS k").TableExpr("users AS u").Where("u.tenant_id = ?", s.TenantID)
+		q = q.ColumnExpr("u.pk, u.user_name_folded AS k")
 	}
 	switch part {
 	case partUserName:
-		q = q.Where("u.deleted_at IS NULL")
 		if st.statuses != nil {
 			q = q.Where("u.status IN (?)", bun.List(st.statuses))
 		}
 	case partDeletedUserName:
-		q = q.Where("u.deleted_at IS NOT NULL")
 	default:
 		where, args := st.where()
 		q = q.Where(where, args...)
 		// The users an earlier part found are not found again.
-		cond, args := within("u.user_name_folded")
+		cond, args := within("u.user_name_folded", prefix, upper, bounded, ops)
 		q = q.Where("NOT ("+cond+")", args...)
 		if part == partEmail {
-			cond, args := within("u.display_name_folded")
+			cond, args := within("u.display_name_folded", prefix, upper, bounded, ops)
 			q = q.Where("(u.display_name_folded IS NULL OR NOT ("+cond+"))", args...)
 		}
 	}
@@ -323,21 +503,20 @@ func (r reader) partQuery(s UserSearch, st searchStates, part int, prefix string
 		// Filtered as the states are, on the rows the range reads.
 		q = q.Where("EXISTS (SELECT 1 FROM user_links AS l WHERE l.connector_id = ? AND l.user_pk = u.pk)", s.LinkedTo)
 	}
+	switch {
+	case bound == nil:
+	case part == partUserName:
+		q = q.Where(col+" "+ops.le+" ?", bound.key)
+	default:
+		q = q.Where(r.keyUpTo(col, pk, ops), bound.key, bound.key, bound.pk)
+	}
 	if tie {
 		return q.Where(col+" = ? AND "+pk+" > ?", after.key, after.pk).OrderExpr(pk).Limit(int64(n))
 	}
 	if after.pk >= 0 {
-		cond, args := within(col)
-		q = q.Where(cond, args...).Where(col+" "+gt+" ?", after.key)
-	} else {
-		cond, args := within(col)
-		q = q.Where(cond, args...)
+		q = q.Where(col+" "+ops.gt+" ?", after.key)
 	}
-	if part == partUserName {
-		// Unique among live users: the key alone orders them.
-		return q.OrderExpr(col + by).Limit(int64(n))
-	}
-	return q.OrderExpr(col + by + ", " + pk).Limit(int64(n))
+	return q.OrderExpr(partOrder(part, col, pk, ops)).Limit(int64(n))
 }
 
 // prefixEnd is the least string above every string that starts with

@@ -119,7 +119,7 @@ func pagingFixture(t *testing.T, db *store.DB) (fixture, []pagingUser) {
 
 // expectedSearch is what SearchUsers must answer over all pages, worked
 // out from its definition: the users of the states and unit, by the first
-// part that finds them, in (part, key, pk) order.
+// part that finds them, in (part, key, pk) order; without Q, in pk order.
 func expectedSearch(us []pagingUser, s store.UserSearch) []int64 {
 	type hit struct {
 		part int
@@ -143,6 +143,10 @@ func expectedSearch(us []pagingUser, s store.UserSearch) []int64 {
 		case !x.deleted && len(s.Statuses) > 0 && !slices.Contains(s.Statuses, x.u.Status):
 			continue
 		case unit != "" && !slices.ContainsFunc(x.units, func(u string) bool { return u == unit || strings.HasPrefix(u, unit+"/") }):
+			continue
+		}
+		if p == "" { // a list: creation order
+			hits = append(hits, hit{pk: x.u.PK})
 			continue
 		}
 		h := hit{pk: x.u.PK, part: -1}
@@ -180,7 +184,9 @@ func expectedSearch(us []pagingUser, s store.UserSearch) []int64 {
 // sizes, yields every user it finds exactly once, in the order the store
 // defines (userName, then displayName, then least email; pk after equal
 // keys), across ties of displayName and email, deleted users sharing a
-// userName, users with several matching emails, states and org units.
+// userName, users with several matching emails, states and org units;
+// and so it does when the scan bound of a filtered page (UserSearch.Scan)
+// is small enough to stop pages short, wherever it falls.
 func TestSearchUsersPaging(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -197,33 +203,58 @@ func TestSearchUsersPaging(t *testing.T) {
 			{Q: "p", OrgUnit: "Medicine"},
 			{Q: "p", OrgUnit: "medicine/radiology", Statuses: []string{store.StatusActive}},
 			{Q: "zz"},
+			{Statuses: []string{store.StatusDisabled}},
+			{Statuses: []string{store.StatusDeleted}},
+			{Statuses: []string{store.StatusActive, store.StatusDeleted}, OrgUnit: "medicine"},
 		} {
 			s.TenantID = f.tenant.ID
 			want := expectedSearch(us, s)
 			if len(want) == 0 && s.Q != "zz" {
 				t.Fatalf("%+v: the fixture finds nobody", s)
 			}
-			for _, limit := range []int{1, 2, 3, 7, 50, 1000} {
-				s.Limit, s.After = limit, ""
-				var got []int64
-				for pages := 0; ; pages++ {
-					page, next, err := db.SearchUsers(ctx, s)
-					if err != nil {
-						t.Fatalf("%+v: %v", s, err)
-					}
-					if len(page) > limit || (next != "") != (len(page) == limit) {
-						t.Fatalf("%+v: %d users, next %q", s, len(page), next)
-					}
-					for _, u := range page {
-						got = append(got, u.PK)
-					}
-					if next == "" || pages > len(want)+1 {
-						break
-					}
-					s.After = next
+			for _, scan := range []int{0, 1, 4, 13} {
+				limits := []int{1, 2, 3, 7, 50, 1000}
+				if scan > 0 {
+					limits = []int{3, 1000}
 				}
-				if !slices.Equal(got, want) {
-					t.Errorf("%+v: pages give %v,\nwant %v", s, got, want)
+				stopped := 0
+				for _, limit := range limits {
+					s.Limit, s.After, s.Scan = limit, "", scan
+					var got []int64
+					short := 0
+					for pages := 0; ; pages++ {
+						page, next, err := db.SearchUsers(ctx, s)
+						if err != nil {
+							t.Fatalf("%+v: %v", s, err)
+						}
+						if len(page) > limit || len(page) == limit && next == "" {
+							t.Fatalf("%+v: %d users, next %q", s, len(page), next)
+						}
+						if len(page) < limit && next != "" {
+							short++ // stopped at the scan's bound
+						}
+						for _, u := range page {
+							got = append(got, u.PK)
+						}
+						if next == "" || pages > 10000 {
+							break
+						}
+						s.After = next
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("%+v: pages give %v,\nwant %v", s, got, want)
+					}
+					if scan == 0 && short > 0 {
+						t.Errorf("%+v: %d short pages within the default scan of %d", s, short, store.DefaultSearchScan)
+					}
+					stopped += short
+				}
+				// Every search here reads a part that leaves users out, or
+				// a list through a filter, but the list of deleted users
+				// (an index of theirs): a scan of 1 stops a page.
+				deletedList := s.Q == "" && slices.Equal(s.Statuses, []string{store.StatusDeleted})
+				if scan == 1 && stopped == 0 && !deletedList {
+					t.Errorf("%+v: no page stopped at a scan of 1", s)
 				}
 			}
 		}

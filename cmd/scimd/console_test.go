@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -413,6 +414,46 @@ func TestConsolePaging(t *testing.T) {
 		}
 		if len(seen) != 60 || pages != 2 {
 			t.Errorf("%d users on %d pages, want 60 on 2", len(seen), pages)
+		}
+	})
+}
+
+// TestConsoleSearchFurther: a filter that few users pass stops a page
+// once it has read a page's share of the directory
+// (store.DefaultSearchScan users), says so, and the next page goes on:
+// one disabled user among more than that is found a page later, rather
+// than by reading the whole directory at once.
+func TestConsoleSearchFurther(t *testing.T) {
+	storetest.EachDSN(t, func(t *testing.T, dsn string) {
+		w := newConsoleWorld(t, dsn)
+		p, err := w.db.ConnectorPrincipal(context.Background(), "acme", "okta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := store.DefaultSearchScan + 200
+		users := make([]store.User, n)
+		for i := range users {
+			name := fmt.Sprintf("far%05d@example.com", i)
+			users[i] = store.User{TenantID: p.TenantID, UserName: name, Active: true, Status: store.StatusActive, Attrs: map[string]any{"userName": name}}
+		}
+		users[n-100].Active, users[n-100].Status = false, store.StatusDisabled
+		if err := w.db.RunInTx(context.Background(), func(ctx context.Context, tx *store.Tx) error { return tx.InsertUsers(ctx, users) }); err != nil {
+			t.Fatal(err)
+		}
+		w.analyze("users")
+		c := w.signIn(w.bootstrap())
+		next := regexp.MustCompile(`href="(/console/acme/users\?[^"]+)" rel="next">Search further`)
+		disabled := users[n-100].UserName
+		for _, u := range []string{"/console/acme/users?status=disabled", "/console/acme/users?q=far&status=disabled"} {
+			_, page := do(t, c, "GET", w.srv.URL+u, nil)
+			m := next.FindStringSubmatch(page)
+			if m == nil || !strings.Contains(page, "No users match in this stretch") || strings.Contains(page, disabled) {
+				t.Fatalf("%s: the first page, before the disabled user: %s", u, page)
+			}
+			_, page = do(t, c, "GET", w.srv.URL+strings.ReplaceAll(m[1], "&amp;", "&"), nil)
+			if !strings.Contains(page, ">"+disabled+"<") || strings.Contains(page, "Search further") || strings.Contains(page, `rel="next"`) {
+				t.Fatalf("%s: the page after: %s", u, page)
+			}
 		}
 	})
 }
