@@ -48,8 +48,8 @@ type usersView struct {
 	// Next is the URL of the following page; "" on the last.
 	Next string
 	// Further: the page is short but not the last: the search read as
-	// far as one page reads through a filter (store.DefaultSearchScan
-	// index entries) and goes on from there at Next.
+	// far as one page reads through a filter (store.SearchRounds scans of
+	// store.DefaultSearchScan index entries) and goes on from there at Next.
 	Further bool
 }
 

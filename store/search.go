@@ -34,18 +34,25 @@ type UserSearch struct {
 	// cursor is the pk of the page's last user.
 	After string
 	Limit int
-	// Scan bounds the index entries a page reads through a filter (the
-	// states, the org unit, the connector, or a part's leaving out the
-	// users an earlier one found): 0 is [DefaultSearchScan]. A page that
-	// reaches it ends there, short (even empty), with a cursor.
+	// Scan is how many index entries a page reads at a time through a
+	// filter (the states, the org unit, the connector, or a part's
+	// leaving out the users an earlier one found): 0 is
+	// [DefaultSearchScan]. A page still short after [SearchRounds] of
+	// them ends there, short (even empty), with a cursor.
 	Scan int
 }
 
-// DefaultSearchScan is the index entries a filtered page reads at most
-// (per part of a search with Q): a filter that keeps few of many users
-// answers a short page after this many, and the next page goes on from
-// there, rather than reading all the users to fill one.
+// DefaultSearchScan is the index entries a filtered page reads at a
+// time, [SearchRounds] times at most: a filter that keeps few of many
+// users answers a short page after 20,000 (its parts' scans together),
+// and the next page goes on from there, rather than reading all the users
+// to fill one.
 const DefaultSearchScan = 5000
+
+// SearchRounds is how many scans a filtered page reads at most: a part's
+// read through a filter is one, and it goes on from its bound while the
+// page is short.
+const SearchRounds = 4
 
 // StatusDeleted is the state of a soft-deleted user, as a search asks it.
 const StatusDeleted = "deleted"
@@ -73,9 +80,10 @@ var ErrBadCursor = fmt.Errorf("store: not a cursor of this search")
 // were read and sorted by pk.) The cursor is the part, the key and the pk
 // of the page's last user, or of the last entry a page stopped at.
 //
-// Through a filter, a page reads at most Scan index entries of a part (of
-// the tenant without Q): one statement finds the entry Scan after the
-// cursor, by the index alone, and bounds the page's range with it.
+// Through a filter, a page reads a part's index (the tenant's, without
+// Q) Scan entries at a time, SearchRounds times at most: one statement
+// finds the entry Scan after the cursor, by the index alone, and bounds
+// the next one's range with it.
 func (r reader) SearchUsers(ctx context.Context, s UserSearch) ([]User, string, error) {
 	var live, deleted []string
 	for _, st := range s.Statuses {
@@ -131,7 +139,9 @@ func (st searchStates) where() (string, []any) {
 	return "(" + strings.Join(parts, " OR ") + ")", args
 }
 
-// listUsers is a search without Q: creation order.
+// listUsers is a search without Q: creation order. Through a filter it
+// reads the tenant's users (or the connector's links) a scan at a time,
+// [SearchRounds] at most.
 func (r reader) listUsers(ctx context.Context, s UserSearch, st searchStates, limit int) ([]User, string, error) {
 	var after int64
 	if s.After != "" {
@@ -140,6 +150,29 @@ func (r reader) listUsers(ctx context.Context, s UserSearch, st searchStates, li
 			return nil, "", ErrBadCursor
 		}
 	}
+	var us []User
+	for round := 1; ; round++ {
+		got, bound, err := r.listRound(ctx, s, st, after, limit-len(us))
+		if err != nil {
+			return nil, "", err
+		}
+		us = append(us, got...)
+		switch {
+		case len(us) == limit:
+			return us, strconv.FormatInt(us[len(us)-1].PK, 10), nil
+		case bound == 0:
+			return us, "", nil
+		case round == SearchRounds:
+			return us, strconv.FormatInt(bound, 10), nil
+		}
+		after = bound
+	}
+}
+
+// listRound reads at most n users of the list after the pk after, and,
+// through a filter, no further than the scan-th user of the index it
+// walks: that user's pk is the bound, 0 without one.
+func (r reader) listRound(ctx context.Context, s UserSearch, st searchStates, after int64, n int) ([]User, int64, error) {
 	var us []User
 	where, args := st.where()
 	// A connector's users come in user_pk order from its links: a
@@ -154,8 +187,6 @@ func (r reader) listUsers(ctx context.Context, s UserSearch, st searchStates, li
 		q = q.Where("u.pk IN (SELECT l.user_pk FROM user_links AS l WHERE l.connector_id = ? AND l.user_pk > ?)", s.LinkedTo, after)
 	}
 	q = orgUnitScope(s.OrgUnit)(q)
-	// Through a filter, the page reads no further than the scan-th user
-	// of the index it walks.
 	var bound int64
 	if st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0 {
 		bq := r.idb.NewSelect().ColumnExpr("u.pk").TableExpr("users AS u").Where(tenant, s.TenantID).Where("u.pk > ?", after)
@@ -172,24 +203,20 @@ func (r reader) listUsers(ctx context.Context, s UserSearch, st searchStates, li
 		}
 		var pks []int64
 		if err := bq.Offset(int64(scanOf(s)-1)).Limit(1).Scan(ctx, &pks); err != nil {
-			return nil, "", mapError(err)
+			return nil, 0, mapError(err)
 		}
 		if len(pks) == 1 {
 			bound = pks[0]
 			q = q.Where("u.pk <= ?", bound)
 		}
 	}
-	if err := q.OrderExpr(order).Limit(int64(limit)).Scan(ctx); err != nil {
-		return nil, "", mapError(err)
+	if err := q.OrderExpr(order).Limit(int64(n)).Scan(ctx); err != nil {
+		return nil, 0, mapError(err)
 	}
-	next := ""
-	switch {
-	case len(us) == limit:
-		next = strconv.FormatInt(us[len(us)-1].PK, 10)
-	case bound != 0:
-		next = strconv.FormatInt(bound, 10)
+	if len(us) == n {
+		bound = 0 // the page is full: its last user is the cursor
 	}
-	return us, next, nil
+	return us, bound, nil
 }
 
 // scanOf is s's Scan, or the default.
@@ -255,6 +282,7 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 	var hits []searchHit
 	var part int
 	var stop *searchCursor // where a page ended short, at its scan's bound
+	rounds := 0            // the filtered parts' reads, a scan each
 	for part = from.part; part <= partEmail && len(hits) < limit; part++ {
 		if (part == partUserName && !st.live) || (part == partDeletedUserName && !st.deleted) {
 			continue
@@ -263,16 +291,25 @@ func (r reader) findUsers(ctx context.Context, s UserSearch, st searchStates, li
 		if part == from.part {
 			after = from
 		}
-		got, bound, err := r.searchPart(ctx, s, st, part, prefix, after, limit-len(hits))
-		if err != nil {
-			return nil, "", err
+		for {
+			got, bound, err := r.searchPart(ctx, s, st, part, prefix, after, limit-len(hits))
+			if err != nil {
+				return nil, "", err
+			}
+			hits = append(hits, got...)
+			if filtered(s, st, part) {
+				rounds++
+			}
+			if bound == nil {
+				break
+			}
+			if rounds >= SearchRounds {
+				stop = bound
+				break
+			}
+			after = *bound
 		}
-		hits = append(hits, got...)
-		if bound != nil {
-			stop = bound
-			break
-		}
-		if len(hits) == limit {
+		if stop != nil || len(hits) == limit {
 			break
 		}
 	}

@@ -75,6 +75,20 @@ func TestSearchScale(t *testing.T) {
 				search{"q=" + q.q + " status=active,deleted", store.UserSearch{Q: q.q, Statuses: []string{store.StatusActive, store.StatusDeleted}}, 0},
 			)
 		}
+		// Filters few users pass, over a prefix many or all share, and
+		// over the list: page 1 reads up to the scan's bound and ends
+		// there, short.
+		searches = append(searches,
+			search{"q=user1 status=disabled", store.UserSearch{Q: "user1", Statuses: []string{store.StatusDisabled}}, 0},
+			search{"q=user1 orgUnit=Medicine", store.UserSearch{Q: "user1", OrgUnit: "Medicine"}, 0},
+			search{"q=u status=disabled", store.UserSearch{Q: "u", Statuses: []string{store.StatusDisabled}}, 0},
+			search{"list status=disabled", store.UserSearch{Statuses: []string{store.StatusDisabled}}, 0},
+			search{"list orgUnit=Medicine", store.UserSearch{OrgUnit: "Medicine"}, 0},
+			// No user is pending: a filter that keeps none of them.
+			search{"q=user1 status=pending", store.UserSearch{Q: "user1", Statuses: []string{store.StatusPending}}, 0},
+			search{"q=u status=pending", store.UserSearch{Q: "u", Statuses: []string{store.StatusPending}}, 0},
+			search{"list status=pending", store.UserSearch{Statuses: []string{store.StatusPending}}, 0},
+		)
 		t.Logf("%-42s %-6s %8s %8s %8s %8s %7s", "search", "page", "p50 ms", "p99 ms", "ref p50", "x ref", "users")
 		for _, sc := range searches {
 			s := sc.s

@@ -419,8 +419,8 @@ func TestConsolePaging(t *testing.T) {
 }
 
 // TestConsoleSearchFurther: a filter that few users pass stops a page
-// once it has read a page's share of the directory
-// (store.DefaultSearchScan users), says so, and the next page goes on:
+// once it has read a page's share of the directory (store.SearchRounds
+// scans of store.DefaultSearchScan users), says so, and the next page goes on:
 // one disabled user among more than that is found a page later, rather
 // than by reading the whole directory at once.
 func TestConsoleSearchFurther(t *testing.T) {
@@ -430,7 +430,7 @@ func TestConsoleSearchFurther(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := store.DefaultSearchScan + 200
+		n := store.SearchRounds*store.DefaultSearchScan + 200
 		users := make([]store.User, n)
 		for i := range users {
 			name := fmt.Sprintf("far%05d@example.com", i)
