@@ -2,7 +2,7 @@
 // configure connectors and look after a tenant's users (the admin console,
 // when it comes, is its first client).
 //
-//	GET  /admin/v1/{tenant}/users?q=&status=&orgUnit=&connector=&after=&limit=  the users the administrator sees, a page at a time: q a prefix of userName, displayName or an email (userName matches first, in its order; then displayName, then email); status active|disabled|pending|deleted (repeatable); connector NAME the users it manages (its source: it created, matched or imported them); after the answer's next
+//	GET  /admin/v1/{tenant}/users?q=&status=&orgUnit=&connector=&after=&limit=  the users the administrator sees, a page at a time: q a prefix of userName, displayName or an email (userName matches first, in its order; then displayName, then email); status active|disabled|pending|deleted (repeatable); connector NAME the users it manages (its source: it created, matched or imported them); after the answer's next (a page a filter stopped short, even empty, still has one)
 //	POST /admin/v1/{tenant}/users/{id}/disable                 disable: SCIM active false, sign-in refused, sessions end
 //	POST /admin/v1/{tenant}/users/{id}/enable[?force=true]     enable; a user pending activation only with force
 //	DELETE /admin/v1/{tenant}/users/{id}                       delete softly, as a SCIM DELETE (204)
