@@ -188,18 +188,21 @@ func (r reader) listRound(ctx context.Context, s UserSearch, st searchStates, af
 	}
 	q = orgUnitScope(s.OrgUnit)(q)
 	var bound int64
-	if st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0 {
-		bq := r.idb.NewSelect().ColumnExpr("u.pk").TableExpr("users AS u").Where(tenant, s.TenantID).Where("u.pk > ?", after)
-		switch {
-		case s.LinkedTo != 0:
+	if rowsFiltered(s, st) {
+		// The bound walks the index the page walks: the connector's links,
+		// or the tenant's live, deleted or all users.
+		var bq *bun.SelectQuery
+		if s.LinkedTo != 0 {
 			bq = r.idb.NewSelect().ColumnExpr("l.user_pk").TableExpr("user_links AS l").
 				Where("l.connector_id = ? AND l.user_pk > ?", s.LinkedTo, after).OrderExpr("l.user_pk")
-		case st.live && !st.deleted:
-			bq = bq.Where("u.deleted_at IS NULL").OrderExpr(order)
-		case st.deleted && !st.live:
-			bq = bq.Where("u.deleted_at IS NOT NULL").OrderExpr(order)
-		default:
-			bq = bq.OrderExpr(order)
+		} else {
+			bq = r.idb.NewSelect().ColumnExpr("u.pk").TableExpr("users AS u").Where(tenant, s.TenantID).Where("u.pk > ?", after).OrderExpr(order)
+			switch {
+			case st.live && !st.deleted:
+				bq = bq.Where("u.deleted_at IS NULL")
+			case st.deleted && !st.live:
+				bq = bq.Where("u.deleted_at IS NOT NULL")
+			}
 		}
 		var pks []int64
 		if err := bq.Offset(int64(scanOf(s)-1)).Limit(1).Scan(ctx, &pks); err != nil {
@@ -382,11 +385,18 @@ func (r reader) searchPart(ctx context.Context, s UserSearch, st searchStates, p
 func filtered(s UserSearch, st searchStates, part int) bool {
 	switch part {
 	case partUserName:
-		return st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0
+		return rowsFiltered(s, st)
 	case partDeletedUserName:
 		return s.OrgUnit != "" || s.LinkedTo != 0
 	}
 	return true
+}
+
+// rowsFiltered reports whether a walk of the tenant's live users (or all
+// of them) may leave out users it reads: by their statuses, org unit or
+// connector.
+func rowsFiltered(s UserSearch, st searchStates) bool {
+	return st.statuses != nil || s.OrgUnit != "" || s.LinkedTo != 0
 }
 
 // partBound is the scan-th entry of the part's index range after the
@@ -404,7 +414,8 @@ func (r reader) partBound(ctx context.Context, s UserSearch, part int, prefix st
 			q = q.Where(col+" "+ops.gt+" ?", after.key)
 		}
 	case after.pk >= 0:
-		q = q.ColumnExpr(col+" AS k, "+pk+" AS pk").Where(r.keyAfter(col, pk, ops), after.key, after.key, after.pk)
+		cond, args := r.keyAfter(col, pk, after, ops)
+		q = q.ColumnExpr(col+" AS k, "+pk+" AS pk").Where(cond, args...)
 	default:
 		q = q.ColumnExpr(col + " AS k, " + pk + " AS pk")
 	}
@@ -430,25 +441,24 @@ func (r reader) textOps() textOps {
 	return textOps{">", ">=", "<", "<=", ""}
 }
 
-// keyAfter is the condition that (col, pk) comes after (key, pk), its
-// arguments key, key, pk: SQLite walks its index from a row value;
-// PostgreSQL's row values compare text by collation, not as the index
-// orders it, so there the key's range is the index condition and the pk
-// a filter on its first key.
-func (r reader) keyAfter(col, pk string, ops textOps) string {
+// keyAfter is the condition that (col, pk) comes after c's key and pk:
+// SQLite walks its index from a row value; PostgreSQL's row values
+// compare text by collation, not as the index orders it, so there the
+// key's range is the index condition and the pk a filter on its first key.
+func (r reader) keyAfter(col, pk string, c searchCursor, ops textOps) (string, []any) {
 	if r.dialect == Postgres {
-		return col + " " + ops.ge + " ? AND (" + col + " " + ops.gt + " ? OR " + pk + " > ?)"
+		return col + " " + ops.ge + " ? AND (" + col + " " + ops.gt + " ? OR " + pk + " > ?)", []any{c.key, c.key, c.pk}
 	}
-	return "? IS NOT NULL AND (" + col + ", " + pk + ") > (?, ?)"
+	return "(" + col + ", " + pk + ") > (?, ?)", []any{c.key, c.pk}
 }
 
-// keyUpTo is the condition that (col, pk) comes at or before (key, pk),
-// as keyAfter.
-func (r reader) keyUpTo(col, pk string, ops textOps) string {
+// keyUpTo is the condition that (col, pk) comes at or before c's key and
+// pk, as keyAfter.
+func (r reader) keyUpTo(col, pk string, c searchCursor, ops textOps) (string, []any) {
 	if r.dialect == Postgres {
-		return col + " " + ops.le + " ? AND (" + col + " " + ops.lt + " ? OR " + pk + " <= ?)"
+		return col + " " + ops.le + " ? AND (" + col + " " + ops.lt + " ? OR " + pk + " <= ?)", []any{c.key, c.key, c.pk}
 	}
-	return "? IS NOT NULL AND (" + col + ", " + pk + ") <= (?, ?)"
+	return "(" + col + ", " + pk + ") <= (?, ?)", []any{c.key, c.pk}
 }
 
 // partOrder is the ORDER BY of a part: its key, then the pk. A live
@@ -545,7 +555,8 @@ func (r reader) partQuery(s UserSearch, st searchStates, part int, prefix string
 	case part == partUserName:
 		q = q.Where(col+" "+ops.le+" ?", bound.key)
 	default:
-		q = q.Where(r.keyUpTo(col, pk, ops), bound.key, bound.key, bound.pk)
+		cond, args := r.keyUpTo(col, pk, *bound, ops)
+		q = q.Where(cond, args...)
 	}
 	if tie {
 		return q.Where(col+" = ? AND "+pk+" > ?", after.key, after.pk).OrderExpr(pk).Limit(int64(n))
