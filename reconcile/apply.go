@@ -190,16 +190,15 @@ func (e *Engine) Plan(ctx context.Context, in Input) (*Plan, error) {
 // force: the preview of an edited, unsaved configuration. It reads the
 // database and writes nothing; a text with problems is a [*rules.Error]
 // listing each. Like [Engine.Plan], it leaves to its caller who may ask.
+// It is Plan in a [Preview] under a [Draft] of the text, as a logged
+// request replayed under edited rules is.
 func (e *Engine) PlanWith(ctx context.Context, in Input, text string) (*Plan, error) {
 	cfg, err := ParseTenantConfig(in.TenantName, text)
 	if err != nil {
 		return nil, err
 	}
-	conn, ok := cfg.Connector(in.TenantName, in.ConnectorName)
-	if !ok {
-		conn = defaultConnector(in.TenantName, in.ConnectorName)
-	}
-	return plan(ctx, e.db, conn, in, false)
+	ctx, _ = Preview(Draft(ctx, cfg))
+	return e.Plan(ctx, in)
 }
 
 // replans bounds how often Apply plans again after losing a race to another
